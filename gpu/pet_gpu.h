@@ -1,0 +1,40 @@
+/* petrel: the plain-C face of the GPU backend. A build without CUDA links pet_gpu_stub.c,
+ * whose functions return PET_ERR_UNSUPPORTED; callers never #ifdef on CUDA. */
+#ifndef PET_GPU_H
+#define PET_GPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pet_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** True when this build has CUDA. Local. */
+int pet_gpu_compiled(void);
+/** Number of visible CUDA devices (0 with no driver/device, never an error). Local. */
+int pet_gpu_device_count(void);
+/** Selects device `dev` for this host thread. */
+pet_status pet_gpu_set_device(int dev);
+/** Free and total memory of the current device, in bytes. */
+pet_status pet_gpu_mem_info(size_t *free_bytes, size_t *total_bytes);
+/** Name of device `dev` into buf. */
+pet_status pet_gpu_device_name(int dev, char *buf, size_t len);
+
+/** cudaMalloc with a clear out-of-memory message naming `what` and the sizes. */
+pet_status pet_gpu_malloc(void **ptr, size_t bytes, const char *what);
+/** NULL-safe cudaFree. */
+void pet_gpu_free(void *ptr);
+/** Copies: kind 0 = host->device, 1 = device->host, 2 = device->device. Synchronous. */
+pet_status pet_gpu_memcpy(void *dst, const void *src, size_t bytes, int kind);
+/** Sets n floats of device memory to value. Synchronous. */
+pet_status pet_gpu_fill_f32(float *dev, int64_t n, float value);
+/** True when ptr is device (or managed) memory of the current context. */
+int pet_gpu_is_device_ptr(const void *ptr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PET_GPU_H */

@@ -1,0 +1,16 @@
+/* petrel command-line subcommands. Each returns a process exit code (0 ok, 1 failure,
+ * 2 usage error, 3 interrupted with a checkpoint written). Only main() exits. */
+#ifndef PET_CLI_H
+#define PET_CLI_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int pet_cli_main(int argc, char **argv);
+int pet_cli_info(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PET_CLI_H */

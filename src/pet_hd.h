@@ -1,0 +1,13 @@
+/* Qualifiers that let the per-LOR workers compile as C17 and as CUDA C++. */
+#ifndef PET_HD_H
+#define PET_HD_H
+#if defined(__CUDACC__)
+#define PET_HD __host__ __device__
+#define PET_RESTRICT __restrict__
+#define PET_INLINE __forceinline__
+#else
+#define PET_HD
+#define PET_RESTRICT restrict
+#define PET_INLINE inline
+#endif
+#endif /* PET_HD_H */
