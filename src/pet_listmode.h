@@ -1,0 +1,48 @@
+/* petrel: list-mode data (time, d1, d2, optional TOF), Owned or Alias, structure of arrays. */
+#ifndef PET_LISTMODE_H
+#define PET_LISTMODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pet_image.h"
+#include "pet_scanner.h"
+#include "pet_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pet_listmode {
+  int64_t num_events;
+  bool has_tof;
+  uint32_t *time_ms; /* NULL until allocate()/bind() */
+  uint32_t *d1, *d2;
+  float *tof_ps;     /* t2 - t1 (ps) when has_tof, else NULL */
+  pet_ownership ownership;
+} pet_listmode;
+
+pet_status pet_listmode_create(pet_listmode **lm, int64_t num_events, bool has_tof,
+                               pet_ownership own);
+pet_status pet_listmode_allocate(pet_listmode *lm); /* Owned only */
+/** Alias only: binds caller arrays (tof_ps required iff has_tof); borrowed. */
+pet_status pet_listmode_bind(pet_listmode *lm, uint32_t *time_ms, uint32_t *d1, uint32_t *d2,
+                             float *tof_ps);
+pet_status pet_listmode_create_owned(pet_listmode **lm, int64_t num_events, bool has_tof);
+void pet_listmode_destroy(pet_listmode **lm);
+pet_status pet_listmode_require(const pet_listmode *lm);
+/** Every detector id < num_dets, else PET_ERR_ARG naming the first bad event. */
+pet_status pet_listmode_check(const pet_listmode *lm, const pet_scanner *s);
+
+/** Events [begin, end) of subset s of S: contiguous chunks in time order (as YRT-PET). */
+void pet_listmode_subset_range(int64_t num_events, int32_t num_subsets, int32_t subset,
+                               int64_t *begin, int64_t *end);
+/** Endpoints/normals (count x 6 each, orient may be NULL) and TOF (count, may be NULL) of
+ *  events [first, first + count). */
+pet_status pet_listmode_get_lors(const pet_listmode *lm, const pet_scanner *s, int64_t first,
+                                 int64_t count, float *lor, float *orient, float *tof_ps);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PET_LISTMODE_H */

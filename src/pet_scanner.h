@@ -1,0 +1,84 @@
+/* petrel: scanner geometry (YRT-PET's Scanner): parameters, detector LUT, JSON files. */
+#ifndef PET_SCANNER_H
+#define PET_SCANNER_H
+
+#include <stdint.h>
+
+#include "pet_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PET_SCANNER_NAME_MAX 128
+
+/** YRT-PET scanner parameters (the seed's keyword arguments; JSON keys in brackets). */
+typedef struct pet_scanner_params {
+  char name[PET_SCANNER_NAME_MAX]; /* scannerName */
+  float axial_fov;          /* axialFOV, mm */
+  float crystal_size_z;     /* crystalSize_z, mm */
+  float crystal_size_trans; /* crystalSize_trans, mm */
+  float crystal_depth;      /* crystalDepth, mm */
+  float scanner_radius;     /* scannerRadius, mm: block face to centre */
+  int32_t dets_per_ring;    /* detsPerRing */
+  int32_t num_rings;        /* numRings */
+  int32_t num_doi;          /* numDOI */
+  int32_t max_ring_diff;    /* maxRingDiff */
+  int32_t min_ang_diff;     /* minAngDiff */
+  int32_t dets_per_block;   /* detsPerBlock */
+  float tof_fwhm_ps;        /* TOF resolution FWHM in ps; 0 = no TOF (JSON: "tofResolution_ps") */
+  float collimator_radius;  /* optional, mm (0 = absent) */
+  float fwhm_kev;           /* optional energy resolution (JSON "fwhm"), 0 = absent */
+  float energy_lld_kev;     /* optional (JSON "energyLLD"), 0 = absent */
+} pet_scanner_params;
+
+typedef struct pet_scanner {
+  pet_scanner_params params;
+  int64_t num_dets;  /* dets_per_ring * num_rings * num_doi */
+  float *lut;        /* num_dets x 6: x y z (mm), outward unit normal; owned */
+  uint8_t *det_mask; /* num_dets bytes, 1 = active; NULL = all active; owned */
+} pet_scanner;
+
+/** The seed's small scanner (MYSCANNER: radius 161, 256 x 8 rings, ...). */
+pet_scanner_params pet_scanner_params_small(void);
+/** The clinical benchmark scanner (radius 421, 624 x 24 rings, 13 per block, ...). */
+pet_scanner_params pet_scanner_params_clinical(void);
+/** Checks every field, naming the first bad one ("scanner: dets_per_ring must be > 0 ..."). */
+pet_status pet_scanner_params_check(const pet_scanner_params *p);
+
+/**
+ * Creates a scanner whose LUT is generated from the geometry exactly as YRT-PET does
+ * (flat blocks of dets_per_block crystals, faces at scanner_radius, centres crystal_depth/2
+ * behind; DOI layers stacked outwards). Returns ownership: free with pet_scanner_destroy.
+ */
+pet_status pet_scanner_create(pet_scanner **s, const pet_scanner_params *p);
+/** Same, with a given LUT (num_dets x 6 floats, copied). */
+pet_status pet_scanner_create_with_lut(pet_scanner **s, const pet_scanner_params *p,
+                                       const float *lut);
+void pet_scanner_destroy(pet_scanner **s);
+
+/** Reads a YRT-PET .lut file (float32, num_dets rows of 6); size must match exactly.
+ *  Returns a malloc'd array (caller frees). Errors name the file. */
+pet_status pet_scanner_read_lut(const char *path, int64_t num_dets, float **lut);
+/** Writes the LUT atomically (temp file + rename). */
+pet_status pet_scanner_write_lut(const pet_scanner *s, const char *path);
+
+/** Number of detectors. */
+static inline int64_t pet_scanner_num_dets(const pet_scanner *s) { return s->num_dets; }
+
+/* JSON (implemented in config/pet_scanner_json.c) */
+
+/**
+ * Reads a YRT-PET scanner JSON (VERSION 3.x): mandatory keys checked with a message naming
+ * the file and key; "detCoord" (relative to the JSON's folder) loads the LUT, otherwise it is
+ * generated; "detMask" loads the mask. Returns ownership of *s.
+ */
+pet_status pet_scanner_read_json(pet_scanner **s, const char *path);
+/** Writes the scanner JSON atomically; if lut_file != NULL, also writes the LUT next to it and
+ *  refers to it with "detCoord" (a bare file name, relative to the JSON's folder). */
+pet_status pet_scanner_write_json(const pet_scanner *s, const char *path, const char *lut_file);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PET_SCANNER_H */
