@@ -31,6 +31,8 @@ void pet_gpu_free(void *ptr);
 pet_status pet_gpu_memcpy(void *dst, const void *src, size_t bytes, int kind);
 /** Sets n floats of device memory to value. Synchronous. */
 pet_status pet_gpu_fill_f32(float *dev, int64_t n, float value);
+/** Waits for all work on the current device. */
+pet_status pet_gpu_synchronize(void);
 /** True when ptr is device (or managed) memory of the current context. */
 int pet_gpu_is_device_ptr(const void *ptr);
 
