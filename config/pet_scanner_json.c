@@ -215,6 +215,11 @@ pet_status pet_scanner_read_json(pet_scanner **s, const char *path)
   PET_TRY_GOTO(st, get_string(root, path, "detCoord", false, &det_coord), out);
   PET_TRY_GOTO(st, get_string(root, path, "detMask", false, &det_mask), out);
 
+  PET_CHECK_GOTO(st, det_coord != NULL || cJSON_GetObjectItemCaseSensitive(root, "detsPerBlock"),
+                 PET_ERR_CONFIG, out,
+                 "%s: missing key \"detsPerBlock\", needed to generate the LUT when there is no "
+                 "\"detCoord\"",
+                 path);
   if (det_coord != NULL) {
     int64_t num_dets = (int64_t)p.dets_per_ring * p.num_rings * p.num_doi;
     PET_CHECK_GOTO(st, det_coord[0] != '\0', PET_ERR_CONFIG, out,
