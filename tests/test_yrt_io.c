@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "pet_fileutil.h"
+#include "pet_gpu.h"
 #include "pet_yrt_io.h"
 #include "pet_test_util.h"
 
@@ -222,6 +223,33 @@ static void test_his_wrong_dims_and_truncation(void **state)
   pet_scanner_destroy(&s);
 }
 
+static void test_his_from_device_equals_host(void **state)
+{
+  const char *dir = *state;
+  if (!pet_gpu_compiled() || pet_gpu_device_count() == 0) skip();
+  char a[512], b[512];
+  snprintf(a, sizeof a, "%s/host.his", dir);
+  snprintf(b, sizeof b, "%s/dev.his", dir);
+  pet_scanner *s = make_scanner(pet_scanner_params_clinical()); /* 40M bins: several chunks */
+  pet_histogram *h = NULL, *d = NULL;
+  assert_int_equal(pet_histogram_create_owned(&h, s), PET_OK);
+  const int64_t n = pet_histogram_num_bins(h);
+  for (int64_t i = 0; i < n; ++i) h->data[i] = (float)(i % 1000003);
+  assert_int_equal(pet_histogram_create(&d, s, PET_OWNED, PET_DEVICE), PET_OK);
+  assert_int_equal(pet_histogram_allocate(d), PET_OK);
+  assert_int_equal(pet_gpu_memcpy(d->data, h->data, (size_t)n * sizeof(float), 0), PET_OK);
+  assert_int_equal(pet_histogram_write_yrt(h, a), PET_OK);
+  assert_int_equal(pet_histogram_write_yrt(d, b), PET_OK);
+  expect_same_files(a, b);
+  assert_int_equal(pet_histogram_fill(d, 0.5f), PET_OK);
+  float back = 0.0f;
+  assert_int_equal(pet_gpu_memcpy(&back, d->data + n - 1, sizeof back, 1), PET_OK);
+  assert_true(back == 0.5f);
+  pet_histogram_destroy(&d);
+  pet_histogram_destroy(&h);
+  pet_scanner_destroy(&s);
+}
+
 static pet_listmode *make_events(int64_t n, bool tof)
 {
   pet_listmode *lm = NULL;
@@ -394,6 +422,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_his_round_trip_is_byte_identical, setup_dir,
                                       teardown_dir),
       cmocka_unit_test_setup_teardown(test_his_wrong_dims_and_truncation, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_his_from_device_equals_host, setup_dir,
                                       teardown_dir),
       cmocka_unit_test_setup_teardown(test_lmdat_round_trips, setup_dir, teardown_dir),
       cmocka_unit_test_setup_teardown(test_lmdat_bad_files, setup_dir, teardown_dir),
