@@ -14,7 +14,16 @@
 
 #define MAX_FRAMES 100000
 
-typedef enum field_type { F_PATH, F_FRAMES, F_BOOL, F_INT32, F_INT64, F_DOUBLE, F_FORMAT, F_PROJECTOR } field_type;
+typedef enum field_type {
+  F_PATH,
+  F_FRAMES,
+  F_BOOL,
+  F_INT32,
+  F_INT64,
+  F_DOUBLE,
+  F_FORMAT,
+  F_PROJECTOR
+} field_type;
 
 /* One config field: its key, where it lives in pet_config, and its range. */
 typedef struct field {
@@ -26,7 +35,8 @@ typedef struct field {
   bool min_exclusive;
 } field;
 
-#define PATH_FIELD(name) {#name, F_PATH, offsetof(pet_config, name), PET_CONFIG_PATH_MAX, 0, 0, false}
+#define PATH_FIELD(name)                                                                         \
+  {#name, F_PATH, offsetof(pet_config, name), PET_CONFIG_PATH_MAX, 0, 0, false}
 #define NUM_FIELD(key, type, member, lo, hi, excl)                                               \
   {key, type, offsetof(pet_config, member), 0, lo, hi, excl}
 

@@ -188,7 +188,8 @@ static pet_status attr_get(const char *path, hid_t file, const char *obj, const 
   type = H5Aget_type(attr);
   space = H5Aget_space(attr);
   H5T_class_t got = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
-  PET_CHECK_GOTO(st, got == cls, PET_ERR_IO, out, "%s: attribute %s of %s is of type %s, expected %s",
+  PET_CHECK_GOTO(st, got == cls, PET_ERR_IO, out,
+                 "%s: attribute %s of %s is of type %s, expected %s",
                  path, name, obj, class_name(got), class_name(cls));
   PET_CHECK_GOTO(st, space >= 0 && H5Sget_simple_extent_npoints(space) == 1, PET_ERR_IO, out,
                  "%s: attribute %s of %s is not a single value", path, name, obj);
@@ -547,7 +548,8 @@ static pet_status listmode_info(const char *path, int64_t *n, bool *has_tof, cha
   PET_CHECK(path, PET_ERR_ARG, "pet_h5_listmode_info: NULL path");
   PET_TRY_GOTO(st, open_read(path, &file), out);
   PET_TRY_GOTO(st, listmode_check(path, file, &count, &tof), out);
-  if (scanner) PET_TRY_GOTO(st, attr_get_str(path, file, "listmode", "scanner_name", scanner, len), out);
+  if (scanner)
+    PET_TRY_GOTO(st, attr_get_str(path, file, "listmode", "scanner_name", scanner, len), out);
   if (n) *n = count;
   if (has_tof) *has_tof = tof;
 out:
@@ -570,7 +572,8 @@ static pet_status lower_bound(const char *path, hid_t times, hid_t index, int64_
   PET_TRY(read_range(path, index, "listmode/time_index", H5T_NATIVE_INT64, k, 2, bounds));
   int64_t lo = bounds[0], hi = bounds[1];
   PET_CHECK(0 <= lo && lo <= hi && hi <= n, PET_ERR_IO,
-            "%s: dataset /listmode/time_index is corrupt (window %lld: [%lld, %lld) of %lld events)",
+            "%s: dataset /listmode/time_index is corrupt (window %lld: [%lld, %lld) of %lld "
+            "events)",
             path, (long long)k, (long long)lo, (long long)hi, (long long)n);
   /* Events [lo, hi) have k*index_ms <= time < (k+1)*index_ms: bisect down to one block. */
   while (hi - lo > SEARCH_BLOCK) {
@@ -654,7 +657,8 @@ static pet_status read_listmode_range(const char *path, int64_t first, int64_t c
   void *outs[4] = {t, d1, d2, tof};
   for (int a = 0; a < 4; ++a)
     if (outs[a])
-      PET_TRY_GOTO(st, read_dataset_range(path, file, event_names[a], a == 3 ? H5T_FLOAT : H5T_INTEGER,
+      PET_TRY_GOTO(st, read_dataset_range(path, file, event_names[a],
+                                          a == 3 ? H5T_FLOAT : H5T_INTEGER,
                                           a == 3 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT32, first,
                                           count, outs[a]),
                    out);
@@ -690,7 +694,8 @@ static pet_status write_image(const char *path, const pet_image *img)
              ? H5Dcreate2(file, "image", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)
              : H5I_INVALID_HID;
   PET_CHECK_GOTO(st, dset >= 0, PET_ERR_IO, out, "%s: cannot create dataset /image", path);
-  PET_CHECK_GOTO(st, H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, img->data) >= 0,
+  PET_CHECK_GOTO(st,
+                 H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, img->data) >= 0,
                  PET_ERR_IO, out, "%s: cannot write dataset /image", path);
   const int32_t ivals[3] = {p->nx, p->ny, p->nz};
   const float fvals[6] = {p->length_x, p->length_y, p->length_z, p->off_x, p->off_y, p->off_z};
@@ -746,7 +751,8 @@ static pet_status read_image(const char *path, pet_image **out_img)
   PET_CHECK_GOTO(st, dims[0] == (hsize_t)p.nz && dims[1] == (hsize_t)p.ny &&
                          dims[2] == (hsize_t)p.nx,
                  PET_ERR_IO, out,
-                 "%s: dataset /image is [%llu][%llu][%llu], its attributes say [nz=%d][ny=%d][nx=%d]",
+                 "%s: dataset /image is [%llu][%llu][%llu], its attributes say "
+                 "[nz=%d][ny=%d][nx=%d]",
                  path, (unsigned long long)dims[0], (unsigned long long)dims[1],
                  (unsigned long long)dims[2], p.nz, p.ny, p.nx);
   PET_TRY_GOTO(st, pet_image_create_owned(&img, p, PET_HOST), out);

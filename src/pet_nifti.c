@@ -153,7 +153,8 @@ static pet_status write_frames(const pet_image *const *frames, int nt, bool four
   sink out;
   memset(&out, 0, sizeof out);
 
-  if (!path || !frames || nt < 1) return PET_ERROR(PET_ERR_ARG, "NIfTI write: NULL path/frames or nt < 1");
+  if (!path || !frames || nt < 1)
+    return PET_ERROR(PET_ERR_ARG, "NIfTI write: NULL path/frames or nt < 1");
   PET_TRY(path_kind(path, &kind));
   for (int f = 0; f < nt; ++f) {
     PET_CHECK(frames[f] != NULL, PET_ERR_ARG, "%s: frame %d is NULL", path, f);
@@ -334,7 +335,8 @@ static pet_status to_float(const nifti_image *nim, const void *raw, int64_t firs
                            float *dst, const char *path)
 {
   double slope = nim->scl_slope, inter = nim->scl_inter;
-  bool scale = slope != 0.0 && isfinite(slope) && isfinite(inter) && !(slope == 1.0 && inter == 0.0);
+  bool scale = slope != 0.0 && isfinite(slope) && isfinite(inter) &&
+               !(slope == 1.0 && inter == 0.0);
   const char *base = (const char *)raw;
   for (int64_t i = 0; i < n; ++i) {
     int64_t k = first + i;

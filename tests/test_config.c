@@ -194,7 +194,8 @@ static void test_config_every_bad_value_names_file_and_field(void **state)
     /* the same checks on the command line */
     pet_config c;
     pet_config_defaults(&c);
-    const char *text = strcmp(cases[i].bad_text, LONG_PATH_MARK) == 0 ? long_path : cases[i].bad_text;
+    const char *text =
+        strcmp(cases[i].bad_text, LONG_PATH_MARK) == 0 ? long_path : cases[i].bad_text;
     pet_status st = pet_config_set(&c, cases[i].key, text);
     if (st != PET_ERR_CONFIG)
       fail_msg("--%s '%.20s' accepted (status %s)", cases[i].key, text, pet_status_name(st));
@@ -373,7 +374,8 @@ static void test_config_frames(void **state)
 static void all_fields_set(pet_config *c)
 {
   pet_config_defaults(c);
-  for (size_t i = 0; i < NUM_CASES; ++i) assert_int_equal(pet_config_set(c, cases[i].key, cases[i].good_text), PET_OK);
+  for (size_t i = 0; i < NUM_CASES; ++i)
+    assert_int_equal(pet_config_set(c, cases[i].key, cases[i].good_text), PET_OK);
 }
 
 static void test_config_round_trip_and_hash(void **state)
