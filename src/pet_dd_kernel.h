@@ -73,16 +73,19 @@ PET_HD static inline float pet_dd_lor(const float *PET_RESTRICT lor, const float
       pet_crystal_face_axes(orient[3 * e], orient[3 * e + 1], orient[3 * e + 2], u, v);
     else
       pet_crystal_face_axes(d[0], d[1], d[2], u, v);
-    wt[e] = fmaxf(size_trans * fabsf(u[b] - u[a] * d[b] * ida), 1e-4f);
-    wz[e] = fmaxf(size_z * fabsf(v[2] - v[a] * d[2] * ida), 1e-4f);
+    wt[e] = pet_maxf(size_trans * fabsf(u[b] - u[a] * d[b] * ida), 1e-4f);
+    wz[e] = pet_maxf(size_z * fabsf(v[2] - v[a] * d[2] * ida), 1e-4f);
   }
 
   float pa = lor[a], pb = lor[b], pz = lor[2];
-  float lo = fminf(pa, lor[3 + a]), hi = fmaxf(pa, lor[3 + a]);
-  float fi0 = fmaxf(ceilf((lo - b0[a]) / vox[a] - 0.5f), 0.0f);
-  float fi1 = fminf(floorf((hi - b0[a]) / vox[a] - 0.5f), (float)(nv[a] - 1));
-  if (fi0 > fi1) return 0.0f;
-  int32_t i0 = (int32_t)fi0, i1 = (int32_t)fi1;
+  float lo = pet_minf(pa, lor[3 + a]), hi = pet_maxf(pa, lor[3 + a]);
+    /* first/last slice centre in [lo, hi]: clamp in float before converting to int */
+  float fi0 = pet_maxf((lo - b0[a]) / vox[a] - 0.5f, -1.0f);
+  float fi1 = pet_minf((hi - b0[a]) / vox[a] - 0.5f, (float)nv[a]);
+  int32_t i0 = -pet_floori(-fi0), i1 = pet_floori(fi1);
+  i0 = i0 < 0 ? 0 : i0;
+  i1 = i1 > nv[a] - 1 ? nv[a] - 1 : i1;
+  if (i0 > i1) return 0.0f;
 
   float dl = vox[a] * len * fabsf(ida);
   float tc = tof ? pet_tof_centre_mm(len, tof_ps) : 0.0f;
@@ -102,22 +105,53 @@ PET_HD static inline float pet_dd_lor(const float *PET_RESTRICT lor, const float
     float cb = pb + al * d[b], cz = pz + al * d[2];
     float blo = cb - 0.5f * w, bhi = cb + 0.5f * w;
     float zlo = cz - 0.5f * h, zhi = cz + 0.5f * h;
-    float fj0 = fmaxf(floorf((blo - b0[b]) * ivb), 0.0f);
-    float fj1 = fminf(floorf((bhi - b0[b]) * ivb), nbm1);
-    float fk0 = fmaxf(floorf((zlo - b0[2]) * ivz), 0.0f);
-    float fk1 = fminf(floorf((zhi - b0[2]) * ivz), nzm1);
-    if (fj0 > fj1 || fk0 > fk1) continue;
-    int32_t j0 = (int32_t)fj0, j1 = (int32_t)fj1, k0 = (int32_t)fk0, k1 = (int32_t)fk1;
+    /* voxel ranges of the footprint, clamped to the image (in float first: no int overflow) */
+    int32_t j0 = pet_floori(pet_minf(pet_maxf((blo - b0[b]) * ivb, 0.0f), nbm1 + 1.0f));
+    int32_t j1 = pet_floori(pet_maxf(pet_minf((bhi - b0[b]) * ivb, nbm1), -1.0f));
+    int32_t k0 = pet_floori(pet_minf(pet_maxf((zlo - b0[2]) * ivz, 0.0f), nzm1 + 1.0f));
+    int32_t k1 = pet_floori(pet_maxf(pet_minf((zhi - b0[2]) * ivz, nzm1), -1.0f));
+    if (j0 > j1 || k0 > k1) continue;
     int64_t base = (int64_t)i * st[a];
+    if (j1 - j0 <= 1 && k1 - k0 <= 1) {
+      /* the common case (footprint <= one voxel in each direction): a fixed 2 x 2 block,
+       * branch free; a second row/column outside [j0, j1] / [k0, k1] gets overlap 0 and the
+       * index of the first (never out of the image) */
+      float bj = b0[b] + (float)j0 * vox[b];
+      float zk = b0[2] + (float)k0 * vox[2];
+      float ob0 = pet_maxf(pet_minf(bhi, bj + vox[b]) - pet_maxf(blo, bj), 0.0f);
+      float ob1 = j1 > j0 ? pet_maxf(pet_minf(bhi, bj + 2.0f * vox[b]) - (bj + vox[b]), 0.0f) : 0.0f;
+      float oz0 = pet_maxf(pet_minf(zhi, zk + vox[2]) - pet_maxf(zlo, zk), 0.0f) * scale;
+      float oz1 =
+          k1 > k0 ? pet_maxf(pet_minf(zhi, zk + 2.0f * vox[2]) - (zk + vox[2]), 0.0f) * scale : 0.0f;
+      int64_t i00 = base + (int64_t)k0 * st[2] + (int64_t)j0 * st[b];
+      int64_t djb = j1 > j0 ? st[b] : 0, dkz = k1 > k0 ? st[2] : 0;
+      if (mode == PET_WALK_FWD) {
+        sum += oz0 * (ob0 * img_in[i00] + ob1 * img_in[i00 + djb]) +
+               oz1 * (ob0 * img_in[i00 + dkz] + ob1 * img_in[i00 + dkz + djb]);
+      } else if (mode == PET_WALK_BACK_ATOMIC) {
+        pet_atomic_add(&img_out[i00], oz0 * ob0 * back_val);
+        if (j1 > j0) pet_atomic_add(&img_out[i00 + djb], oz0 * ob1 * back_val);
+        if (k1 > k0) {
+          pet_atomic_add(&img_out[i00 + dkz], oz1 * ob0 * back_val);
+          if (j1 > j0) pet_atomic_add(&img_out[i00 + dkz + djb], oz1 * ob1 * back_val);
+        }
+      } else {
+        img_out[i00] += oz0 * ob0 * back_val;
+        img_out[i00 + djb] += oz0 * ob1 * back_val;
+        img_out[i00 + dkz] += oz1 * ob0 * back_val;
+        img_out[i00 + dkz + djb] += oz1 * ob1 * back_val;
+      }
+      continue;
+    }
     for (int32_t k = k0; k <= k1; ++k) {
       float zk = b0[2] + (float)k * vox[2];
-      float ovz = fminf(zhi, zk + vox[2]) - fmaxf(zlo, zk);
+      float ovz = pet_minf(zhi, zk + vox[2]) - pet_maxf(zlo, zk);
       if (!(ovz > 0.0f)) continue;
       float sk = ovz * scale;
       int64_t bk = base + (int64_t)k * st[2];
       for (int32_t j = j0; j <= j1; ++j) {
         float bj = b0[b] + (float)j * vox[b];
-        float ovb = fminf(bhi, bj + vox[b]) - fmaxf(blo, bj);
+        float ovb = pet_minf(bhi, bj + vox[b]) - pet_maxf(blo, bj);
         if (!(ovb > 0.0f)) continue;
         float wv = ovb * sk;
         int64_t idx = bk + (int64_t)j * st[b];

@@ -61,7 +61,8 @@ PET_HD static inline float pet_tof_pdf(const pet_tof_kernel *k, float t)
  */
 PET_HD static inline float pet_tof_cdf(const pet_tof_kernel *k, float t)
 {
-  float tc = fminf(fmaxf(t, -k->half_width_mm), k->half_width_mm);
+  float h = k->half_width_mm;
+  float tc = t < -h ? -h : (t > h ? h : t); /* not fminf: a libm call on x86 */
   return 0.5f * k->norm * erff(tc * k->inv_sqrt2_sigma);
 }
 
