@@ -8,7 +8,11 @@
 
 #include "pet_projector_kernel.h"
 
-/* PRIVATE back projection allocates (threads - 1) image copies; above this many bytes AUTO
+/* Back projection with >1 thread: PRIVATE copies are the default (AUTO). Measured on the
+ * 2-core dev machine, clinical geometry (150x150x24 image), 2M stand-in LORs, 2 threads:
+ * Siddon 3.65M LORs/s PRIVATE vs 0.83M atomic; DD 0.83M vs 0.30M (the omp atomic float add
+ * is a lock cmpxchg loop). The copies cost (threads-1) x image and one reduction per call.
+ * PRIVATE back projection allocates (threads - 1) image copies; above this many bytes AUTO
  * falls back to atomics rather than risk exhausting host memory. */
 #define PET_BACK_PRIVATE_MAX_BYTES ((size_t)2 << 30)
 
