@@ -673,7 +673,10 @@ static const char *const int_params[3] = {"nx", "ny", "nz"};
 static const char *const float_params[6] = {"length_x", "length_y", "length_z",
                                             "off_x",    "off_y",    "off_z"};
 
-static pet_status write_image(const char *path, const pet_image *img)
+static const char *const ckpt_i64[6] = {"next_iteration", "next_subset", "num_ranks",
+                                         "data_bytes", "config_hash", "data_checksum"};
+
+static pet_status write_image(const char *path, const pet_image *img, const pet_h5_checkpoint *ck)
 {
   pet_status st = PET_OK;
   char *tmp = NULL;
@@ -686,7 +689,14 @@ static pet_status write_image(const char *path, const pet_image *img)
   hsize_t dims[3] = {(hsize_t)p->nz, (hsize_t)p->ny, (hsize_t)p->nx};
   hsize_t chunk[3] = {1, (hsize_t)p->ny, (hsize_t)p->nx};
   PET_TRY_GOTO(st, create_temp(path, &tmp, &file), out);
-  PET_TRY_GOTO(st, write_common_attrs(path, file, "image"), out);
+  PET_TRY_GOTO(st, write_common_attrs(path, file, ck ? "checkpoint" : "image"), out);
+  if (ck) {
+    /* hashes are stored as int64 bit patterns: HDF5 attributes have no unsigned-int read check */
+    const int64_t v[6] = {ck->next_iteration, ck->next_subset, ck->num_ranks, ck->data_bytes,
+                          (int64_t)ck->config_hash, (int64_t)ck->data_checksum};
+    for (int i = 0; i < 6; ++i)
+      PET_TRY_GOTO(st, attr_put(path, file, "/", ckpt_i64[i], H5T_STD_I64LE, H5T_NATIVE_INT64, &v[i]), out);
+  }
   space = H5Screate_simple(3, dims, NULL);
   dcpl = H5Pcreate(H5P_DATASET_CREATE);
   if (dcpl >= 0) H5Pset_chunk(dcpl, 3, chunk);
@@ -852,7 +862,7 @@ pet_status pet_h5_write_image(const char *path, const pet_image *img)
 {
   h5_quiet q;
   quiet_begin(&q);
-  pet_status st = write_image(path, img);
+  pet_status st = write_image(path, img, NULL);
   quiet_end(&q);
   return st;
 }
@@ -862,6 +872,52 @@ pet_status pet_h5_read_image(const char *path, pet_image **img)
   h5_quiet q;
   quiet_begin(&q);
   pet_status st = read_image(path, img);
+  quiet_end(&q);
+  return st;
+}
+
+pet_status pet_h5_write_checkpoint(const char *path, const pet_image *x, const pet_h5_checkpoint *ck)
+{
+  PET_CHECK(ck != NULL, PET_ERR_ARG, "pet_h5_write_checkpoint: NULL metadata");
+  h5_quiet q;
+  quiet_begin(&q);
+  pet_status st = write_image(path, x, ck);
+  quiet_end(&q);
+  return st;
+}
+
+static pet_status read_checkpoint(const char *path, pet_image **x, pet_h5_checkpoint *ck)
+{
+  pet_status st = PET_OK;
+  hid_t file = H5I_INVALID_HID;
+  char content[64] = "";
+  int64_t v[6];
+  PET_TRY_GOTO(st, open_read(path, &file), out);
+  PET_TRY_GOTO(st, attr_get_str(path, file, "/", "petrel_content", content, sizeof content), out);
+  PET_CHECK_GOTO(st, strcmp(content, "checkpoint") == 0, PET_ERR_IO, out,
+                 "%s: not a petrel checkpoint (petrel_content is \"%s\")", path, content);
+  for (int i = 0; i < 6; ++i)
+    PET_TRY_GOTO(st, attr_get(path, file, "/", ckpt_i64[i], H5T_INTEGER, H5T_NATIVE_INT64, &v[i]), out);
+  ck->next_iteration = (int32_t)v[0];
+  ck->next_subset = (int32_t)v[1];
+  ck->num_ranks = (int32_t)v[2];
+  ck->data_bytes = v[3];
+  ck->config_hash = (uint64_t)v[4];
+  ck->data_checksum = (uint64_t)v[5];
+  close_id(&file);
+  PET_TRY_GOTO(st, read_image(path, x), out);
+out:
+  close_id(&file);
+  return st;
+}
+
+pet_status pet_h5_read_checkpoint(const char *path, pet_image **x, pet_h5_checkpoint *ck)
+{
+  PET_CHECK(path && x && ck, PET_ERR_ARG, "pet_h5_read_checkpoint: NULL argument");
+  *x = NULL;
+  h5_quiet q;
+  quiet_begin(&q);
+  pet_status st = read_checkpoint(path, x, ck);
   quiet_end(&q);
   return st;
 }

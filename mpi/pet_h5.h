@@ -148,6 +148,20 @@ pet_status pet_h5_write_image(const char *path, const pet_image *img);
  */
 pet_status pet_h5_read_image(const char *path, pet_image **img);
 
+/** What a checkpoint records besides the image: where to continue and what it belongs to. */
+typedef struct pet_h5_checkpoint {
+  int32_t next_iteration, next_subset; /* 0-based position of the next subset to run */
+  int32_t num_ranks;                   /* ranks of the run that wrote it */
+  uint64_t config_hash;                /* pet_config_hash of the reconstruction's config */
+  int64_t data_bytes;                  /* size of the data file */
+  uint64_t data_checksum;              /* checksum of the data file's bytes */
+} pet_h5_checkpoint;
+
+/** Writes the current image and the metadata to an HDF5 checkpoint, atomically. Local. */
+pet_status pet_h5_write_checkpoint(const char *path, const pet_image *x, const pet_h5_checkpoint *ck);
+/** Reads a checkpoint (image returned Owned, host). PET_ERR_IO names what is wrong. Local. */
+pet_status pet_h5_read_checkpoint(const char *path, pet_image **x, pet_h5_checkpoint *ck);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,9 @@ typedef struct subcommand {
 
 static const subcommand commands[] = {
     {"demo", pet_cli_demo, "simulate a phantom on a built-in scanner and reconstruct it (no input files)"},
+    {"recon", pet_cli_recon, "OSEM reconstruction from a config file and flags (mpirun/srun for many ranks)"},
+    {"sens", pet_cli_sens, "compute and save the sensitivity image alone"},
+    {"diff", pet_cli_diff, "compare two images (relative L2 difference)"},
     {"info", pet_cli_info, "print what this build has (CUDA, devices, NCCL, MPI, HDF5)"},
 };
 

@@ -1,3 +1,4 @@
+#define _XOPEN_SOURCE 700 /* realpath */
 /* petrel demo: simulate an acquisition of a phantom on a built-in scanner and reconstruct it,
  * with no input files. */
 #include <omp.h>
@@ -7,7 +8,9 @@
 
 #include "pet_cli.h"
 #include "pet_cli_util.h"
+#include "pet_h5.h"
 #include "pet_histogram.h"
+#include "pet_fileutil.h"
 #include "pet_nifti.h"
 #include "pet_osem.h"
 #include "pet_phantom.h"
@@ -32,6 +35,9 @@ static const char *demo_help =
     "  --seed N            noise seed (default 42)\n"
     "  --threads N         OpenMP threads (default: all)\n"
     "  --psf MM            image-space PSF FWHM in mm in the model (default 0)\n"
+    "  --save-data DIR     also write the simulated acquisition as inputs for petrel recon:\n"
+    "                      DIR/scanner.json, DIR/data.h5 (histogram + corrections), DIR/listmode.h5,\n"
+    "                      DIR/mu.nii.gz and DIR/recon.json\n"
     "  --quiet             only the final summary\n"
     "  --json              progress as JSON lines\n";
 
@@ -72,6 +78,48 @@ static void subset_cb(void *ctx, const pet_osem_progress *p)
   pet_cli_print_subset(&c->prog, p);
 }
 
+/* Writes the simulated acquisition as petrel recon inputs, and a config that reconstructs it. */
+static pet_status save_inputs(const char *dir, const pet_scanner *scanner, const pet_histo_layout *L,
+                              const pet_sim_result *sim, const pet_image *mu, const pet_osem_opts *oo,
+                              pet_image_params ip)
+{
+  char path[8192], adir[4096];
+  PET_TRY(pet_cli_mkdir(dir));
+  /* absolute paths in the config, so it works from any folder */
+  PET_CHECK(realpath(dir, adir) != NULL, PET_ERR_IO, "%s: cannot resolve the folder", dir);
+  dir = adir;
+  snprintf(path, sizeof path, "%s/scanner.json", dir);
+  PET_TRY(pet_scanner_write_json(scanner, path, NULL));
+  snprintf(path, sizeof path, "%s/data.h5", dir);
+  pet_h5_corrections corr;
+  memset(&corr, 0, sizeof corr);
+  corr.normalisation = sim->normalisation;
+  corr.attenuation = sim->attenuation;
+  corr.randoms = sim->add;
+  PET_TRY(pet_h5_write_histogram(path, scanner->params.name, L->num_bins, sim->counts, &corr));
+  pet_listmode *lm = NULL;
+  PET_TRY(pet_simulate_listmode_from_histogram(L, sim->counts, 600000u, 99, &lm));
+  snprintf(path, sizeof path, "%s/listmode.h5", dir);
+  pet_status st = pet_h5_write_listmode(path, scanner->params.name, lm->num_events, lm->time_ms, lm->d1, lm->d2, NULL);
+  pet_listmode_destroy(&lm);
+  PET_TRY(st);
+  snprintf(path, sizeof path, "%s/mu.nii.gz", dir);
+  PET_TRY(pet_image_write_nifti(mu, path));
+  char json[32768];
+  snprintf(json, sizeof json,
+           "{\n  \"scanner\": \"%s/scanner.json\",\n  \"data\": \"%s/data.h5\",\n"
+           "  \"normalisation\": \"%s/data.h5\",\n  \"attenuation\": \"%s/data.h5\",\n"
+           "  \"randoms\": \"%s/data.h5\",\n  \"output\": \"%s/recon_from_config.nii.gz\",\n"
+           "  \"iterations\": %d,\n  \"subsets\": %d,\n  \"projector\": \"%s\",\n"
+           "  \"image\": {\"nx\": %d, \"ny\": %d, \"nz\": %d, \"length_x\": %g, \"length_y\": %g, "
+           "\"length_z\": %g}\n}\n",
+           dir, dir, dir, dir, dir, dir, oo->iterations, oo->subsets,
+           oo->proj.kind == PET_PROJ_DD ? "DD" : (oo->proj.num_rays > 1 ? "MRS" : "S"), ip.nx, ip.ny, ip.nz,
+           (double)ip.length_x, (double)ip.length_y, (double)ip.length_z);
+  snprintf(path, sizeof path, "%s/recon.json", dir);
+  return pet_file_write_atomic(path, json, strlen(json));
+}
+
 int pet_cli_demo(int argc, char **argv)
 {
   if (pet_cli_is_help(argc, argv)) {
@@ -83,6 +131,7 @@ int pet_cli_demo(int argc, char **argv)
   int64_t iterations = 3, subsets = 8, seed = 42, threads = 0;
   double counts = 2e7, randoms = 0.1, psf = 0.0;
   const char *projector = "S";
+  const char *save_dir = NULL;
   demo_ctx ctx;
   memset(&ctx, 0, sizeof ctx);
   ctx.prog.what = "demo";
@@ -95,6 +144,7 @@ int pet_cli_demo(int argc, char **argv)
     else if (!strcmp(a, "--json")) ctx.prog.json = true;
     else if (!strcmp(a, "--out") && v) out_dir = argv[++i];
     else if (!strcmp(a, "--projector") && v) projector = argv[++i];
+    else if (!strcmp(a, "--save-data") && v) save_dir = argv[++i];
     else if (!strcmp(a, "--iterations")) st = pet_cli_parse_int(a, v, 1, 1000, &iterations), ++i;
     else if (!strcmp(a, "--subsets")) st = pet_cli_parse_int(a, v, 1, 1000, &subsets), ++i;
     else if (!strcmp(a, "--seed")) st = pet_cli_parse_int(a, v, 0, INT64_MAX, &seed), ++i;
@@ -157,6 +207,8 @@ int pet_cli_demo(int argc, char **argv)
   if (!ctx.prog.quiet)
     printf("demo: simulated %.3g counts in %lld bins (attenuation, normalisation, %.0f%% randoms) in %.2f s\n",
            total, (long long)L->num_bins, 100.0 * randoms, pet_cli_now() - t0);
+
+  if (save_dir) PET_TRY_GOTO(st, save_inputs(save_dir, scanner, L, &sim, mu, &oo, ip), out);
 
   /* the reconstruction estimates scale x truth: compare against that */
   PET_TRY_GOTO(st, pet_image_create_owned(&truth_scaled, ip, PET_HOST), out);

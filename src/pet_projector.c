@@ -171,7 +171,9 @@ pet_status pet_project_back_cpu_with(const pet_projector_params *p, const pet_lo
     int t = omp_get_thread_num();
     /* the team may be smaller than asked: unused copies stay zero */
     float *mine = t == 0 ? x : priv + (size_t)(t - 1) * (size_t)nvox;
-#pragma omp for schedule(dynamic, 1024)
+    /* static: each LOR always lands in the same copy, so the sums (and a resumed run) are
+     * bit-for-bit reproducible for a given thread count */
+#pragma omp for schedule(static, 1024)
     for (int64_t i = 0; i < n; ++i)
       pet_project_lor(&pp, tof, &bb, i, g, NULL, mine, proj[i], PET_WALK_BACK_PLAIN);
     /* implicit barrier above: every copy is complete before the reduction */

@@ -1,0 +1,400 @@
+/* petrel recon / petrel sens: OSEM reconstruction from a config file and flags, on one process
+ * or many (mpirun/srun), on CPUs or GPUs, with checkpoints and signal handling. */
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pet_cli.h"
+#include "pet_cli_data.h"
+#include "pet_cli_util.h"
+#include "pet_comm.h"
+#include "pet_config.h"
+#include "pet_gpu.h"
+#include "pet_h5.h"
+#include "pet_nifti.h"
+
+static const char *recon_help =
+    "usage: petrel recon --config recon.json [--FIELD VALUE ...] [options]\n"
+    "  OSEM reconstruction of a histogram or list-mode (HDF5, YRT-PET .his/.lmDat). Every config\n"
+    "  field can be given or overridden as a flag: --iterations 4 --subsets 12 --projector DD\n"
+    "  --output out.nii.gz --scanner scanner.json --data data.h5 --tof true --threads 8 ...\n"
+    "  (see config/examples/*.json for all fields). Runs unchanged under mpirun/srun: each rank\n"
+    "  projects its share of every subset and the backprojections are summed once per subset.\n"
+    "options:\n"
+    "  --config FILE         the reconstruction config (JSON)\n"
+    "  --gpu                 reconstruct on GPUs (one per rank); --device N, --vram-budget MB\n"
+    "  --comm auto|mpi|nccl  how device buffers are summed across ranks (default auto)\n"
+    "  --resume              continue from the checkpoint (field \"checkpoint\"); refused if it does\n"
+    "                        not match the config and data\n"
+    "  --resume-if-present   resume when the checkpoint exists, else start (for requeued jobs)\n"
+    "  --quiet, --json       progress: none, or JSON lines\n"
+    "exit codes: 0 done, 1 error, 2 usage, 3 stopped by SIGTERM/SIGUSR1 after writing a checkpoint\n";
+
+static volatile sig_atomic_t stop_requested = 0;
+static void on_signal(int sig)
+{
+  (void)sig;
+  stop_requested = 1;
+}
+
+typedef struct recon_ctx {
+  pet_cli_progress prog;
+  pet_comm *comm;
+  const pet_config *cfg;
+  const pet_inputs *in;
+  int rank;
+} recon_ctx;
+
+static void subset_cb(void *ctx, const pet_osem_progress *p)
+{
+  recon_ctx *c = ctx;
+  if (c->rank == 0) pet_cli_print_subset(&c->prog, p);
+}
+
+/* Every rank must stop at the same subset: agree on the flag. */
+static bool should_stop(void *ctx)
+{
+  recon_ctx *c = ctx;
+  int64_t flag = stop_requested ? 1 : 0;
+  if (pet_comm_allreduce_sum_i64(c->comm, &flag, 1) != PET_OK) return true;
+  return flag > 0;
+}
+
+static pet_status write_checkpoint(recon_ctx *c, int it, int s, const pet_image *x)
+{
+  pet_status st = PET_OK;
+  if (c->rank == 0 && c->cfg->checkpoint[0]) {
+    pet_h5_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    ck.next_iteration = it;
+    ck.next_subset = s;
+    ck.num_ranks = pet_comm_size(c->comm);
+    ck.config_hash = pet_config_hash(c->cfg);
+    ck.data_bytes = c->in->data_bytes;
+    ck.data_checksum = c->in->data_checksum;
+    st = pet_h5_write_checkpoint(c->cfg->checkpoint, x, &ck);
+    if (st == PET_OK && !c->prog.quiet)
+      fprintf(stderr, "petrel: checkpoint written to %s (next: iteration %d, subset %d)\n", c->cfg->checkpoint,
+              it + 1, s + 1);
+  }
+  return pet_comm_agree(c->comm, st);
+}
+
+static pet_status on_interrupt(void *ctx, int it, int s, const pet_image *x)
+{
+  recon_ctx *c = ctx;
+  if (c->rank == 0) fprintf(stderr, "petrel: stop requested by a signal\n");
+  return write_checkpoint(c, it, s, x);
+}
+
+/* Output name with a suffix before the extension: out.nii.gz -> out_it3.nii.gz */
+static void suffixed(char *buf, size_t len, const char *path, const char *suffix)
+{
+  const char *ext = strstr(path, ".nii");
+  size_t stem = ext ? (size_t)(ext - path) : strlen(path);
+  snprintf(buf, len, "%.*s%s%s", (int)stem, path, suffix, ext ? ext : "");
+}
+
+static pet_status on_iteration(void *ctx, int it, const pet_image *x)
+{
+  recon_ctx *c = ctx;
+  pet_status st = PET_OK;
+  if (c->cfg->save_every > 0 && it % c->cfg->save_every == 0 && it < c->cfg->iterations) {
+    if (c->rank == 0 && c->cfg->output[0]) {
+      char path[PET_CONFIG_PATH_MAX + 32], suf[32];
+      snprintf(suf, sizeof suf, "_it%d", it);
+      suffixed(path, sizeof path, c->cfg->output, suf);
+      st = pet_image_write_nifti(x, path);
+    }
+    PET_TRY(pet_comm_agree(c->comm, st));
+    PET_TRY(write_checkpoint(c, it, 0, x));
+  }
+  return PET_OK;
+}
+
+typedef struct recon_args {
+  pet_config cfg;
+  bool resume, resume_if_present;
+  pet_comm_backend backend;
+} recon_args;
+
+/* Parses argv into the config: --config first, then every --field value override. */
+static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
+{
+  memset(a, 0, sizeof *a);
+  pet_config_defaults(&a->cfg);
+  for (int i = 1; i < argc; ++i)
+    if (!strcmp(argv[i], "--config")) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "petrel: --config needs a file\n");
+        return 2;
+      }
+      if (pet_config_read_json(&a->cfg, argv[i + 1]) != PET_OK) return 1;
+    }
+  for (int i = 1; i < argc; ++i) {
+    const char *arg = argv[i];
+    if (!strcmp(arg, "--config")) {
+      ++i;
+    } else if (!strcmp(arg, "--resume")) {
+      a->resume = true;
+    } else if (!strcmp(arg, "--resume-if-present")) {
+      a->resume_if_present = true;
+    } else if (!strcmp(arg, "--gpu")) {
+      a->cfg.gpu = true;
+    } else if (!strcmp(arg, "--quiet")) {
+      a->cfg.quiet = true;
+    } else if (!strcmp(arg, "--json")) {
+      a->cfg.json_lines = true;
+    } else if (!strcmp(arg, "--comm") && i + 1 < argc) {
+      const char *v = argv[++i];
+      if (!strcmp(v, "auto")) a->backend = PET_COMM_AUTO;
+      else if (!strcmp(v, "mpi")) a->backend = PET_COMM_MPI;
+      else if (!strcmp(v, "nccl")) a->backend = PET_COMM_NCCL;
+      else {
+        fprintf(stderr, "petrel: --comm: '%s' is not auto, mpi or nccl\n", v);
+        return 2;
+      }
+    } else if (!strncmp(arg, "--", 2) && i + 1 < argc) {
+      if (pet_config_set(&a->cfg, arg + 2, argv[i + 1]) != PET_OK) return 2;
+      ++i;
+    } else {
+      fprintf(stderr, "petrel %s: unknown or incomplete option '%s' (petrel %s --help)\n",
+              sens_only ? "sens" : "recon", arg, sens_only ? "sens" : "recon");
+      return 2;
+    }
+  }
+  if (pet_config_validate(&a->cfg) != PET_OK) return 2;
+  return 0;
+}
+
+static pet_status load_or_compute_sens(const pet_config *cfg, const pet_osem_data *d, const pet_osem_opts *o,
+                                       const pet_image_params *ip, int rank, pet_image ***sens_out, int *nsens_out,
+                                       bool gpu)
+{
+  const int nsens = d->listmode || !d->histogram ? 1 : o->subsets;
+  pet_image **sens = calloc((size_t)nsens, sizeof *sens);
+  PET_CHECK(sens != NULL, PET_ERR_NOMEM, "out of memory");
+  pet_status st = PET_OK;
+  *sens_out = sens;
+  *nsens_out = nsens;
+  if (cfg->sensitivity[0]) {
+    /* a loaded sensitivity is the whole A^T m: each histogram subset uses 1/S of it */
+    pet_image *full = NULL;
+    PET_TRY(pet_image_read_nifti(&full, cfg->sensitivity));
+    if (!pet_image_params_equal(&full->params, ip)) {
+      pet_image_destroy(&full);
+      return PET_ERROR(PET_ERR_CONFIG, "%s: field \"sensitivity\": its grid does not match the image grid",
+                       cfg->sensitivity);
+    }
+    for (int s = 0; s < nsens && st == PET_OK; ++s) {
+      st = pet_image_create_owned(&sens[s], *ip, PET_HOST);
+      if (st == PET_OK)
+        for (int64_t v = 0; v < pet_image_num_voxels(full); ++v)
+          sens[s]->data[v] = full->data[v] / (float)nsens;
+    }
+    pet_image_destroy(&full);
+    return st;
+  }
+  if (gpu) return PET_OK; /* the GPU path computes its own on the device */
+  for (int s = 0; s < nsens; ++s) PET_TRY(pet_image_create_owned(&sens[s], *ip, PET_HOST));
+  PET_TRY(pet_osem_sensitivity(d, o, sens, nsens));
+  if (cfg->save_sensitivity[0] && rank == 0) {
+    pet_image *sum = NULL;
+    PET_TRY(pet_image_create_owned(&sum, *ip, PET_HOST));
+    for (int s = 0; s < nsens; ++s)
+      for (int64_t v = 0; v < pet_image_num_voxels(sum); ++v) sum->data[v] += sens[s]->data[v];
+    st = pet_image_write_nifti(sum, cfg->save_sensitivity);
+    pet_image_destroy(&sum);
+  }
+  return st;
+}
+
+static int run_recon(int argc, char **argv, bool sens_only)
+{
+  if (pet_cli_is_help(argc, argv)) {
+    fputs(sens_only ? "usage: petrel sens --config recon.json --save_sensitivity sens.nii.gz [--FIELD VALUE ...]\n"
+                      "  Computes the sensitivity image (A^T of the normalisation x attenuation over all bins)\n"
+                      "  and writes it; the fields are those of petrel recon.\n"
+                    : recon_help,
+          stdout);
+    return 0;
+  }
+  recon_args a;
+  int rc = parse_args(argc, argv, &a, sens_only);
+  if (rc != 0) return rc;
+  pet_config *cfg = &a.cfg;
+  if (sens_only && !cfg->save_sensitivity[0]) {
+    fprintf(stderr, "petrel sens: field \"save_sensitivity\" (the output) is required\n");
+    return 2;
+  }
+  pet_comm *comm = NULL;
+  if (pet_comm_init(&argc, &argv, &comm) != PET_OK) return 1;
+  const int rank = pet_comm_rank(comm), size = pet_comm_size(comm);
+  if (cfg->threads > 0) omp_set_num_threads(cfg->threads);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+
+  pet_status st = PET_OK;
+  pet_inputs in;
+  memset(&in, 0, sizeof in);
+  pet_image *x = NULL;
+  pet_image **sens = NULL;
+  int nsens = 0;
+  recon_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  pet_h5_checkpoint ck;
+  memset(&ck, 0, sizeof ck);
+  bool resuming = false;
+  const double t0 = pet_cli_now();
+
+  int device = -1;
+  if (cfg->gpu) PET_TRY_GOTO(st, pet_comm_setup_gpu(comm, a.backend, &device), out);
+  st = pet_cli_load_inputs(cfg, rank, size, !sens_only, &in);
+  PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  if (!sens_only && in.kind == PET_KIND_NONE)
+    PET_CHECK_GOTO(st, false, PET_ERR_CONFIG, out, "field \"data\" is required for a reconstruction");
+  if (!sens_only && cfg->checkpoint[0] && rank == 0)
+    st = pet_cli_file_checksum(cfg->data, &in.data_bytes, &in.data_checksum);
+  PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  PET_TRY_GOTO(st, pet_comm_bcast(comm, &in.data_checksum, sizeof in.data_checksum, 0), out);
+
+  pet_osem_data d;
+  pet_cli_osem_data(&in, &d);
+  if (sens_only) {
+    /* sensitivity over all bins: a histogram-shaped data set without counts */
+    d.histogram = NULL;
+    d.listmode = NULL;
+  }
+  pet_osem_opts o;
+  PET_TRY_GOTO(st, pet_cli_osem_opts(cfg, in.scanner, &o), out);
+  pet_reducer red = pet_comm_reducer(comm);
+  o.reducer = &red;
+  if (sens_only) o.subsets = 1;
+
+  if (rank == 0 && !cfg->quiet) {
+    int64_t items = sens_only ? in.layout->num_bins : pet_osem_data_size(&d);
+    fprintf(stderr,
+            "petrel: layout: %d rank(s), %s, comm %s; %s of %lld %s, ~%lld per rank per iteration; image "
+            "%dx%dx%d; %d thread(s) per rank; HDF5 %s\n",
+            size, cfg->gpu ? "one GPU per rank" : "CPU", cfg->gpu ? pet_comm_device_backend(comm) : "mpi",
+            in.kind == PET_KIND_LISTMODE ? "list-mode" : "histogram", (long long)items,
+            in.kind == PET_KIND_LISTMODE ? "events" : "bins", (long long)(items / size), in.image.nx, in.image.ny,
+            in.image.nz, omp_get_max_threads(), pet_comm_build_info_get().hdf5_parallel ? "parallel" : "serial");
+  }
+
+  if (sens_only) {
+    /* the histogram-less data: pet_osem_sensitivity needs a data set, use an empty histogram alias */
+    pet_histogram *empty = NULL;
+    PET_TRY_GOTO(st, pet_histogram_create(&empty, in.scanner, PET_ALIAS, PET_HOST), out);
+    float dummy = 0.0f;
+    PET_TRY_GOTO(st, pet_histogram_bind(empty, &dummy), out);
+    d.histogram = empty;
+    st = load_or_compute_sens(cfg, &d, &o, &in.image, rank, &sens, &nsens, false);
+    pet_histogram_destroy(&empty);
+    PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+    if (rank == 0 && !cfg->quiet)
+      printf("sens: wrote %s in %.2f s\n", cfg->save_sensitivity, pet_cli_now() - t0);
+    goto out;
+  }
+
+  /* initial image, or the checkpoint */
+  if ((a.resume || a.resume_if_present) && cfg->checkpoint[0]) {
+    bool exists = access(cfg->checkpoint, F_OK) == 0;
+    PET_CHECK_GOTO(st, exists || !a.resume, PET_ERR_CONFIG, out, "--resume: checkpoint %s does not exist",
+                   cfg->checkpoint);
+    if (exists) {
+      st = pet_h5_read_checkpoint(cfg->checkpoint, &x, &ck);
+      if (st == PET_OK && ck.config_hash != pet_config_hash(cfg))
+        st = PET_ERROR(PET_ERR_CONFIG, "%s: the checkpoint was written with another config (hash %016llx, "
+                       "this config %016llx): refusing to resume", cfg->checkpoint,
+                       (unsigned long long)ck.config_hash, (unsigned long long)pet_config_hash(cfg));
+      if (st == PET_OK && (ck.data_bytes != in.data_bytes || ck.data_checksum != in.data_checksum))
+        st = PET_ERROR(PET_ERR_CONFIG, "%s: the checkpoint belongs to other data (%lld bytes, checksum %016llx; "
+                       "%s has %lld bytes, checksum %016llx): refusing to resume", cfg->checkpoint,
+                       (long long)ck.data_bytes, (unsigned long long)ck.data_checksum, cfg->data,
+                       (long long)in.data_bytes, (unsigned long long)in.data_checksum);
+      if (st == PET_OK && !pet_image_params_equal(&x->params, &in.image))
+        st = PET_ERROR(PET_ERR_CONFIG, "%s: the checkpoint's image grid differs from the config's", cfg->checkpoint);
+      if (st == PET_OK && ck.next_iteration >= cfg->iterations)
+        st = PET_ERROR(PET_ERR_CONFIG, "%s: the checkpoint is already past iteration %d", cfg->checkpoint,
+                       cfg->iterations);
+      resuming = st == PET_OK;
+    }
+    PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  }
+  if (!resuming) {
+    if (cfg->initial_image[0]) {
+      st = pet_image_read_nifti(&x, cfg->initial_image);
+      if (st == PET_OK && !pet_image_params_equal(&x->params, &in.image))
+        st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"initial_image\": its grid differs from the image grid",
+                       cfg->initial_image);
+    } else {
+      st = pet_image_create_owned(&x, in.image, PET_HOST);
+      if (st == PET_OK) st = pet_image_fill(x, 1.0f);
+    }
+    PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  } else {
+    o.start_iteration = ck.next_iteration;
+    o.start_subset = ck.next_subset;
+    if (rank == 0 && !cfg->quiet)
+      fprintf(stderr, "petrel: resuming from %s at iteration %d, subset %d\n", cfg->checkpoint,
+              ck.next_iteration + 1, ck.next_subset + 1);
+  }
+
+  st = load_or_compute_sens(cfg, &d, &o, &in.image, rank, &sens, &nsens, cfg->gpu);
+  PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+
+  ctx.prog.quiet = cfg->quiet;
+  ctx.prog.json = cfg->json_lines;
+  ctx.prog.what = "recon";
+  ctx.comm = comm;
+  ctx.cfg = cfg;
+  ctx.in = &in;
+  ctx.rank = rank;
+  o.on_subset = subset_cb;
+  o.on_iteration = on_iteration;
+  o.cb_ctx = &ctx;
+  o.should_stop = should_stop;
+  o.on_interrupt = on_interrupt;
+  if (cfg->gpu) {
+    pet_gpu_opts g;
+    g.device = device;
+    g.vram_budget_bytes = cfg->vram_budget_mb * 1024 * 1024;
+    st = pet_osem_run_gpu(&d, &o, &g, x);
+  } else {
+    st = pet_osem_run(&d, &o, sens, x);
+  }
+  PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  if (rank == 0) st = pet_image_write_nifti(x, cfg->output);
+  PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  /* a finished run needs no checkpoint: remove it so a requeue does not redo the last part */
+  if (rank == 0 && cfg->checkpoint[0]) remove(cfg->checkpoint);
+  if (rank == 0) {
+    if (cfg->json_lines)
+      printf("{\"event\":\"done\",\"output\":\"%s\",\"seconds\":%.3f,\"ranks\":%d}\n", cfg->output,
+             pet_cli_now() - t0, size);
+    else if (!cfg->quiet)
+      printf("recon: wrote %s (%d iterations x %d subsets) in %.2f s on %d rank(s)\n", cfg->output,
+             cfg->iterations, cfg->subsets, pet_cli_now() - t0, size);
+  }
+out:
+  if (sens) {
+    for (int s = 0; s < nsens; ++s) pet_image_destroy(&sens[s]);
+    free(sens);
+  }
+  pet_image_destroy(&x);
+  pet_cli_free_inputs(&in);
+  pet_comm_finalize(&comm);
+  if (st == PET_ERR_INTERRUPTED) return 3;
+  if (st == PET_ERR_CONFIG) return 2;
+  return st == PET_OK ? 0 : 1;
+}
+
+int pet_cli_recon(int argc, char **argv) { return run_recon(argc, argv, false); }
+int pet_cli_sens(int argc, char **argv) { return run_recon(argc, argv, true); }
