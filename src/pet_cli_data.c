@@ -275,7 +275,12 @@ pet_status pet_cli_load_inputs(const pet_config *cfg, int rank, int size, bool n
       PET_TRY_GOTO(st, pet_listmode_check(in->listmode, in->scanner), fail);
     }
   }
-  /* corrections: m = normalisation x attenuation, a = randoms + scatter, per bin */
+  /* corrections: m = normalisation x attenuation, a = randoms + scatter, per bin. A list-mode
+   * rank's events fall in any bin, so it needs every bin's corrections. */
+  if (in->kind != PET_KIND_HISTOGRAM) {
+    bfirst = 0;
+    bcount = nb;
+  }
   PET_TRY_GOTO(st, load_per_bin(cfg->normalisation, "normalisation", nb, bfirst, bcount, 1.0f, &in->mult), fail);
   float *att = NULL;
   PET_TRY_GOTO(st, load_per_bin(cfg->attenuation, "attenuation", nb, bfirst, bcount, 1.0f, &att), fail);
@@ -336,7 +341,7 @@ void pet_cli_osem_data(const pet_inputs *in, pet_osem_data *d)
   d->histogram = in->kind == PET_KIND_HISTOGRAM ? in->histogram : NULL;
   d->listmode = in->kind == PET_KIND_LISTMODE ? in->listmode : NULL;
   d->mult = in->mult;
-  d->add = in->kind == PET_KIND_HISTOGRAM ? in->add : NULL;
+  d->add = in->add;
   d->lm_count = -1;
 }
 

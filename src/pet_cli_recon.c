@@ -33,6 +33,25 @@ static const char *recon_help =
     "  --quiet, --json       progress: none, or JSON lines\n"
     "exit codes: 0 done, 1 error, 2 usage, 3 stopped by SIGTERM/SIGUSR1 after writing a checkpoint\n";
 
+/* Hash of the fields that determine the iterates: a checkpoint may be resumed with other
+ * output names, verbosity, thread counts, devices or a larger iteration count. */
+static uint64_t result_hash(const pet_config *cfg)
+{
+  pet_config c = *cfg;
+  c.quiet = false;
+  c.json_lines = false;
+  c.save_every = 0;
+  c.iterations = 1;
+  c.threads = 0;
+  c.gpu = false;
+  c.device = 0;
+  c.vram_budget_mb = 0;
+  c.output[0] = '\0';
+  c.checkpoint[0] = '\0';
+  c.save_sensitivity[0] = '\0';
+  return pet_config_hash(&c);
+}
+
 static volatile sig_atomic_t stop_requested = 0;
 static void on_signal(int sig)
 {
@@ -72,7 +91,7 @@ static pet_status write_checkpoint(recon_ctx *c, int it, int s, const pet_image 
     ck.next_iteration = it;
     ck.next_subset = s;
     ck.num_ranks = pet_comm_size(c->comm);
-    ck.config_hash = pet_config_hash(c->cfg);
+    ck.config_hash = result_hash(c->cfg);
     ck.data_bytes = c->in->data_bytes;
     ck.data_checksum = c->in->data_checksum;
     st = pet_h5_write_checkpoint(c->cfg->checkpoint, x, &ck);
@@ -183,7 +202,8 @@ static pet_status load_or_compute_sens(const pet_config *cfg, const pet_osem_dat
   if (cfg->sensitivity[0]) {
     /* a loaded sensitivity is the whole A^T m: each histogram subset uses 1/S of it */
     pet_image *full = NULL;
-    PET_TRY(pet_image_read_nifti(&full, cfg->sensitivity));
+    if (pet_image_read_nifti(&full, cfg->sensitivity) != PET_OK)
+      return PET_ERROR(pet_last_status(), "field \"sensitivity\": %s", pet_last_error());
     if (!pet_image_params_equal(&full->params, ip)) {
       pet_image_destroy(&full);
       return PET_ERROR(PET_ERR_CONFIG, "%s: field \"sensitivity\": its grid does not match the image grid",
@@ -310,10 +330,10 @@ static int run_recon(int argc, char **argv, bool sens_only)
                    cfg->checkpoint);
     if (exists) {
       st = pet_h5_read_checkpoint(cfg->checkpoint, &x, &ck);
-      if (st == PET_OK && ck.config_hash != pet_config_hash(cfg))
+      if (st == PET_OK && ck.config_hash != result_hash(cfg))
         st = PET_ERROR(PET_ERR_CONFIG, "%s: the checkpoint was written with another config (hash %016llx, "
                        "this config %016llx): refusing to resume", cfg->checkpoint,
-                       (unsigned long long)ck.config_hash, (unsigned long long)pet_config_hash(cfg));
+                       (unsigned long long)ck.config_hash, (unsigned long long)result_hash(cfg));
       if (st == PET_OK && (ck.data_bytes != in.data_bytes || ck.data_checksum != in.data_checksum))
         st = PET_ERROR(PET_ERR_CONFIG, "%s: the checkpoint belongs to other data (%lld bytes, checksum %016llx; "
                        "%s has %lld bytes, checksum %016llx): refusing to resume", cfg->checkpoint,
@@ -331,6 +351,7 @@ static int run_recon(int argc, char **argv, bool sens_only)
   if (!resuming) {
     if (cfg->initial_image[0]) {
       st = pet_image_read_nifti(&x, cfg->initial_image);
+      if (st != PET_OK) st = PET_ERROR(st, "field \"initial_image\": %s", pet_last_error());
       if (st == PET_OK && !pet_image_params_equal(&x->params, &in.image))
         st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"initial_image\": its grid differs from the image grid",
                        cfg->initial_image);

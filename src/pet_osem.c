@@ -297,11 +297,14 @@ static pet_status ratio_back(const pet_osem_data *d, const pet_osem_opts *o, int
         float m = 1.0f, a = 0.0f, y = 1.0f;
         if (lm) {
           int64_t e = base + i;
-          if (d->mult) {
+          if (d->mult || d->add) {
+            /* per-bin corrections apply to each event of the bin: the additive term is the
+             * bin's expected randoms + scatter, as in the histogram model */
             int64_t bin = event_bin(d, e);
-            m = bin >= 0 ? d->mult[bin] : 0.0f;
+            if (d->mult) m = bin >= 0 ? d->mult[bin] : 0.0f;
+            if (d->add) a = bin >= 0 ? d->add[bin] : 0.0f;
           }
-          if (d->lm_add) a = d->lm_add[e];
+          if (d->lm_add) a += d->lm_add[e];
         } else {
           int64_t bin = b->bins[i];
           y = d->histogram->data[bin];

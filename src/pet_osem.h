@@ -31,7 +31,8 @@ typedef struct pet_osem_data {
   const pet_histogram *histogram; /* histogram mode (exactly one of histogram, listmode) */
   const pet_listmode *listmode;   /* list-mode */
   const float *mult;    /* per histogram bin: normalisation x attenuation (NULL = 1) */
-  const float *add;     /* per histogram bin: randoms + scatter, in counts (NULL = 0) */
+  const float *add;     /* per histogram bin: randoms + scatter, in counts (NULL = 0); in
+                         * list-mode each event gets its bin's value */
   const float *lm_add;  /* list-mode: additive term per event (NULL = 0) */
   /* list-mode sub-range [lm_first, lm_first + lm_count) of the events (a time frame);
    * lm_count < 0 means all events */
