@@ -116,6 +116,44 @@ static void my_share(const pet_reducer *r, int64_t n, int64_t *lo, int64_t *hi)
   *hi = n * (rank + 1) / size;
 }
 
+/* Histogram shares are whole z-bins (the same for every subset), so that a rank's data is one
+ * contiguous range of bins in the file: [z0 * num_phi * num_r, z1 * num_phi * num_r). */
+static void histo_share(const pet_histo_layout *L, const pet_reducer *r, int32_t S, int32_t s,
+                        int64_t *lo, int64_t *hi)
+{
+  int64_t z0, z1;
+  my_share(r, L->num_zbin, &z0, &z1);
+  int64_t per_z = pet_histo_subset_size(L->num_phi, L->num_r, 1, S, s);
+  *lo = z0 * per_z;
+  *hi = z1 * per_z;
+}
+
+void pet_osem_rank_bins(const pet_histo_layout *L, int rank, int size, int64_t *first, int64_t *count)
+{
+  pet_reducer r;
+  memset(&r, 0, sizeof r);
+  r.rank = rank;
+  r.size = size;
+  int64_t z0, z1;
+  my_share(&r, L->num_zbin, &z0, &z1);
+  *first = z0 * L->num_phi * L->num_r;
+  *count = (z1 - z0) * L->num_phi * L->num_r;
+}
+
+void pet_osem_rank_events(int64_t num_events, int32_t S, int32_t s, int rank, int size,
+                          int64_t *first, int64_t *count)
+{
+  pet_reducer r;
+  memset(&r, 0, sizeof r);
+  r.rank = rank;
+  r.size = size;
+  int64_t beg, end, lo, hi;
+  pet_listmode_subset_range(num_events, S, s, &beg, &end);
+  my_share(&r, end - beg, &lo, &hi);
+  *first = beg + lo;
+  *count = hi - lo;
+}
+
 static pet_status reduce(const pet_reducer *r, float *buf, int64_t n)
 {
   if (r == NULL || r->size <= 1 || r->allreduce_sum == NULL) return PET_OK;
@@ -143,9 +181,8 @@ static pet_status sens_histogram_subset(const pet_osem_data *d, const pet_osem_o
                                         int32_t S, int32_t s, batch_buf *b, pet_image *out)
 {
   const pet_histo_layout *L = d->layout;
-  int64_t n = pet_histo_subset_size(L->num_phi, L->num_r, L->num_zbin, S, s);
   int64_t lo, hi;
-  my_share(o->reducer, n, &lo, &hi);
+  histo_share(L, o->reducer, S, s, &lo, &hi);
   pet_projector_params pp = o->proj;
   pp.tof = 0; /* the TOF kernel integrates to 1 along the LOR */
   for (int64_t k0 = lo; k0 < hi; k0 += b->cap) {
@@ -240,8 +277,11 @@ static pet_status ratio_back(const pet_osem_data *d, const pet_osem_opts *o, int
                              const pet_image *xf, batch_buf *b, pet_image *back, int64_t *lors)
 {
   int64_t lo, hi;
-  my_share(o->reducer, subset_items(d, S, s), &lo, &hi);
   const bool lm = is_listmode(d);
+  if (lm)
+    my_share(o->reducer, subset_items(d, S, s), &lo, &hi);
+  else
+    histo_share(d->layout, o->reducer, S, s, &lo, &hi);
   int64_t beg = 0, end = 0;
   if (lm) pet_listmode_subset_range(lm_count(d), S, s, &beg, &end);
   int64_t k = lo;

@@ -105,6 +105,15 @@ pet_status pet_osem_loglik(const pet_osem_data *d, const pet_osem_opts *opts, co
 pet_status pet_osem_forward_model(const pet_osem_data *d, const pet_osem_opts *opts,
                                   const pet_image *x, float *out);
 
+/** The contiguous range of histogram bins that rank `rank` of `size` projects in every
+ *  subset (whole z-bins): what that rank must read of a histogram and its corrections. */
+void pet_osem_rank_bins(const pet_histo_layout *L, int rank, int size, int64_t *first,
+                        int64_t *count);
+/** The events of subset s of S (of num_events, relative to the first event considered)
+ *  that rank `rank` of `size` projects. */
+void pet_osem_rank_events(int64_t num_events, int32_t S, int32_t s, int rank, int size,
+                          int64_t *first, int64_t *count);
+
 /** Separable image-space Gaussian blur (FWHM in mm), in place, host. */
 pet_status pet_image_gaussian_blur(pet_image *img, float fwhm_mm);
 
