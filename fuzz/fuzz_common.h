@@ -20,7 +20,7 @@
 #define FUZZ_MAX_SIDE_FILES 4
 
 static char fuzz_dir[4096];
-static char fuzz_input[4096 + 16];
+static char fuzz_input[4096 + 64];
 static char fuzz_side[FUZZ_MAX_SIDE_FILES][4096 + 64];
 static int fuzz_num_side;
 
@@ -32,8 +32,9 @@ static inline void fuzz_cleanup(void)
   rmdir(fuzz_dir);
 }
 
-/* Creates the per-process folder; aborts on failure (a harness bug, not an input bug). */
-static inline void fuzz_setup(void)
+/* Creates the per-process folder, whose input file is called `input_name` (the NIfTI reader
+ * wants a .nii name); aborts on failure (a harness bug, not an input bug). */
+static inline void fuzz_setup_named(const char *input_name)
 {
   pet_error_set_print(false);
   const char *tmp = getenv("TMPDIR");
@@ -43,9 +44,11 @@ static inline void fuzz_setup(void)
     perror("fuzz: mkdtemp");
     abort();
   }
-  snprintf(fuzz_input, sizeof fuzz_input, "%s/input", fuzz_dir);
+  snprintf(fuzz_input, sizeof fuzz_input, "%s/%s", fuzz_dir, input_name);
   atexit(fuzz_cleanup);
 }
+
+static inline void fuzz_setup(void) { fuzz_setup_named("input"); }
 
 static inline void fuzz_write_file(const char *path, const uint8_t *data, size_t size)
 {
