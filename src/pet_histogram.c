@@ -1,5 +1,6 @@
 #include "pet_histogram.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -327,6 +328,34 @@ pet_status pet_histogram_fill(pet_histogram *h, float value)
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) d[i] = value;
   return PET_OK;
+}
+
+pet_status pet_histogram_validate(const pet_histogram *h, int64_t *n_bad, int64_t *first_bad)
+{
+  if (n_bad != NULL) *n_bad = 0;
+  if (first_bad != NULL) *first_bad = -1;
+  PET_TRY(pet_histogram_require(h));
+  PET_CHECK(h->space == PET_HOST, PET_ERR_STATE,
+            "pet_histogram_validate: the histogram is in device memory; copy it to the host");
+  const float *d = h->data;
+  const int64_t n = h->layout->num_bins;
+  int64_t bad = 0, first = n;
+#pragma omp parallel for schedule(static) reduction(+ : bad) reduction(min : first)
+  for (int64_t i = 0; i < n; ++i)
+    if (!(isfinite(d[i]) && d[i] >= 0.0f)) { /* NaN fails both tests */
+      ++bad;
+      first = i < first ? i : first;
+    }
+  if (n_bad != NULL) *n_bad = bad;
+  if (bad == 0) return PET_OK;
+  if (first_bad != NULL) *first_bad = first;
+  const int64_t pr = h->layout->num_phi * h->layout->num_r;
+  return PET_ERROR(PET_ERR_ARG,
+                   "histogram: %lld of %lld bins are NaN, infinite or negative; the first is "
+                   "bin %lld (z_bin %lld, phi %lld, r %lld) = %g",
+                   (long long)bad, (long long)n, (long long)first, (long long)(first / pr),
+                   (long long)((first % pr) / h->layout->num_r),
+                   (long long)(first % h->layout->num_r), (double)d[first]);
 }
 
 static pet_status check_lor_args(const pet_histo_layout *L, const pet_scanner *s, int64_t count,

@@ -87,6 +87,19 @@ int64_t pet_histogram_num_bins(const pet_histogram *h);
 pet_status pet_histogram_fill(pet_histogram *h, float value);
 
 /**
+ * Input validation of measured data. pet_histogram_read_yrt reads raw: any float32 value is
+ * accepted, so that a file always round-trips and tools can inspect broken data. Counts fed
+ * to a reconstruction must be finite and >= 0 (a NaN or Inf bin poisons every voxel it
+ * touches; a negative bin makes the MLEM ratio negative), so the reconstruction calls this
+ * and refuses such data, naming the file and the first bad bin (the message here names the
+ * bin, its (z_bin, phi, r) and its value; the caller adds the file).
+ * *n_bad (may be NULL) = number of NaN, infinite or negative bins; *first_bad (may be NULL) =
+ * the lowest such bin, -1 when none. Host histograms only. -0.0 is not negative.
+ * Errors: PET_ERR_ARG when n_bad > 0; PET_ERR_STATE (no memory, or device memory).
+ */
+pet_status pet_histogram_validate(const pet_histogram *h, int64_t *n_bad, int64_t *first_bad);
+
+/**
  * Endpoints and crystal normals of `count` bins (host): for k in [0, count), bin =
  * bins[k] (if bins != NULL) or first + k. lor: count x 6 (x1 y1 z1 x2 y2 z2, mm, LUT
  * positions of d1 and d2), orient: count x 6 or NULL. Invalid bins give a zero-length LOR.

@@ -113,6 +113,24 @@ pet_status pet_listmode_check(const pet_listmode *lm, const pet_scanner *s)
   return PET_OK;
 }
 
+pet_status pet_listmode_check_sorted(const pet_listmode *lm, int64_t *first_bad)
+{
+  if (first_bad != NULL) *first_bad = -1;
+  PET_TRY(pet_listmode_require(lm));
+  const uint32_t *t = lm->time_ms;
+  const int64_t n = lm->num_events;
+  int64_t bad = n;
+#pragma omp parallel for schedule(static) reduction(min : bad)
+  for (int64_t i = 1; i < n; ++i)
+    if (t[i] < t[i - 1]) bad = i < bad ? i : bad;
+  if (bad == n) return PET_OK;
+  if (first_bad != NULL) *first_bad = bad;
+  return PET_ERROR(PET_ERR_ARG,
+                   "list-mode: times are not sorted: event %lld at %u ms follows event %lld at "
+                   "%u ms",
+                   (long long)bad, t[bad], (long long)(bad - 1), t[bad - 1]);
+}
+
 void pet_listmode_subset_range(int64_t num_events, int32_t num_subsets, int32_t subset,
                                int64_t *begin, int64_t *end)
 {

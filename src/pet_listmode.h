@@ -33,6 +33,18 @@ void pet_listmode_destroy(pet_listmode **lm);
 pet_status pet_listmode_require(const pet_listmode *lm);
 /** Every detector id < num_dets, else PET_ERR_ARG naming the first bad event. */
 pet_status pet_listmode_check(const pet_listmode *lm, const pet_scanner *s);
+/**
+ * Input validation of list-mode data. pet_listmode_read_yrt checks the detector ids against
+ * the scanner (an id out of range would index outside the LUT), but not the times: YRT-PET
+ * does not require them sorted and a static reconstruction is right either way (subsets are
+ * contiguous chunks, any order gives the same sums). Time framing (dynamic frames, a time
+ * window) assumes non-decreasing times, so whatever frames by time calls this first and
+ * refuses unsorted data, naming the file and the event.
+ * *first_bad (may be NULL) = the first event i with time_ms[i] < time_ms[i-1], -1 when sorted.
+ * Errors: PET_ERR_ARG when unsorted (the message names the event and both times);
+ * PET_ERR_STATE when there is no memory.
+ */
+pet_status pet_listmode_check_sorted(const pet_listmode *lm, int64_t *first_bad);
 
 /** Events [begin, end) of subset s of S: contiguous chunks in time order (as YRT-PET). */
 void pet_listmode_subset_range(int64_t num_events, int32_t num_subsets, int32_t subset,

@@ -88,6 +88,11 @@ pet_status pet_scanner_params_check(const pet_scanner_params *p)
             "scanner %s: dets_per_ring x num_rings x num_doi = %d x %d x %d exceeds 2^31-1 "
             "detectors",
             p->name, p->dets_per_ring, p->num_rings, p->num_doi);
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+  /* fuzz builds only (fuzz/CMakeLists.txt): keep fuzzed scanners within the fuzzer's memory */
+  PET_CHECK((int64_t)p->dets_per_ring * p->num_rings * p->num_doi <= ((int64_t)1 << 20),
+            PET_ERR_ARG, "scanner %s: more than 2^20 detectors (fuzzing build)", p->name);
+#endif
   CHECK_NONNEG_F(tof_fwhm_ps);
   CHECK_NONNEG_F(collimator_radius);
   CHECK_NONNEG_F(fwhm_kev);
