@@ -78,7 +78,7 @@ class ImageBase:
 class Image(ImageBase):
     """Host image: buffer protocol, a writable float32 [nz, ny, nx] array.
     np.array(img, copy=False) aliases the voxels."""
-    def __array__(self, dtype: Any = None) -> npt.NDArray[np.float32]: ...
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> npt.NDArray[np.float32]: ...
 
 class ImageOwned(Image):
     """ImageOwned(params) then allocate(); ImageOwned(filename) or ImageOwned(params,

@@ -450,16 +450,23 @@ static int image_getbuffer(py_image_object *self, Py_buffer *view, int flags)
 static void image_releasebuffer(py_image_object *self, Py_buffer *view) { --self->pins; }
 
 /* numpy tries the buffer protocol first and, when it fails (image not allocated), silently
- * falls back to a 0-d object array; __array__ is its last resort, so the error surfaces here. */
+ * falls back to a 0-d object array; __array__ is its last resort, so the error surfaces here.
+ * numpy 2 passes copy=. */
 static PyObject *image_array(py_image_object *self, PyObject *args, PyObject *kwds)
 {
-  static char *kwlist[] = {"dtype", NULL};
-  PyObject *dtype = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:__array__", kwlist, &dtype)) return NULL;
+  static char *kwlist[] = {"dtype", "copy", NULL};
+  PyObject *dtype = Py_None, *copy = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO:__array__", kwlist, &dtype, &copy))
+    return NULL;
   PyObject *mv = PyMemoryView_FromObject((PyObject *)self);
   if (mv == NULL) return NULL;
   PyObject *np = PyImport_ImportModule("numpy");
-  PyObject *arr = np ? PyObject_CallMethod(np, "asarray", "OO", mv, dtype) : NULL;
+  PyObject *arr = NULL;
+  if (np != NULL) {
+    int want_copy = copy == Py_None ? 0 : PyObject_IsTrue(copy);
+    if (want_copy >= 0)
+      arr = PyObject_CallMethod(np, want_copy ? "array" : "asarray", "OO", mv, dtype);
+  }
   Py_XDECREF(np);
   Py_DECREF(mv);
   return arr;
@@ -467,7 +474,7 @@ static PyObject *image_array(py_image_object *self, PyObject *args, PyObject *kw
 
 static PyMethodDef image_host_methods[] = {
     {"__array__", PY_METH(image_array), METH_VARARGS | METH_KEYWORDS,
-     "__array__($self, /, dtype=None)\n--\n\nnumpy view of the voxels ([nz, ny, nx] float32); "
+     "__array__($self, /, dtype=None, copy=None)\n--\n\nnumpy view of the voxels ([nz, ny, nx] float32); "
      "RuntimeError before allocate()/bind()."},
     {NULL, NULL, 0, NULL}};
 
@@ -558,7 +565,7 @@ static PyObject *image_device_array(py_image_object *self, PyObject *args, PyObj
 
 static PyMethodDef image_device_methods[] = {
     {"__array__", PY_METH(image_device_array), METH_VARARGS | METH_KEYWORDS,
-     "__array__($self, /, dtype=None)\n--\n\nRaises TypeError: device memory cannot be viewed "
+     "__array__($self, /, dtype=None, copy=None)\n--\n\nRaises TypeError: device memory cannot be viewed "
      "from numpy."},
     {"getDevicePointer", (PyCFunction)image_get_device_pointer, METH_NOARGS,
      "getDevicePointer($self, /)\n--\n\nReturns int: Address of the voxels in device memory.\nRuntimeError "
