@@ -31,8 +31,30 @@ void pet_gpu_free(void *ptr);
 pet_status pet_gpu_memcpy(void *dst, const void *src, size_t bytes, int kind);
 /** Sets n floats of device memory to value. Synchronous. */
 pet_status pet_gpu_fill_f32(float *dev, int64_t n, float value);
+/** Waits for all work on the current device. */
+pet_status pet_gpu_synchronize(void);
 /** True when ptr is device (or managed) memory of the current context. */
 int pet_gpu_is_device_ptr(const void *ptr);
+
+/* ---- GPU reconstruction (gpu/pet_gpu_osem.cu) ---- */
+struct pet_osem_data;
+struct pet_osem_opts;
+struct pet_image;
+
+typedef struct pet_gpu_opts {
+  int32_t device;            /* CUDA device index (after CUDA_VISIBLE_DEVICES) */
+  int64_t vram_budget_bytes; /* projection-data batches must fit this; 0 = 80% of free VRAM */
+} pet_gpu_opts;
+
+/**
+ * OSEM on the GPU, same semantics and options as pet_osem_run (corrections, list-mode, TOF,
+ * PSF, progress callbacks, reducer — whose allreduce_sum gets device buffers). x: host image,
+ * the initial image on entry and the result on return. The image and sensitivity stay on the
+ * device across subsets; projection data streams through batches that fit the VRAM budget.
+ * Collective on opts->reducer. PET_ERR_UNSUPPORTED without CUDA, PET_ERR_CUDA without a device.
+ */
+pet_status pet_osem_run_gpu(const struct pet_osem_data *d, const struct pet_osem_opts *opts,
+                            const pet_gpu_opts *g, struct pet_image *x);
 
 #ifdef __cplusplus
 }

@@ -98,6 +98,12 @@ pet_status pet_gpu_fill_f32(float *dev, int64_t n, float value)
   return PET_OK;
 }
 
+pet_status pet_gpu_synchronize(void)
+{
+  PET_CUDA(cudaDeviceSynchronize());
+  return PET_OK;
+}
+
 int pet_gpu_is_device_ptr(const void *ptr)
 {
   cudaPointerAttributes a;

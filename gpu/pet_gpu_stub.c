@@ -13,3 +13,10 @@ void pet_gpu_free(void *p) { (void)p; }
 pet_status pet_gpu_memcpy(void *d, const void *s, size_t n, int k) { (void)d; (void)s; (void)n; (void)k; return NO_CUDA(); }
 pet_status pet_gpu_fill_f32(float *d, int64_t n, float v) { (void)d; (void)n; (void)v; return NO_CUDA(); }
 int pet_gpu_is_device_ptr(const void *p) { (void)p; return 0; }
+pet_status pet_gpu_synchronize(void) { return NO_CUDA(); }
+pet_status pet_osem_run_gpu(const struct pet_osem_data *d, const struct pet_osem_opts *o,
+                            const pet_gpu_opts *g, struct pet_image *x)
+{
+  (void)d; (void)o; (void)g; (void)x;
+  return NO_CUDA();
+}

@@ -14,6 +14,7 @@ typedef struct subcommand {
 } subcommand;
 
 static const subcommand commands[] = {
+    {"demo", pet_cli_demo, "simulate a phantom on a built-in scanner and reconstruct it (no input files)"},
     {"info", pet_cli_info, "print what this build has (CUDA, devices, NCCL, MPI, HDF5)"},
 };
 

@@ -9,6 +9,7 @@ extern "C" {
 
 int pet_cli_main(int argc, char **argv);
 int pet_cli_info(int argc, char **argv);
+int pet_cli_demo(int argc, char **argv);
 
 #ifdef __cplusplus
 }

@@ -70,6 +70,22 @@ pet_status pet_project_fwd_cpu(const pet_projector_params *p, const pet_lor_batc
 pet_status pet_project_back_cpu(const pet_projector_params *p, const pet_lor_batch *b,
                                 const float *proj, pet_image *img);
 
+/** How pet_project_back_cpu_with keeps concurrent threads from racing on the image. */
+typedef enum pet_back_strategy {
+  PET_BACK_AUTO = 0,    /* what pet_project_back_cpu uses: PRIVATE when it fits, else ATOMIC */
+  PET_BACK_ATOMIC = 1,  /* every thread adds into the image with atomic adds */
+  PET_BACK_PRIVATE = 2  /* thread 0 adds into the image, the others into private zeroed copies
+                           (nvox floats each) summed into the image at the end */
+} pet_back_strategy;
+
+/**
+ * pet_project_back_cpu with a chosen race-avoidance strategy (for benchmarks and tests; the
+ * result is the same up to the order of float additions). Local (OpenMP inside).
+ * Errors: as pet_project_back_cpu; PET_ERR_NOMEM when PRIVATE cannot get its copies.
+ */
+pet_status pet_project_back_cpu_with(const pet_projector_params *p, const pet_lor_batch *b,
+                                     const float *proj, pet_image *img, pet_back_strategy s);
+
 #ifdef __cplusplus
 }
 #endif

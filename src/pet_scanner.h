@@ -41,7 +41,8 @@ typedef struct pet_scanner {
 
 /** The seed's small scanner (MYSCANNER: radius 161, 256 x 8 rings, ...). */
 pet_scanner_params pet_scanner_params_small(void);
-/** The clinical benchmark scanner (radius 421, 624 x 24 rings, 13 per block, ...). */
+/** The clinical benchmark scanner (YRTREF_CLINICAL: radius 421, 624 x 24 rings, 13 per block,
+ *  ...), the geometry of the clinical fixture. TOF and the scatter-only fields are 0. */
 pet_scanner_params pet_scanner_params_clinical(void);
 /** Checks every field, naming the first bad one ("scanner: dets_per_ring must be > 0 ..."). */
 pet_status pet_scanner_params_check(const pet_scanner_params *p);
@@ -71,11 +72,17 @@ static inline int64_t pet_scanner_num_dets(const pet_scanner *s) { return s->num
 /**
  * Reads a YRT-PET scanner JSON (VERSION 3.x): mandatory keys checked with a message naming
  * the file and key; "detCoord" (relative to the JSON's folder) loads the LUT, otherwise it is
- * generated; "detMask" loads the mask. Returns ownership of *s.
+ * generated (then "detsPerBlock" is mandatory); "detMask" loads the mask (one byte, 0 or 1,
+ * per detector). Returns ownership of *s. Errors: PET_ERR_CONFIG (malformed JSON, missing key,
+ * wrong type, bad value: the message names the file and the key), PET_ERR_IO (unreadable
+ * JSON or LUT file, LUT of the wrong size).
  */
 pet_status pet_scanner_read_json(pet_scanner **s, const char *path);
 /** Writes the scanner JSON atomically; if lut_file != NULL, also writes the LUT next to it and
- *  refers to it with "detCoord" (a bare file name, relative to the JSON's folder). */
+ *  refers to it with "detCoord" (a bare file name, relative to the JSON's folder). A scanner
+ *  with a det_mask also gets "<json name without .json>_mask.u8" next to it ("detMask").
+ *  Without lut_file the reader regenerates the LUT from the geometry. Data files are written
+ *  before the JSON. Errors: PET_ERR_ARG (lut_file not a bare name), PET_ERR_IO naming the file. */
 pet_status pet_scanner_write_json(const pet_scanner *s, const char *path, const char *lut_file);
 
 #ifdef __cplusplus

@@ -1,0 +1,587 @@
+#include "pet_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#define MAX_FRAMES 100000
+
+typedef enum field_type {
+  F_PATH,
+  F_FRAMES,
+  F_BOOL,
+  F_INT32,
+  F_INT64,
+  F_DOUBLE,
+  F_FORMAT,
+  F_PROJECTOR
+} field_type;
+
+/* One config field: its key, where it lives in pet_config, and its range. */
+typedef struct field {
+  const char *key; /* "image.nx" for the nested image object */
+  field_type type;
+  size_t offset;
+  size_t size; /* bytes of a char[] field */
+  double min, max;
+  bool min_exclusive;
+} field;
+
+#define PATH_FIELD(name)                                                                         \
+  {#name, F_PATH, offsetof(pet_config, name), PET_CONFIG_PATH_MAX, 0, 0, false}
+#define NUM_FIELD(key, type, member, lo, hi, excl)                                               \
+  {key, type, offsetof(pet_config, member), 0, lo, hi, excl}
+
+static const field fields[] = {
+    PATH_FIELD(scanner),
+    PATH_FIELD(data),
+    NUM_FIELD("data_format", F_FORMAT, data_format, 0, 0, false),
+    NUM_FIELD("listmode_tof", F_BOOL, listmode_tof, 0, 0, false),
+    PATH_FIELD(normalisation),
+    PATH_FIELD(attenuation),
+    PATH_FIELD(attenuation_image),
+    PATH_FIELD(randoms),
+    PATH_FIELD(scatter),
+    PATH_FIELD(sensitivity),
+    PATH_FIELD(save_sensitivity),
+    PATH_FIELD(output),
+    PATH_FIELD(initial_image),
+    NUM_FIELD("iterations", F_INT32, iterations, 1, 100000, false),
+    NUM_FIELD("subsets", F_INT32, subsets, 1, 100000, false),
+    NUM_FIELD("projector", F_PROJECTOR, projector, 0, 0, false),
+    NUM_FIELD("num_rays", F_INT32, num_rays, 1, 1024, false),
+    NUM_FIELD("tof", F_BOOL, tof, 0, 0, false),
+    NUM_FIELD("tof_n_sigmas", F_DOUBLE, tof_n_sigmas, 0, 100, true),
+    NUM_FIELD("psf_fwhm_mm", F_DOUBLE, psf_fwhm_mm, 0, 1000, false),
+    NUM_FIELD("threads", F_INT32, threads, 0, 4096, false),
+    NUM_FIELD("image.nx", F_INT32, image.nx, 0, 32767, false),
+    NUM_FIELD("image.ny", F_INT32, image.ny, 0, 32767, false),
+    NUM_FIELD("image.nz", F_INT32, image.nz, 0, 32767, false),
+    NUM_FIELD("image.length_x", F_DOUBLE, image.length_x, 0, 1e5, false),
+    NUM_FIELD("image.length_y", F_DOUBLE, image.length_y, 0, 1e5, false),
+    NUM_FIELD("image.length_z", F_DOUBLE, image.length_z, 0, 1e5, false),
+    NUM_FIELD("image.off_x", F_DOUBLE, image.off_x, -1e5, 1e5, false),
+    NUM_FIELD("image.off_y", F_DOUBLE, image.off_y, -1e5, 1e5, false),
+    NUM_FIELD("image.off_z", F_DOUBLE, image.off_z, -1e5, 1e5, false),
+    NUM_FIELD("save_every", F_INT32, save_every, 0, 1e6, false),
+    NUM_FIELD("gpu", F_BOOL, gpu, 0, 0, false),
+    NUM_FIELD("device", F_INT32, device, 0, 1024, false),
+    NUM_FIELD("vram_budget_mb", F_INT64, vram_budget_mb, 0, 1099511627776.0, false),
+    PATH_FIELD(checkpoint),
+    NUM_FIELD("quiet", F_BOOL, quiet, 0, 0, false),
+    NUM_FIELD("json_lines", F_BOOL, json_lines, 0, 0, false),
+    {"frames", F_FRAMES, offsetof(pet_config, frames), PET_CONFIG_FRAMES_MAX, 0, 0, false},
+    NUM_FIELD("half_life_s", F_DOUBLE, half_life_s, 0, 1e12, false),
+};
+#define NUM_FIELDS (sizeof fields / sizeof fields[0])
+
+static const char *const format_names[] = {"auto", "hdf5", "yrt-histogram", "yrt-listmode"};
+static const char *const projector_names[] = {"S", "DD", "MRS"};
+
+const char *pet_data_format_name(pet_data_format f)
+{
+  return (unsigned)f < 4 ? format_names[f] : "?";
+}
+
+const char *pet_config_projector_name(pet_config_projector p)
+{
+  return (unsigned)p < 3 ? projector_names[p] : "?";
+}
+
+void pet_config_defaults(pet_config *cfg)
+{
+  memset(cfg, 0, sizeof *cfg);
+  cfg->data_format = PET_DATA_AUTO;
+  cfg->iterations = 10;
+  cfg->subsets = 1;
+  cfg->projector = PET_CONFIG_PROJ_S;
+  cfg->num_rays = 1;
+  cfg->tof_n_sigmas = 3.0;
+}
+
+static const field *find_field(const char *key)
+{
+  for (size_t i = 0; i < NUM_FIELDS; ++i)
+    if (strcmp(fields[i].key, key) == 0) return &fields[i];
+  return NULL;
+}
+
+static void *field_ptr(pet_config *cfg, const field *f) { return (char *)cfg + f->offset; }
+static const void *field_cptr(const pet_config *cfg, const field *f)
+{
+  return (const char *)cfg + f->offset;
+}
+
+/* ---- frames: "6x10,8x30" ---- */
+
+/* Parses the frames syntax; durations may be NULL (count only). *why says what is wrong. */
+static bool parse_frames(const char *s, double *durations, int *n, const char **why)
+{
+  int total = 0;
+  const char *p = s;
+  *why = "";
+  while (isspace((unsigned char)*p)) ++p;
+  if (*p == '\0') {
+    *n = 0;
+    return true;
+  }
+  for (;;) {
+    char *end = NULL;
+    while (isspace((unsigned char)*p)) ++p;
+    if (!isdigit((unsigned char)*p)) {
+      *why = "each item is <count>x<seconds>, e.g. \"6x10,8x30\"";
+      return false;
+    }
+    errno = 0;
+    long count = strtol(p, &end, 10);
+    if (errno || count < 1 || count > MAX_FRAMES || (*end != 'x' && *end != 'X')) {
+      *why = count < 1 || count > MAX_FRAMES ? "a frame count must be in [1, 100000]"
+                                             : "each item is <count>x<seconds>, e.g. \"6x10,8x30\"";
+      return false;
+    }
+    p = end + 1;
+    if (!isdigit((unsigned char)*p) && *p != '.') {
+      *why = "a frame duration must be a number of seconds > 0";
+      return false;
+    }
+    double seconds = strtod(p, &end);
+    if (end == p || !isfinite(seconds) || seconds <= 0) {
+      *why = "a frame duration must be a number of seconds > 0";
+      return false;
+    }
+    if (total + count > MAX_FRAMES) {
+      *why = "more than 100000 frames";
+      return false;
+    }
+    for (long i = 0; i < count; ++i)
+      if (durations) durations[total + i] = seconds;
+    total += (int)count;
+    p = end;
+    while (isspace((unsigned char)*p)) ++p;
+    if (*p == '\0') break;
+    if (*p != ',') {
+      *why = "items are separated by commas, e.g. \"6x10,8x30\"";
+      return false;
+    }
+    ++p;
+  }
+  *n = total;
+  return true;
+}
+
+pet_status pet_config_frames(const pet_config *cfg, double **durations_s, int *n)
+{
+  const char *why;
+  int count = 0;
+  PET_CHECK(cfg && durations_s && n, PET_ERR_ARG, "pet_config_frames: NULL argument");
+  *durations_s = NULL;
+  *n = 0;
+  PET_CHECK(parse_frames(cfg->frames, NULL, &count, &why), PET_ERR_CONFIG,
+            "config: field \"frames\": \"%s\": %s", cfg->frames, why);
+  if (count == 0) return PET_OK;
+  double *d = malloc((size_t)count * sizeof *d);
+  PET_CHECK(d != NULL, PET_ERR_NOMEM, "config: out of memory for %d frames", count);
+  parse_frames(cfg->frames, d, &count, &why);
+  *durations_s = d;
+  *n = count;
+  return PET_OK;
+}
+
+/* ---- setting one field from a JSON value or from text ---- */
+
+static pet_status bad(const char *src, const field *f, const char *expected, const char *got)
+{
+  return PET_ERROR(PET_ERR_CONFIG, "%s: field \"%s\": expected %s, got %s", src, f->key,
+                   expected, got);
+}
+
+static void range_text(const field *f, char *buf, size_t len)
+{
+  const char *kind = f->type == F_DOUBLE ? "a number" : "an integer";
+  if (f->min_exclusive)
+    snprintf(buf, len, "%s in (%.17g, %.17g]", kind, f->min, f->max);
+  else
+    snprintf(buf, len, "%s in [%.17g, %.17g]", kind, f->min, f->max);
+}
+
+/* Checks and stores a number; `text` is how the value appeared (for the message). */
+static pet_status set_number(pet_config *cfg, const field *f, double v, const char *text,
+                             const char *src)
+{
+  char expected[96];
+  range_text(f, expected, sizeof expected);
+  bool integral = f->type != F_DOUBLE;
+  if (!isfinite(v) || (integral && v != floor(v)) || v < f->min || v > f->max ||
+      (f->min_exclusive && v <= f->min))
+    return bad(src, f, expected, text);
+  void *p = field_ptr(cfg, f);
+  if (f->type == F_INT32) *(int32_t *)p = (int32_t)v;
+  else if (f->type == F_INT64) *(int64_t *)p = (int64_t)v;
+  else *(double *)p = v;
+  return PET_OK;
+}
+
+static pet_status set_string(pet_config *cfg, const field *f, const char *s, const char *src)
+{
+  char shown[80];
+  snprintf(shown, sizeof shown, "\"%.60s%s\"", s, strlen(s) > 60 ? "..." : "");
+  void *p = field_ptr(cfg, f);
+  switch (f->type) {
+  case F_PATH:
+  case F_FRAMES: {
+    if (strlen(s) >= f->size) {
+      char expected[64];
+      snprintf(expected, sizeof expected, "a string of at most %zu bytes", f->size - 1);
+      return bad(src, f, expected, shown);
+    }
+    if (f->type == F_FRAMES) {
+      const char *why;
+      int n;
+      if (!parse_frames(s, NULL, &n, &why))
+        return PET_ERROR(PET_ERR_CONFIG, "%s: field \"frames\": %s: %s", src, shown, why);
+    }
+    memcpy(p, s, strlen(s) + 1);
+    return PET_OK;
+  }
+  case F_FORMAT:
+    for (int i = 0; i < 4; ++i)
+      if (strcmp(s, format_names[i]) == 0) {
+        *(pet_data_format *)p = (pet_data_format)i;
+        return PET_OK;
+      }
+    return bad(src, f, "one of \"auto\", \"hdf5\", \"yrt-histogram\", \"yrt-listmode\"", shown);
+  case F_PROJECTOR:
+    for (int i = 0; i < 3; ++i)
+      if (strcmp(s, projector_names[i]) == 0) {
+        *(pet_config_projector *)p = (pet_config_projector)i;
+        return PET_OK;
+      }
+    return bad(src, f, "one of \"S\", \"DD\", \"MRS\"", shown);
+  default: return bad(src, f, "a non-string value", shown);
+  }
+}
+
+static const char *json_kind(const cJSON *v)
+{
+  if (cJSON_IsBool(v)) return "a boolean";
+  if (cJSON_IsNull(v)) return "null";
+  if (cJSON_IsNumber(v)) return "a number";
+  if (cJSON_IsString(v)) return "a string";
+  if (cJSON_IsArray(v)) return "an array";
+  if (cJSON_IsObject(v)) return "an object";
+  return "an invalid value";
+}
+
+static pet_status set_from_json(pet_config *cfg, const field *f, const cJSON *v, const char *src)
+{
+  switch (f->type) {
+  case F_PATH:
+  case F_FRAMES:
+    if (cJSON_IsNull(v)) return set_string(cfg, f, "", src);
+    if (!cJSON_IsString(v)) return bad(src, f, "a string (or null)", json_kind(v));
+    return set_string(cfg, f, v->valuestring, src);
+  case F_FORMAT:
+  case F_PROJECTOR:
+    if (!cJSON_IsString(v))
+      return bad(src, f, f->type == F_FORMAT ? "a data format string" : "a projector string",
+                 json_kind(v));
+    return set_string(cfg, f, v->valuestring, src);
+  case F_BOOL:
+    if (!cJSON_IsBool(v)) return bad(src, f, "true or false", json_kind(v));
+    *(bool *)field_ptr(cfg, f) = cJSON_IsTrue(v);
+    return PET_OK;
+  default: {
+    if (!cJSON_IsNumber(v)) {
+      char expected[96];
+      range_text(f, expected, sizeof expected);
+      return bad(src, f, expected, json_kind(v));
+    }
+    char text[40];
+    snprintf(text, sizeof text, "%.17g", v->valuedouble);
+    return set_number(cfg, f, v->valuedouble, text, src);
+  }
+  }
+}
+
+static pet_status set_from_text(pet_config *cfg, const field *f, const char *value,
+                                const char *src)
+{
+  char shown[80];
+  snprintf(shown, sizeof shown, "\"%.60s%s\"", value, strlen(value) > 60 ? "..." : "");
+  switch (f->type) {
+  case F_BOOL: {
+    static const char *const yes[] = {"true", "1", "yes", "on"};
+    static const char *const no[] = {"false", "0", "no", "off"};
+    for (int i = 0; i < 4; ++i) {
+      if (strcmp(value, yes[i]) == 0) {
+        *(bool *)field_ptr(cfg, f) = true;
+        return PET_OK;
+      }
+      if (strcmp(value, no[i]) == 0) {
+        *(bool *)field_ptr(cfg, f) = false;
+        return PET_OK;
+      }
+    }
+    return bad(src, f, "true or false", shown);
+  }
+  case F_INT32:
+  case F_INT64:
+  case F_DOUBLE: {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (end == value || *end != '\0' || errno == ERANGE || isspace((unsigned char)value[0])) {
+      char expected[96];
+      range_text(f, expected, sizeof expected);
+      return bad(src, f, expected, shown);
+    }
+    return set_number(cfg, f, v, shown, src);
+  }
+  default: return set_string(cfg, f, value, src);
+  }
+}
+
+pet_status pet_config_set(pet_config *cfg, const char *key, const char *value)
+{
+  char k[64];
+  PET_CHECK(cfg && key && value, PET_ERR_ARG, "pet_config_set: NULL argument");
+  if (strncmp(key, "--", 2) == 0) key += 2;
+  PET_CHECK(strlen(key) < sizeof k, PET_ERR_CONFIG, "command line: unknown option --%.40s...",
+            key);
+  strcpy(k, key);
+  for (char *c = k; *c; ++c)
+    if (*c == '-') *c = '_';
+  const field *f = find_field(k);
+  if (!f && strncmp(k, "image_", 6) == 0) {
+    k[5] = '.';
+    f = find_field(k);
+    k[5] = '_';
+  }
+  PET_CHECK(f != NULL, PET_ERR_CONFIG, "command line: unknown option --%s (no config field \"%s\")",
+            key, k);
+  return set_from_text(cfg, f, value, "command line");
+}
+
+/* ---- reading ---- */
+
+static pet_status read_object(pet_config *cfg, const cJSON *obj, const char *prefix,
+                              const char *path)
+{
+  for (const cJSON *item = obj->child; item; item = item->next) {
+    char key[128];
+    snprintf(key, sizeof key, "%s%s", prefix, item->string ? item->string : "");
+    if (!*prefix && strcmp(key, "image") == 0) {
+      PET_CHECK(cJSON_IsObject(item), PET_ERR_CONFIG,
+                "%s: field \"image\": expected an object {nx, ny, nz, length_x, ...}, got %s",
+                path, json_kind(item));
+      PET_TRY(read_object(cfg, item, "image.", path));
+      continue;
+    }
+    const field *f = find_field(key);
+    PET_CHECK(f != NULL, PET_ERR_CONFIG, "%s: unknown key \"%s\"", path, key);
+    PET_TRY(set_from_json(cfg, f, item, path));
+  }
+  return PET_OK;
+}
+
+pet_status pet_config_read_json(pet_config *cfg, const char *path)
+{
+  pet_status st = PET_OK;
+  FILE *f = NULL;
+  char *text = NULL;
+  cJSON *root = NULL;
+  PET_CHECK(cfg && path, PET_ERR_ARG, "pet_config_read_json: NULL argument");
+  f = fopen(path, "rb");
+  PET_CHECK(f != NULL, PET_ERR_IO, "%s: cannot open the config: %s", path, strerror(errno));
+  size_t cap = 4096, len = 0;
+  text = malloc(cap);
+  PET_CHECK_GOTO(st, text != NULL, PET_ERR_NOMEM, out, "%s: out of memory", path);
+  for (;;) {
+    len += fread(text + len, 1, cap - len, f);
+    if (len < cap) break;
+    PET_CHECK_GOTO(st, cap < ((size_t)64 << 20), PET_ERR_CONFIG, out,
+                   "%s: a config file larger than 64 MiB", path);
+    char *bigger = realloc(text, cap * 2);
+    PET_CHECK_GOTO(st, bigger != NULL, PET_ERR_NOMEM, out, "%s: out of memory", path);
+    text = bigger;
+    cap *= 2;
+  }
+  PET_CHECK_GOTO(st, !ferror(f), PET_ERR_IO, out, "%s: read error", path);
+  const char *end = NULL;
+  root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+  if (!root) {
+    size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+    int line = 1;
+    for (size_t i = 0; i < at; ++i)
+      if (text[i] == '\n') ++line;
+    st = PET_ERROR(PET_ERR_CONFIG, "%s: invalid JSON at line %d (byte %zu)", path, line, at);
+    goto out;
+  }
+  PET_CHECK_GOTO(st, cJSON_IsObject(root), PET_ERR_CONFIG, out,
+                 "%s: the config must be a JSON object, got %s", path, json_kind(root));
+  PET_TRY_GOTO(st, read_object(cfg, root, "", path), out);
+out:
+  cJSON_Delete(root);
+  free(text);
+  if (f) fclose(f);
+  return st;
+}
+
+/* ---- cross-field checks ---- */
+
+pet_status pet_config_validate(const pet_config *cfg)
+{
+  PET_CHECK(cfg != NULL, PET_ERR_ARG, "pet_config_validate: NULL");
+  PET_CHECK(cfg->scanner[0], PET_ERR_CONFIG, "config: field \"scanner\" is required");
+  PET_CHECK(cfg->data[0] || cfg->save_sensitivity[0], PET_ERR_CONFIG,
+            "config: field \"data\" is required (unless \"save_sensitivity\" is given for a "
+            "sensitivity-only run)");
+  PET_CHECK(cfg->output[0] || !cfg->data[0], PET_ERR_CONFIG,
+            "config: field \"output\" is required (where the reconstructed image goes)");
+  PET_CHECK(!(cfg->attenuation[0] && cfg->attenuation_image[0]), PET_ERR_CONFIG,
+            "config: fields \"attenuation\" (per-bin factors) and \"attenuation_image\" (mu-map) "
+            "exclude each other");
+  PET_CHECK(!(cfg->sensitivity[0] && cfg->save_sensitivity[0]), PET_ERR_CONFIG,
+            "config: fields \"sensitivity\" (load) and \"save_sensitivity\" (compute and save) "
+            "exclude each other");
+  const pet_config_image *im = &cfg->image;
+  int n_set = (im->nx > 0) + (im->ny > 0) + (im->nz > 0);
+  int len_set = (im->length_x > 0) + (im->length_y > 0) + (im->length_z > 0);
+  PET_CHECK((n_set == 0 && len_set == 0) || (n_set == 3 && len_set == 3), PET_ERR_CONFIG,
+            "config: field \"image\": give all of nx, ny, nz, length_x, length_y, length_z "
+            "(> 0) or none (the scanner's default grid); got nx=%d ny=%d nz=%d length_x=%g "
+            "length_y=%g length_z=%g",
+            im->nx, im->ny, im->nz, im->length_x, im->length_y, im->length_z);
+  PET_CHECK(!(cfg->listmode_tof && cfg->data_format == PET_DATA_YRT_HISTOGRAM), PET_ERR_CONFIG,
+            "config: field \"listmode_tof\" is set but \"data_format\" is \"yrt-histogram\"");
+  PET_CHECK(!(cfg->tof && cfg->data_format == PET_DATA_YRT_LISTMODE && !cfg->listmode_tof),
+            PET_ERR_CONFIG,
+            "config: field \"tof\" needs \"listmode_tof\": true for \"yrt-listmode\" data (a "
+            ".lmDat file does not say whether it carries TOF)");
+  PET_CHECK(!(cfg->frames[0] && cfg->data_format == PET_DATA_YRT_HISTOGRAM), PET_ERR_CONFIG,
+            "config: field \"frames\" needs list-mode data, but \"data_format\" is "
+            "\"yrt-histogram\"");
+  PET_CHECK(!(cfg->num_rays > 1 && cfg->projector == PET_CONFIG_PROJ_DD), PET_ERR_CONFIG,
+            "config: field \"num_rays\" = %d, but projector \"DD\" has no rays", cfg->num_rays);
+  const char *why;
+  int nf;
+  PET_CHECK(parse_frames(cfg->frames, NULL, &nf, &why), PET_ERR_CONFIG,
+            "config: field \"frames\": \"%s\": %s", cfg->frames, why);
+  return PET_OK;
+}
+
+/* ---- writing ---- */
+
+static cJSON *field_json(const pet_config *cfg, const field *f)
+{
+  const void *p = field_cptr(cfg, f);
+  switch (f->type) {
+  case F_PATH:
+  case F_FRAMES: return cJSON_CreateString((const char *)p);
+  case F_FORMAT: return cJSON_CreateString(pet_data_format_name(*(const pet_data_format *)p));
+  case F_PROJECTOR:
+    return cJSON_CreateString(pet_config_projector_name(*(const pet_config_projector *)p));
+  case F_BOOL: return cJSON_CreateBool(*(const bool *)p);
+  case F_INT32: return cJSON_CreateNumber((double)*(const int32_t *)p);
+  case F_INT64: return cJSON_CreateNumber((double)*(const int64_t *)p);
+  case F_DOUBLE: return cJSON_CreateNumber(*(const double *)p);
+  }
+  return NULL;
+}
+
+pet_status pet_config_to_json(const pet_config *cfg, bool pretty, char **json)
+{
+  pet_status st = PET_OK;
+  cJSON *root = NULL;
+  char *text = NULL;
+  PET_CHECK(cfg && json, PET_ERR_ARG, "pet_config_to_json: NULL argument");
+  *json = NULL;
+  root = cJSON_CreateObject();
+  PET_CHECK_GOTO(st, root != NULL, PET_ERR_NOMEM, out, "config: out of memory");
+  cJSON *image = NULL; /* created at its first field, so the output follows pet_config */
+  for (size_t i = 0; i < NUM_FIELDS; ++i) {
+    const field *f = &fields[i];
+    bool in_image = strncmp(f->key, "image.", 6) == 0;
+    if (in_image && !image) {
+      image = cJSON_AddObjectToObject(root, "image");
+      PET_CHECK_GOTO(st, image != NULL, PET_ERR_NOMEM, out, "config: out of memory");
+    }
+    cJSON *v = field_json(cfg, f);
+    PET_CHECK_GOTO(st, v != NULL, PET_ERR_NOMEM, out, "config: out of memory");
+    if (!cJSON_AddItemToObject(in_image ? image : root, in_image ? f->key + 6 : f->key, v)) {
+      cJSON_Delete(v);
+      st = PET_ERROR(PET_ERR_NOMEM, "config: out of memory");
+      goto out;
+    }
+  }
+  text = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+  PET_CHECK_GOTO(st, text != NULL, PET_ERR_NOMEM, out, "config: out of memory");
+  size_t n = strlen(text);
+  *json = malloc(n + 2);
+  PET_CHECK_GOTO(st, *json != NULL, PET_ERR_NOMEM, out, "config: out of memory");
+  memcpy(*json, text, n);
+  (*json)[n] = pretty ? '\n' : '\0';
+  (*json)[n + 1] = '\0';
+out:
+  if (text) cJSON_free(text);
+  cJSON_Delete(root);
+  return st;
+}
+
+pet_status pet_config_write_json(const pet_config *cfg, const char *path)
+{
+  pet_status st = PET_OK;
+  char *json = NULL, *tmp = NULL;
+  int fd = -1;
+  PET_CHECK(cfg && path, PET_ERR_ARG, "pet_config_write_json: NULL argument");
+  PET_TRY(pet_config_to_json(cfg, true, &json));
+  size_t cap = strlen(path) + 32;
+  tmp = malloc(cap);
+  PET_CHECK_GOTO(st, tmp != NULL, PET_ERR_NOMEM, out, "%s: out of memory", path);
+  snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  PET_CHECK_GOTO(st, fd >= 0, PET_ERR_IO, out, "%s: cannot create %s: %s", path, tmp,
+                 strerror(errno));
+  size_t n = strlen(json), done = 0;
+  while (done < n) {
+    ssize_t w = write(fd, json + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    PET_CHECK_GOTO(st, w > 0, PET_ERR_IO, out, "%s: write to %s failed: %s", path, tmp,
+                   strerror(errno));
+    done += (size_t)w;
+  }
+  PET_CHECK_GOTO(st, fsync(fd) == 0, PET_ERR_IO, out, "%s: fsync failed: %s", path,
+                 strerror(errno));
+  int rc = close(fd);
+  fd = -1;
+  PET_CHECK_GOTO(st, rc == 0, PET_ERR_IO, out, "%s: close failed: %s", path, strerror(errno));
+  PET_CHECK_GOTO(st, rename(tmp, path) == 0, PET_ERR_IO, out, "%s: cannot rename %s to it: %s",
+                 path, tmp, strerror(errno));
+out:
+  if (fd >= 0) close(fd);
+  if (st != PET_OK && tmp) remove(tmp);
+  free(tmp);
+  free(json);
+  return st;
+}
+
+uint64_t pet_config_hash(const pet_config *cfg)
+{
+  char *json = NULL;
+  if (pet_config_to_json(cfg, false, &json) != PET_OK) return 0;
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char *p = (const unsigned char *)json; *p; ++p) {
+    h ^= *p;
+    h *= 0x100000001b3ull;
+  }
+  free(json);
+  return h;
+}

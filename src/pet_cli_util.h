@@ -1,0 +1,29 @@
+/* Small helpers shared by the petrel subcommands. */
+#ifndef PET_CLI_UTIL_H
+#define PET_CLI_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pet_osem.h"
+#include "pet_status.h"
+
+typedef struct pet_cli_progress {
+  bool quiet, json;
+  const char *what; /* "recon", "demo" */
+} pet_cli_progress;
+
+/** on_subset callback printing "iteration i/N subset s/S: t s, LOR/s, ETA" (or a JSON line). */
+void pet_cli_print_subset(void *ctx, const pet_osem_progress *p);
+
+/** Parses a non-negative integer / a float option value, with a message naming the flag. */
+pet_status pet_cli_parse_int(const char *flag, const char *val, int64_t lo, int64_t hi, int64_t *out);
+pet_status pet_cli_parse_float(const char *flag, const char *val, double lo, double hi, double *out);
+/** True if argv[i] is --name and a value follows; advances *i. Missing value: error. */
+bool pet_cli_is_help(int argc, char **argv);
+/** mkdir -p for one level (exists ok). */
+pet_status pet_cli_mkdir(const char *path);
+/** Wall-clock seconds (monotonic). */
+double pet_cli_now(void);
+
+#endif

@@ -1,0 +1,170 @@
+/* Distance-driven projection of one LOR (forward and back, optional TOF).
+ * Valid C17 and CUDA C++ (included by the OpenMP driver and by gpu/ kernels). */
+#ifndef PET_DD_KERNEL_H
+#define PET_DD_KERNEL_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "pet_hd.h"
+#include "pet_image.h"
+#include "pet_siddon_kernel.h"
+#include "pet_tof_kernel.h"
+
+/**
+ * Distance-driven weights of the LOR p1 -> p2 (lor: x1 y1 z1 x2 y2 z2, mm), exactly:
+ *
+ * Driving axis a: x when |dx| >= |dy|, else y (d = p2 - p1); b is the other transaxial axis.
+ * A LOR with |d_a| < PET_SIDDON_PARALLEL_EPS (along z: no ring scanner has one) gives 0.
+ * Slices: the voxel planes i along a whose centre c_i lies between p1_a and p2_a (inclusive);
+ * the LOR meets plane a = c_i at alpha_i = (c_i - p1_a) / d_a, point q_i = p1 + alpha_i d.
+ * Footprint: at each end e, the crystal face (pet_crystal_face_axes of its normal: orient,
+ * or the LOR direction when orient == NULL) has width vector size_trans * u_e and height
+ * vector size_z * v_e; projected along d onto a plane a = const they measure
+ *   W_e = size_trans |u_e,b - u_e,a d_b / d_a|  along b,   H_e = size_z |v_e,z - v_e,a d_z / d_a|
+ * along z (cross terms ignored: the footprint is an axis-aligned rectangle). On slice i the
+ * footprint is the rectangle centred at q_i of width W = W_1 + alpha_i (W_2 - W_1) and height
+ * H = H_1 + alpha_i (H_2 - H_1) (both floored at 1e-4 mm).
+ * Weight of voxel (i, j, k) = ov_b(j) ov_z(k) / (W H) * dl, with ov the 1D overlaps of the
+ * footprint with the voxel's [lower, upper) boundaries along b and z, and dl = v_a |d| / |d_a|
+ * the LOR's path length through one slice. So a footprint inside the image gives weights that
+ * sum to dl per slice and an image of ones projects to the chord length (exactly when the LOR
+ * enters and leaves through the two faces normal to a and stays away from the other faces).
+ * TOF: times the kernel pdf at q_i (pet_tof_pdf at alpha_i |d| - centre), 1/mm, as Siddon's
+ * TOF weights integrate the same kernel. Forward and back visit identical weights (adjoint).
+ */
+PET_HD static inline float pet_dd_lor(const float *PET_RESTRICT lor, const float *orient,
+                                      float size_trans, float size_z, pet_image_params g,
+                                      const float *PET_RESTRICT img_in, float *img_out,
+                                      float back_val, int mode, const pet_tof_kernel *tof,
+                                      float tof_ps)
+{
+  float d[3];
+  d[0] = lor[3] - lor[0];
+  d[1] = lor[4] - lor[1];
+  d[2] = lor[5] - lor[2];
+  float len = sqrtf(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+  if (!(len > 0.0f)) return 0.0f;
+  int a = fabsf(d[0]) >= fabsf(d[1]) ? 0 : 1;
+  int b = 1 - a;
+  if (fabsf(d[a]) < PET_SIDDON_PARALLEL_EPS) return 0.0f;
+  float ida = 1.0f / d[a];
+
+  float vox[3], b0[3];
+  int32_t nv[3];
+  int64_t st[3];
+  vox[0] = g.length_x / (float)g.nx;
+  vox[1] = g.length_y / (float)g.ny;
+  vox[2] = g.length_z / (float)g.nz;
+  b0[0] = g.off_x - 0.5f * g.length_x;
+  b0[1] = g.off_y - 0.5f * g.length_y;
+  b0[2] = g.off_z - 0.5f * g.length_z;
+  nv[0] = g.nx;
+  nv[1] = g.ny;
+  nv[2] = g.nz;
+  st[0] = 1;
+  st[1] = g.nx;
+  st[2] = (int64_t)g.nx * g.ny;
+
+  float wt[2], wz[2];
+  for (int e = 0; e < 2; ++e) {
+    float u[3], v[3];
+    if (orient)
+      pet_crystal_face_axes(orient[3 * e], orient[3 * e + 1], orient[3 * e + 2], u, v);
+    else
+      pet_crystal_face_axes(d[0], d[1], d[2], u, v);
+    wt[e] = pet_maxf(size_trans * fabsf(u[b] - u[a] * d[b] * ida), 1e-4f);
+    wz[e] = pet_maxf(size_z * fabsf(v[2] - v[a] * d[2] * ida), 1e-4f);
+  }
+
+  float pa = lor[a], pb = lor[b], pz = lor[2];
+  float lo = pet_minf(pa, lor[3 + a]), hi = pet_maxf(pa, lor[3 + a]);
+    /* first/last slice centre in [lo, hi]: clamp in float before converting to int */
+  float fi0 = pet_maxf((lo - b0[a]) / vox[a] - 0.5f, -1.0f);
+  float fi1 = pet_minf((hi - b0[a]) / vox[a] - 0.5f, (float)nv[a]);
+  int32_t i0 = -pet_floori(-fi0), i1 = pet_floori(fi1);
+  i0 = i0 < 0 ? 0 : i0;
+  i1 = i1 > nv[a] - 1 ? nv[a] - 1 : i1;
+  if (i0 > i1) return 0.0f;
+
+  float dl = vox[a] * len * fabsf(ida);
+  float tc = tof ? pet_tof_centre_mm(len, tof_ps) : 0.0f;
+  float ivb = 1.0f / vox[b], ivz = 1.0f / vox[2];
+  float nbm1 = (float)(nv[b] - 1), nzm1 = (float)(nv[2] - 1);
+  float sum = 0.0f;
+  for (int32_t i = i0; i <= i1; ++i) {
+    float c = b0[a] + ((float)i + 0.5f) * vox[a];
+    float al = (c - pa) * ida;
+    float w = wt[0] + al * (wt[1] - wt[0]);
+    float h = wz[0] + al * (wz[1] - wz[0]);
+    float scale = dl / (w * h);
+    if (tof) {
+      scale *= pet_tof_pdf(tof, al * len - tc);
+      if (scale == 0.0f) continue;
+    }
+    float cb = pb + al * d[b], cz = pz + al * d[2];
+    float blo = cb - 0.5f * w, bhi = cb + 0.5f * w;
+    float zlo = cz - 0.5f * h, zhi = cz + 0.5f * h;
+    /* voxel ranges of the footprint, clamped to the image (in float first: no int overflow) */
+    int32_t j0 = pet_floori(pet_minf(pet_maxf((blo - b0[b]) * ivb, 0.0f), nbm1 + 1.0f));
+    int32_t j1 = pet_floori(pet_maxf(pet_minf((bhi - b0[b]) * ivb, nbm1), -1.0f));
+    int32_t k0 = pet_floori(pet_minf(pet_maxf((zlo - b0[2]) * ivz, 0.0f), nzm1 + 1.0f));
+    int32_t k1 = pet_floori(pet_maxf(pet_minf((zhi - b0[2]) * ivz, nzm1), -1.0f));
+    if (j0 > j1 || k0 > k1) continue;
+    int64_t base = (int64_t)i * st[a];
+    if (j1 - j0 <= 1 && k1 - k0 <= 1) {
+      /* the common case (footprint <= one voxel in each direction): a fixed 2 x 2 block,
+       * branch free; a second row/column outside [j0, j1] / [k0, k1] gets overlap 0 and the
+       * index of the first (never out of the image) */
+      float bj = b0[b] + (float)j0 * vox[b];
+      float zk = b0[2] + (float)k0 * vox[2];
+      float ob0 = pet_maxf(pet_minf(bhi, bj + vox[b]) - pet_maxf(blo, bj), 0.0f);
+      float ob1 = j1 > j0 ? pet_maxf(pet_minf(bhi, bj + 2.0f * vox[b]) - (bj + vox[b]), 0.0f) : 0.0f;
+      float oz0 = pet_maxf(pet_minf(zhi, zk + vox[2]) - pet_maxf(zlo, zk), 0.0f) * scale;
+      float oz1 =
+          k1 > k0 ? pet_maxf(pet_minf(zhi, zk + 2.0f * vox[2]) - (zk + vox[2]), 0.0f) * scale : 0.0f;
+      int64_t i00 = base + (int64_t)k0 * st[2] + (int64_t)j0 * st[b];
+      int64_t djb = j1 > j0 ? st[b] : 0, dkz = k1 > k0 ? st[2] : 0;
+      if (mode == PET_WALK_FWD) {
+        sum += oz0 * (ob0 * img_in[i00] + ob1 * img_in[i00 + djb]) +
+               oz1 * (ob0 * img_in[i00 + dkz] + ob1 * img_in[i00 + dkz + djb]);
+      } else if (mode == PET_WALK_BACK_ATOMIC) {
+        pet_atomic_add(&img_out[i00], oz0 * ob0 * back_val);
+        if (j1 > j0) pet_atomic_add(&img_out[i00 + djb], oz0 * ob1 * back_val);
+        if (k1 > k0) {
+          pet_atomic_add(&img_out[i00 + dkz], oz1 * ob0 * back_val);
+          if (j1 > j0) pet_atomic_add(&img_out[i00 + dkz + djb], oz1 * ob1 * back_val);
+        }
+      } else {
+        img_out[i00] += oz0 * ob0 * back_val;
+        img_out[i00 + djb] += oz0 * ob1 * back_val;
+        img_out[i00 + dkz] += oz1 * ob0 * back_val;
+        img_out[i00 + dkz + djb] += oz1 * ob1 * back_val;
+      }
+      continue;
+    }
+    for (int32_t k = k0; k <= k1; ++k) {
+      float zk = b0[2] + (float)k * vox[2];
+      float ovz = pet_minf(zhi, zk + vox[2]) - pet_maxf(zlo, zk);
+      if (!(ovz > 0.0f)) continue;
+      float sk = ovz * scale;
+      int64_t bk = base + (int64_t)k * st[2];
+      for (int32_t j = j0; j <= j1; ++j) {
+        float bj = b0[b] + (float)j * vox[b];
+        float ovb = pet_minf(bhi, bj + vox[b]) - pet_maxf(blo, bj);
+        if (!(ovb > 0.0f)) continue;
+        float wv = ovb * sk;
+        int64_t idx = bk + (int64_t)j * st[b];
+        if (mode == PET_WALK_FWD)
+          sum += wv * img_in[idx];
+        else if (mode == PET_WALK_BACK_ATOMIC)
+          pet_atomic_add(&img_out[idx], wv * back_val);
+        else
+          img_out[idx] += wv * back_val;
+      }
+    }
+  }
+  return sum;
+}
+
+#endif /* PET_DD_KERNEL_H */

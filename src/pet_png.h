@@ -1,0 +1,27 @@
+/* petrel: PNG montages of central slices (libpng), for quick looks at reconstructions. */
+#ifndef PET_PNG_H
+#define PET_PNG_H
+
+#include "pet_image.h"
+#include "pet_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Writes a grayscale PNG with one row per image and three panels per row: the central
+ * transverse (z), coronal (y) and sagittal (x) slices, each image scaled to its own maximum.
+ * Written atomically (temp file + rename). Host images of any geometries.
+ */
+pet_status pet_png_write_montage(const char *path, const pet_image *const *imgs, int num_imgs);
+
+/** Writes a line plot (e.g. time-activity curves): num_series series of n points each,
+ *  x[n] shared, y[num_series*n], each series in its own colour, axes in black. */
+pet_status pet_png_write_plot(const char *path, const double *x, const double *y, int n,
+                              int num_series, int width, int height);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PET_PNG_H */

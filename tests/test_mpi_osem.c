@@ -1,0 +1,173 @@
+/* Distributed OSEM on the host MPI path: N ranks == 1 rank (histogram and list-mode), ranks
+ * with no work, agreement on a rank-local failure. Run under mpirun at np = 1, 2, 4. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pet_comm.h"
+#include "pet_histogram.h"
+#include "pet_osem.h"
+#include "pet_phantom.h"
+#include "pet_scanner.h"
+#include "pet_simulate.h"
+#include "pet_test_util.h"
+
+static pet_comm *comm;
+
+/* Every rank must reach the same verdict, or one would wait forever in a collective. */
+static void assert_all(int ok)
+{
+  int64_t bad = ok ? 0 : 1;
+  assert_int_equal(pet_comm_allreduce_sum_i64(comm, &bad, 1), PET_OK);
+  assert_int_equal(bad, 0);
+}
+
+typedef struct fixture {
+  pet_scanner *scanner;
+  pet_histo_layout *L;
+  pet_image_params ip;
+  pet_sim_result sim;
+  pet_histogram *h;
+  pet_listmode *lm;
+} fixture;
+
+static int setup(void **state)
+{
+  fixture *f = calloc(1, sizeof *f);
+  pet_scanner_params sp = pet_scanner_params_small();
+  sp.dets_per_ring = 64;
+  sp.num_rings = 3;
+  sp.axial_fov = 9.0f;
+  sp.crystal_size_z = 3.0f;
+  sp.scanner_radius = 50.0f;
+  sp.dets_per_block = 8;
+  sp.max_ring_diff = 2;
+  if (pet_scanner_create(&f->scanner, &sp) != PET_OK) return -1;
+  if (pet_histo_layout_create(&f->L, f->scanner) != PET_OK) return -1;
+  f->ip = pet_image_params_make(24, 24, 3, 72.f, 72.f, 9.f);
+  pet_image *truth = NULL;
+  pet_image_create_owned(&truth, f->ip, PET_HOST);
+  pet_phantom ph = pet_phantom_default(&f->ip);
+  pet_phantom_activity(&ph, truth, 2);
+  pet_sim_opts so = pet_sim_opts_default();
+  so.total_trues = 3e4;
+  so.normalisation = true;
+  so.randoms_fraction = 0.1f;
+  if (pet_simulate_histogram(f->scanner, f->L, truth, NULL, &so, &f->sim) != PET_OK) return -1;
+  pet_image_destroy(&truth);
+  if (pet_histogram_create_alias(&f->h, f->scanner, f->sim.counts) != PET_OK) return -1;
+  if (pet_simulate_listmode_from_histogram(f->L, f->sim.counts, 1000, 5, &f->lm) != PET_OK) return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  fixture *f = *state;
+  pet_listmode_destroy(&f->lm);
+  pet_histogram_destroy(&f->h);
+  pet_sim_result_free(&f->sim);
+  pet_histo_layout_destroy(&f->L);
+  pet_scanner_destroy(&f->scanner);
+  free(f);
+  return 0;
+}
+
+static double run_compare(fixture *f, pet_osem_data *d, int subsets, int iterations)
+{
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = subsets;
+  o.iterations = iterations;
+  o.batch_lors = 777; /* many batches, uneven ones */
+  pet_image *ref = NULL, *dist = NULL;
+  pet_image_create_owned(&ref, f->ip, PET_HOST);
+  pet_image_create_owned(&dist, f->ip, PET_HOST);
+  pet_image_fill(ref, 1.0f);
+  pet_image_fill(dist, 1.0f);
+  pet_status st = pet_osem_run(d, &o, NULL, ref); /* this rank alone: the 1-rank result */
+  pet_reducer r = pet_comm_reducer(comm);
+  o.reducer = &r;
+  pet_status st2 = pet_osem_run(d, &o, NULL, dist);
+  assert_all(st == PET_OK && st2 == PET_OK);
+  double num = 0, den = 0;
+  for (int64_t v = 0; v < pet_image_num_voxels(ref); ++v) {
+    num += (ref->data[v] - dist->data[v]) * (double)(ref->data[v] - dist->data[v]);
+    den += (double)ref->data[v] * ref->data[v];
+  }
+  pet_image_destroy(&ref);
+  pet_image_destroy(&dist);
+  return den > 0 ? sqrt(num / den) : 1.0;
+}
+
+static void test_histogram_osem_n_ranks_equals_one_rank(void **state)
+{
+  fixture *f = *state;
+  pet_osem_data d;
+  memset(&d, 0, sizeof d);
+  d.scanner = f->scanner;
+  d.layout = f->L;
+  d.histogram = f->h;
+  d.mult = f->sim.mult;
+  d.add = f->sim.add;
+  d.lm_count = -1;
+  double e = run_compare(f, &d, 4, 2);
+  assert_all(e < 1e-5);
+}
+
+static void test_listmode_osem_n_ranks_equals_one_rank(void **state)
+{
+  fixture *f = *state;
+  pet_osem_data d;
+  memset(&d, 0, sizeof d);
+  d.scanner = f->scanner;
+  d.layout = f->L;
+  d.listmode = f->lm;
+  d.mult = f->sim.mult;
+  d.lm_count = -1;
+  double e = run_compare(f, &d, 3, 2);
+  assert_all(e < 1e-5);
+}
+
+static void test_ranks_without_work_are_fine(void **state)
+{
+  fixture *f = *state;
+  /* 3 events over up to 4 ranks and 1 subset: some ranks get nothing */
+  pet_osem_data d;
+  memset(&d, 0, sizeof d);
+  d.scanner = f->scanner;
+  d.layout = f->L;
+  d.listmode = f->lm;
+  d.lm_first = 10;
+  d.lm_count = 3;
+  double e = run_compare(f, &d, 1, 2);
+  assert_all(e < 1e-5);
+}
+
+static void test_rank_local_failure_stops_every_rank(void **state)
+{
+  (void)state;
+  int last = pet_comm_size(comm) - 1;
+  pet_status local = PET_OK;
+  if (pet_comm_rank(comm) == last) local = PET_ERROR(PET_ERR_IO, "missing.h5: cannot open (test)");
+  pet_status st = pet_comm_agree(comm, local);
+  assert_int_equal(st, PET_ERR_IO);
+  assert_non_null(strstr(pet_last_error(), "missing.h5"));
+  /* and agreement on success is success everywhere */
+  assert_int_equal(pet_comm_agree(comm, PET_OK), PET_OK);
+}
+
+int main(int argc, char **argv)
+{
+  if (pet_comm_init(&argc, &argv, &comm) != PET_OK) return 1;
+  pet_error_set_print(false);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_histogram_osem_n_ranks_equals_one_rank),
+      cmocka_unit_test(test_listmode_osem_n_ranks_equals_one_rank),
+      cmocka_unit_test(test_ranks_without_work_are_fine),
+      cmocka_unit_test(test_rank_local_failure_stops_every_rank),
+  };
+  int rc = cmocka_run_group_tests(tests, setup, teardown);
+  pet_comm_finalize(&comm);
+  return rc;
+}

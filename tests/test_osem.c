@@ -1,0 +1,330 @@
+/* OSEM: monotone likelihood (MLEM), convergence on noise-free data, list-mode == histogram,
+ * corrections, PSF adjointness, option errors. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pet_histogram.h"
+#include "pet_osem.h"
+#include "pet_phantom.h"
+#include "pet_scanner.h"
+#include "pet_simulate.h"
+#include "pet_test_util.h"
+
+typedef struct fixture {
+  pet_scanner *scanner;
+  pet_histo_layout *L;
+  pet_image *truth, *mu;
+  pet_phantom ph;
+  pet_image_params ip;
+} fixture;
+
+/* A small ring (96 detectors x 4 rings) and a 32 x 32 x 4 image: fast enough for many
+ * iterations, big enough to have a phantom with spheres. */
+static int setup(void **state)
+{
+  fixture *f = calloc(1, sizeof *f);
+  pet_scanner_params sp = pet_scanner_params_small();
+  snprintf(sp.name, sizeof sp.name, "TEST96");
+  sp.dets_per_ring = 96;
+  sp.num_rings = 4;
+  sp.axial_fov = 12.0f;
+  sp.crystal_size_z = 3.0f;
+  sp.crystal_size_trans = 3.0f;
+  sp.scanner_radius = 60.0f;
+  sp.dets_per_block = 8;
+  sp.max_ring_diff = 3;
+  sp.min_ang_diff = 1;
+  if (pet_scanner_create(&f->scanner, &sp) != PET_OK) return -1;
+  if (pet_histo_layout_create(&f->L, f->scanner) != PET_OK) return -1;
+  f->ip = pet_image_params_make(32, 32, 4, 96.f, 96.f, 12.f);
+  f->ph = pet_phantom_default(&f->ip);
+  if (pet_image_create_owned(&f->truth, f->ip, PET_HOST) != PET_OK) return -1;
+  if (pet_image_create_owned(&f->mu, f->ip, PET_HOST) != PET_OK) return -1;
+  pet_phantom_activity(&f->ph, f->truth, 2);
+  pet_phantom_mu(&f->ph, f->mu, 2);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  fixture *f = *state;
+  pet_image_destroy(&f->truth);
+  pet_image_destroy(&f->mu);
+  pet_histo_layout_destroy(&f->L);
+  pet_scanner_destroy(&f->scanner);
+  free(f);
+  return 0;
+}
+
+static pet_osem_data histo_data(const fixture *f, const pet_histogram *h, const pet_sim_result *r)
+{
+  pet_osem_data d;
+  memset(&d, 0, sizeof d);
+  d.scanner = f->scanner;
+  d.layout = f->L;
+  d.histogram = h;
+  d.mult = r ? r->mult : NULL;
+  d.add = r ? r->add : NULL;
+  d.lm_count = -1;
+  return d;
+}
+
+static double rel_rmse(const pet_image *x, const pet_image *truth, double scale)
+{
+  double se = 0, st = 0;
+  for (int64_t v = 0; v < pet_image_num_voxels(x); ++v) {
+    double t = truth->data[v] * scale;
+    se += (x->data[v] - t) * (x->data[v] - t);
+    st += t * t;
+  }
+  return sqrt(se / st);
+}
+
+static void test_mlem_loglik_increases_monotonically(void **state)
+{
+  fixture *f = *state;
+  pet_sim_opts so = pet_sim_opts_default();
+  so.total_trues = 2e5;
+  so.seed = 7;
+  pet_sim_result r;
+  assert_int_equal(pet_simulate_histogram(f->scanner, f->L, f->truth, NULL, &so, &r), PET_OK);
+  pet_histogram *h = NULL;
+  assert_int_equal(pet_histogram_create_alias(&h, f->scanner, r.counts), PET_OK);
+  pet_osem_data d = histo_data(f, h, NULL);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 1;
+  o.iterations = 1;
+  pet_image *x = NULL, *sens = NULL;
+  assert_int_equal(pet_image_create_owned(&x, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&sens, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_osem_sensitivity(&d, &o, &sens, 1), PET_OK);
+  pet_image_fill(x, 1.0f);
+  double prev = -INFINITY;
+  for (int it = 0; it < 12; ++it) {
+    assert_int_equal(pet_osem_run(&d, &o, &sens, x), PET_OK);
+    double ll;
+    assert_int_equal(pet_osem_loglik(&d, &o, x, &ll), PET_OK);
+    assert_true(ll > prev - 1e-6 * fabs(prev));
+    if (it > 0) assert_true(ll >= prev); /* MLEM never decreases the likelihood */
+    prev = ll;
+  }
+  pet_image_destroy(&x);
+  pet_image_destroy(&sens);
+  pet_histogram_destroy(&h);
+  pet_sim_result_free(&r);
+}
+
+static void test_osem_noise_free_error_decreases_to_bound(void **state)
+{
+  fixture *f = *state;
+  pet_sim_opts so = pet_sim_opts_default();
+  so.noise = false;
+  so.total_trues = 1e6;
+  pet_sim_result r;
+  assert_int_equal(pet_simulate_histogram(f->scanner, f->L, f->truth, NULL, &so, &r), PET_OK);
+  pet_histogram *h = NULL;
+  assert_int_equal(pet_histogram_create_alias(&h, f->scanner, r.counts), PET_OK);
+  pet_osem_data d = histo_data(f, h, NULL);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 4;
+  o.iterations = 1;
+  pet_image *x = NULL;
+  pet_image *sens[4] = {NULL};
+  assert_int_equal(pet_image_create_owned(&x, f->ip, PET_HOST), PET_OK);
+  for (int s = 0; s < 4; ++s) assert_int_equal(pet_image_create_owned(&sens[s], f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_osem_sensitivity(&d, &o, sens, 4), PET_OK);
+  pet_image_fill(x, 1.0f);
+  double err0 = rel_rmse(x, f->truth, r.scale), prev = err0;
+  for (int it = 0; it < 20; ++it) {
+    assert_int_equal(pet_osem_run(&d, &o, sens, x), PET_OK);
+    double e = rel_rmse(x, f->truth, r.scale);
+    if (it < 5) assert_true(e < prev); /* early iterations: strictly better each time */
+    prev = e;
+  }
+  /* 20 x 4 sub-iterations on noise-free data: within 25% RMS of the (partial-volume) truth */
+  assert_true(prev < 0.25);
+  assert_true(prev < 0.5 * err0);
+  for (int s = 0; s < 4; ++s) pet_image_destroy(&sens[s]);
+  pet_image_destroy(&x);
+  pet_histogram_destroy(&h);
+  pet_sim_result_free(&r);
+}
+
+static void test_listmode_osem_equals_histogram_osem(void **state)
+{
+  fixture *f = *state;
+  pet_sim_opts so = pet_sim_opts_default();
+  so.total_trues = 5e4;
+  so.seed = 3;
+  pet_sim_result r;
+  assert_int_equal(pet_simulate_histogram(f->scanner, f->L, f->truth, NULL, &so, &r), PET_OK);
+  pet_histogram *h = NULL;
+  pet_listmode *lm = NULL;
+  assert_int_equal(pet_histogram_create_alias(&h, f->scanner, r.counts), PET_OK);
+  assert_int_equal(pet_simulate_listmode_from_histogram(f->L, r.counts, 60000, 11, &lm), PET_OK);
+  pet_osem_data dh = histo_data(f, h, NULL);
+  pet_osem_data dl = dh;
+  dl.histogram = NULL;
+  dl.listmode = lm;
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 1; /* same subsets on both sides: the whole data */
+  o.iterations = 3;
+  pet_image *xh = NULL, *xl = NULL;
+  assert_int_equal(pet_image_create_owned(&xh, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&xl, f->ip, PET_HOST), PET_OK);
+  pet_image_fill(xh, 1.0f);
+  pet_image_fill(xl, 1.0f);
+  assert_int_equal(pet_osem_run(&dh, &o, NULL, xh), PET_OK);
+  assert_int_equal(pet_osem_run(&dl, &o, NULL, xl), PET_OK);
+  double num = 0, den = 0, maxv = 0;
+  for (int64_t v = 0; v < pet_image_num_voxels(xh); ++v) {
+    num += (xh->data[v] - xl->data[v]) * (double)(xh->data[v] - xl->data[v]);
+    den += (double)xh->data[v] * xh->data[v];
+    if (xh->data[v] > maxv) maxv = xh->data[v];
+  }
+  assert_true(maxv > 0);
+  assert_true(sqrt(num / den) < 1e-4);
+  pet_image_destroy(&xh);
+  pet_image_destroy(&xl);
+  pet_listmode_destroy(&lm);
+  pet_histogram_destroy(&h);
+  pet_sim_result_free(&r);
+}
+
+/* Mean of x over the central background region, relative to the scaled truth there. */
+static double central_bias(const fixture *f, const pet_image *x, double scale)
+{
+  const pet_image_params *p = &f->ip;
+  double sx = 0, st = 0;
+  for (int z = 0; z < p->nz; ++z)
+    for (int y = p->ny / 2 - 3; y < p->ny / 2 + 3; ++y)
+      for (int xi = p->nx / 2 - 3; xi < p->nx / 2 + 3; ++xi) {
+        int64_t v = ((int64_t)z * p->ny + y) * p->nx + xi;
+        sx += x->data[v];
+        st += f->truth->data[v] * scale;
+      }
+  return sx / st - 1.0;
+}
+
+static void test_corrections_recover_the_phantom_and_are_needed(void **state)
+{
+  fixture *f = *state;
+  pet_sim_opts so = pet_sim_opts_default();
+  so.noise = false;
+  so.total_trues = 1e6;
+  so.normalisation = true;
+  so.randoms_fraction = 0.3f;
+  pet_sim_result r;
+  assert_int_equal(pet_simulate_histogram(f->scanner, f->L, f->truth, f->mu, &so, &r), PET_OK);
+  assert_non_null(r.mult);
+  assert_non_null(r.add);
+  pet_histogram *h = NULL;
+  assert_int_equal(pet_histogram_create_alias(&h, f->scanner, r.counts), PET_OK);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 4;
+  o.iterations = 15;
+  pet_image *with = NULL, *without = NULL;
+  assert_int_equal(pet_image_create_owned(&with, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&without, f->ip, PET_HOST), PET_OK);
+  pet_image_fill(with, 1.0f);
+  pet_image_fill(without, 1.0f);
+  pet_osem_data d = histo_data(f, h, &r);
+  assert_int_equal(pet_osem_run(&d, &o, NULL, with), PET_OK);
+  pet_osem_data d0 = histo_data(f, h, NULL);
+  assert_int_equal(pet_osem_run(&d0, &o, NULL, without), PET_OK);
+  double e_with = rel_rmse(with, f->truth, r.scale);
+  double e_without = rel_rmse(without, f->truth, r.scale);
+  double b_with = central_bias(f, with, r.scale);
+  double b_without = central_bias(f, without, r.scale);
+  assert_true(e_with < 0.25);
+  assert_true(fabs(b_with) < 0.05);
+  /* without attenuation correction the centre is strongly under-estimated */
+  assert_true(b_without < -0.2);
+  assert_true(e_without > 2.0 * e_with);
+  pet_image_destroy(&with);
+  pet_image_destroy(&without);
+  pet_histogram_destroy(&h);
+  pet_sim_result_free(&r);
+}
+
+static void test_psf_blur_is_self_adjoint(void **state)
+{
+  fixture *f = *state;
+  pet_image *a = NULL, *b = NULL, *ga = NULL, *gb = NULL;
+  assert_int_equal(pet_image_create_owned(&a, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&b, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&ga, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&gb, f->ip, PET_HOST), PET_OK);
+  for (int64_t v = 0; v < pet_image_num_voxels(a); ++v) {
+    a->data[v] = pet_test_uniform((uint64_t)v);
+    b->data[v] = pet_test_uniform((uint64_t)v + 1000003);
+  }
+  pet_image_copy(ga, a);
+  pet_image_copy(gb, b);
+  assert_int_equal(pet_image_gaussian_blur(ga, 6.0f), PET_OK);
+  assert_int_equal(pet_image_gaussian_blur(gb, 6.0f), PET_OK);
+  double l = 0, r = 0, diff = 0;
+  for (int64_t v = 0; v < pet_image_num_voxels(a); ++v) {
+    l += (double)ga->data[v] * b->data[v];
+    r += (double)a->data[v] * gb->data[v];
+    diff += fabs(ga->data[v] - a->data[v]);
+  }
+  assert_true(pet_test_reldiff(l, r) < 1e-5);
+  assert_true(diff > 1.0); /* it did blur */
+  assert_int_equal(pet_image_gaussian_blur(ga, -1.0f), PET_ERR_ARG);
+  pet_image_destroy(&a);
+  pet_image_destroy(&b);
+  pet_image_destroy(&ga);
+  pet_image_destroy(&gb);
+}
+
+static void test_osem_rejects_bad_options(void **state)
+{
+  fixture *f = *state;
+  pet_histogram *h = NULL;
+  assert_int_equal(pet_histogram_create_owned(&h, f->scanner), PET_OK);
+  pet_osem_data d = histo_data(f, h, NULL);
+  pet_image *x = NULL;
+  assert_int_equal(pet_image_create_owned(&x, f->ip, PET_HOST), PET_OK);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 0;
+  assert_int_equal(pet_osem_run(&d, &o, NULL, x), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "subsets"));
+  o = pet_osem_opts_default();
+  o.iterations = 0;
+  assert_int_equal(pet_osem_run(&d, &o, NULL, x), PET_ERR_CONFIG);
+  o = pet_osem_opts_default();
+  o.subsets = 100000;
+  assert_int_equal(pet_osem_run(&d, &o, NULL, x), PET_ERR_CONFIG);
+  o = pet_osem_opts_default();
+  o.proj.tof = 1;
+  o.proj.tof_fwhm_ps = 300;
+  assert_int_equal(pet_osem_run(&d, &o, NULL, x), PET_ERR_CONFIG); /* TOF on a histogram */
+  pet_osem_data bad = d;
+  bad.histogram = NULL;
+  o = pet_osem_opts_default();
+  assert_int_equal(pet_osem_run(&bad, &o, NULL, x), PET_ERR_ARG);
+  pet_image *unbound = NULL;
+  assert_int_equal(pet_image_create(&unbound, f->ip, PET_ALIAS, PET_HOST), PET_OK);
+  assert_int_equal(pet_osem_run(&d, &o, NULL, unbound), PET_ERR_STATE);
+  pet_image_destroy(&unbound);
+  pet_image_destroy(&x);
+  pet_histogram_destroy(&h);
+}
+
+int main(void)
+{
+  pet_error_set_print(false);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_mlem_loglik_increases_monotonically),
+      cmocka_unit_test(test_osem_noise_free_error_decreases_to_bound),
+      cmocka_unit_test(test_listmode_osem_equals_histogram_osem),
+      cmocka_unit_test(test_corrections_recover_the_phantom_and_are_needed),
+      cmocka_unit_test(test_psf_blur_is_self_adjoint),
+      cmocka_unit_test(test_osem_rejects_bad_options),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
