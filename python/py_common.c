@@ -297,3 +297,85 @@ PyObject *py_dlpack_export(PyObject *owner, Py_ssize_t *pins, void *data, py_dl_
   ++*pins;
   return cap;
 }
+
+/* A buffer exporter over memory owned by another object; numpy arrays sit on top of it. */
+typedef struct view_object {
+  PyObject_HEAD
+  PyObject *owner;
+  Py_ssize_t *pins;
+  void *data;
+  int ndim;
+  bool readonly;
+  py_elem elem;
+  Py_ssize_t shape[4], strides[4];
+} view_object;
+
+static int view_getbuffer(view_object *self, Py_buffer *view, int flags)
+{
+  if (self->readonly && (flags & PyBUF_WRITABLE)) {
+    PyErr_SetString(PyExc_BufferError, "read-only petrel view");
+    view->obj = NULL;
+    return -1;
+  }
+  Py_ssize_t n = 1;
+  for (int i = 0; i < self->ndim; ++i) n *= self->shape[i];
+  view->buf = self->data;
+  view->obj = (PyObject *)self;
+  Py_INCREF(self);
+  view->len = n * 4;
+  view->readonly = self->readonly;
+  view->itemsize = 4;
+  view->format = (flags & PyBUF_FORMAT) ? (self->elem == PY_ELEM_F32 ? "f" : "I") : NULL;
+  view->ndim = self->ndim;
+  view->shape = (flags & PyBUF_ND) == PyBUF_ND ? self->shape : NULL;
+  view->strides = (flags & PyBUF_STRIDES) == PyBUF_STRIDES ? self->strides : NULL;
+  view->suboffsets = NULL;
+  view->internal = NULL;
+  return 0;
+}
+
+static void view_dealloc(view_object *self)
+{
+  --*self->pins;
+  Py_DECREF(self->owner);
+  Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyBufferProcs view_buffer = {(getbufferproc)view_getbuffer, NULL};
+
+static PyTypeObject view_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "petrel._View",
+    .tp_basicsize = sizeof(view_object),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Internal: exports memory of a petrel object to numpy, keeping the object alive.",
+    .tp_dealloc = (destructor)view_dealloc,
+    .tp_as_buffer = &view_buffer,
+};
+
+PyObject *py_numpy_view(PyObject *owner, Py_ssize_t *pins, void *data, int ndim,
+                        const int64_t *shape, py_elem elem, bool readonly)
+{
+  view_object *v = PyObject_New(view_object, &view_type);
+  if (v == NULL) return NULL;
+  v->owner = owner;
+  Py_INCREF(owner);
+  v->pins = pins;
+  ++*pins;
+  v->data = data;
+  v->ndim = ndim;
+  v->readonly = readonly;
+  v->elem = elem;
+  Py_ssize_t stride = 4;
+  for (int i = ndim - 1; i >= 0; --i) {
+    v->shape[i] = (Py_ssize_t)shape[i];
+    v->strides[i] = stride;
+    stride *= v->shape[i];
+  }
+  PyObject *np = PyImport_ImportModule("numpy");
+  PyObject *arr = np ? PyObject_CallMethod(np, "asarray", "O", (PyObject *)v) : NULL;
+  Py_XDECREF(np);
+  Py_DECREF(v);
+  return arr;
+}
+
+int py_common_init(PyObject *m) { return PyType_Ready(&view_type); }

@@ -118,9 +118,20 @@ void py_keeper_release(py_keeper *k);
 PyObject *py_dlpack_export(PyObject *owner, Py_ssize_t *pins, void *data, py_dl_device device,
                            int ndim, const int64_t *shape, py_elem elem);
 
+/**
+ * A numpy array over `data` (ndim <= 4, C-contiguous, writable unless readonly) that keeps
+ * `owner` alive and *pins raised for as long as the array lives.
+ */
+PyObject *py_numpy_view(PyObject *owner, Py_ssize_t *pins, void *data, int ndim,
+                        const int64_t *shape, py_elem elem, bool readonly);
+
 /* ---- per-family registration (each adds its types to the module) ----------------------- */
 
+int py_common_init(PyObject *m);
 int py_image_init(PyObject *m);
+int py_scanner_init(PyObject *m);
+int py_projdata_init(PyObject *m);
+int py_projector_init(PyObject *m);
 
 /* ---- images: used by the other families (projectors take images) ------------------------ */
 
@@ -148,5 +159,51 @@ extern PyTypeObject py_image_device_type;
 PyObject *py_image_params_new(const pet_image_params *p);
 /** The pet_image of a petrel image object, or NULL with a TypeError naming `what`. */
 pet_image *py_image_get(PyObject *o, const char *what);
+
+/* ---- scanners and projection data: used by the projectors --------------------------------- */
+
+struct pet_scanner;
+struct pet_histogram;
+struct pet_listmode;
+
+typedef struct py_scanner_object {
+  PyObject_HEAD
+  struct pet_scanner *s; /* never NULL after construction */
+} py_scanner_object;
+
+/** What every projection-data object starts with. */
+typedef struct py_projdata_object {
+  PyObject_HEAD
+  PyObject *scanner; /* the Scanner; the C object borrows its pet_scanner */
+  Py_ssize_t pins;   /* exported buffers/views and running operations */
+} py_projdata_object;
+
+typedef struct py_histogram_object {
+  py_projdata_object base;
+  struct pet_histogram *h;
+  py_keeper keep;
+  Py_ssize_t shape[3]; /* num_zbin, num_phi, num_r */
+  Py_ssize_t strides[3];
+} py_histogram_object;
+
+typedef struct py_listmode_object {
+  py_projdata_object base;
+  struct pet_listmode *lm;
+  bool has_tof;
+  py_keeper keep[4]; /* time, d1, d2, tof */
+} py_listmode_object;
+
+/** BinIter: bins (histogram) or events (list-mode) of subset `subset` of `num_subsets`. */
+typedef struct py_bin_iter_object {
+  PyObject_HEAD
+  PyObject *data; /* the ProjectionData iterated over */
+  int32_t num_subsets, subset;
+} py_bin_iter_object;
+
+extern PyTypeObject py_scanner_type;
+extern PyTypeObject py_projdata_type;
+extern PyTypeObject py_histogram_type;
+extern PyTypeObject py_listmode_type;
+extern PyTypeObject py_bin_iter_type;
 
 #endif /* PETREL_PY_COMMON_H */
