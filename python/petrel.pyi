@@ -119,3 +119,119 @@ class ImageDeviceAlias(ImageDevice):
         """Uses a CUDA DLPack tensor (float32, [nz, ny, nx], C-contiguous), kept alive."""
     @classmethod
     def fromDlpack(cls, params: ImageParams, tensor: Any) -> "ImageDeviceAlias": ...
+
+class Scanner:
+    """A cylindrical PET scanner: from its geometry (mm) or a YRT-PET scanner JSON file.
+    Attributes use YRT-PET's names and are read-only."""
+    def __init__(self, scanner_name: Union[str, _Path], axial_fov: float = ...,
+                 crystal_size_z: float = ..., crystal_size_trans: float = ...,
+                 crystal_depth: float = ..., scanner_radius: float = ...,
+                 dets_per_ring: int = ..., num_rings: int = ..., num_doi: int = ...,
+                 max_ring_diff: int = ..., min_ang_diff: int = ..., dets_per_block: int = ...,
+                 tof_fwhm_ps: float = 0.0) -> None:
+        """Scanner(json_path) or Scanner(scanner_name=..., ..., dets_per_block=...)."""
+    scannerName: str
+    axialFOV: float
+    crystalSize_z: float
+    crystalSize_trans: float
+    crystalDepth: float
+    scannerRadius: float
+    collimatorRadius: float
+    fwhm: float
+    energyLLD: float
+    tofResolution_ps: float
+    detsPerRing: int
+    numRings: int
+    numDOI: int
+    maxRingDiff: int
+    minAngDiff: int
+    detsPerBlock: int
+    def getNumDets(self) -> int: ...
+    def getLUT(self) -> npt.NDArray[np.float32]:
+        """Copy of the detector table (num_dets, 6): x, y, z (mm), outward normal."""
+    def writeToJSON(self, filename: _Path, lut_file: Optional[str] = None) -> None: ...
+
+class BinIter:
+    """Bins (histogram) or events (list-mode) of one OSEM subset."""
+    numSubsets: int
+    subset: int
+    def __len__(self) -> int: ...
+    def __getitem__(self, k: int) -> int: ...
+    def size(self) -> int: ...
+    def get(self, k: int) -> int: ...
+
+class ProjectionData:
+    def count(self) -> int:
+        """Number of bins (histogram) or events (list-mode)."""
+    def getScanner(self) -> Scanner: ...
+    def getBinIter(self, num_subsets: int, subset: int) -> BinIter: ...
+
+class Histogram3D(ProjectionData):
+    """Fully-3D histogram; buffer protocol: float32 (numZBin, numPhi, numR)."""
+    numZBin: int
+    numPhi: int
+    numR: int
+    def clearProjections(self, value: float = 0.0) -> None: ...
+    def writeToFile(self, filename: _Path) -> None:
+        """Writes a YRT-PET .his file."""
+    def readFromFile(self, filename: _Path) -> None:
+        """Reads a .his file of this scanner into the allocated/bound bins."""
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> npt.NDArray[np.float32]: ...
+
+class Histogram3DOwned(Histogram3D):
+    def __init__(self, scanner: Scanner, filename: Optional[_Path] = None) -> None: ...
+    def allocate(self) -> None: ...
+
+class Histogram3DAlias(Histogram3D):
+    def __init__(self, scanner: Scanner) -> None: ...
+    def bind(self, array: Any) -> None:
+        """Binds a writable C-contiguous float32 (numZBin, numPhi, numR) array (held)."""
+
+class ListModeLUT(ProjectionData):
+    """List-mode events (time ms, detector 1, detector 2[, TOF ps])."""
+    def isTOF(self) -> bool: ...
+    def writeToFile(self, filename: _Path) -> None:
+        """Writes a YRT-PET .lmDat file."""
+    def getTimestampArray(self) -> npt.NDArray[np.uint32]: ...
+    def getDetector1Array(self) -> npt.NDArray[np.uint32]: ...
+    def getDetector2Array(self) -> npt.NDArray[np.uint32]: ...
+    def getTOFArray(self) -> npt.NDArray[np.float32]: ...
+
+class ListModeLUTOwned(ListModeLUT):
+    def __init__(self, scanner: Scanner, filename: Optional[_Path] = None,
+                 flag_tof: bool = False) -> None: ...
+    def allocate(self, num_events: int) -> None: ...
+
+class ListModeLUTAlias(ListModeLUT):
+    def __init__(self, scanner: Scanner, flag_tof: bool = False) -> None: ...
+    def bind(self, timestamps: Any, detector_ids1: Any, detector_ids2: Any,
+             tof_ps: Any = None) -> None:
+        """Binds 1-D C-contiguous arrays of equal length (uint32, float32 TOF); held."""
+
+class ProjectorParams:
+    """Projector choice: Siddon by default; crystal sizes from the scanner."""
+    def __init__(self, scanner: Scanner) -> None: ...
+    def setProjector(self, name: str) -> None:
+        """"S", "DD" or "MRS" (or "Siddon", "DistanceDriven", "MultiRaySiddon")."""
+    @property
+    def projector(self) -> str: ...
+    numRays: int
+    tofWidth_ps: float
+    """TOF FWHM in ps; 0 disables TOF."""
+    tofNumStd: float
+    numThreads: int
+
+class OperatorProjector:
+    """CPU projection operator; GIL released while projecting."""
+    def __init__(self, params: ProjectorParams, bin_iter: Optional[BinIter] = None) -> None: ...
+    @property
+    def projector(self) -> str: ...
+    def applyA(self, image: Image, histogram: Histogram3D) -> None:
+        """Forward projection into the histogram's bins (of the bin iterator's subset)."""
+    def applyAH(self, data: ProjectionData, image: Image) -> None:
+        """Back projection accumulated into image (list-mode: weight 1 per event)."""
+    def setBinIter(self, bin_iter: BinIter) -> None: ...
+    def getProjectionPropertyTypes(self, data: ProjectionData) -> Tuple[str, ...]: ...
+
+class OperatorProjectorSiddon(OperatorProjector): ...
+class OperatorProjectorDD(OperatorProjector): ...

@@ -45,3 +45,23 @@ def rss_bytes():
     """Resident set size from /proc/self/statm (independent of tracemalloc)."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+FIXTURES_DIR = os.environ.get(
+    "PETREL_FIXTURES_DIR",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
+                 "fixtures", "yrtpet"))
+
+
+def seed_scanner():
+    """The seed's MYSCANNER."""
+    return petrel.Scanner(scanner_name='MYSCANNER', axial_fov=25,
+                          crystal_size_z=2.0, crystal_size_trans=2.0,
+                          crystal_depth=10.0, scanner_radius=161,
+                          dets_per_ring=256, num_rings=8, num_doi=1,
+                          max_ring_diff=7, min_ang_diff=1, dets_per_block=32)
+
+
+@pytest.fixture(scope="module")
+def scanner():
+    return seed_scanner()
