@@ -104,3 +104,48 @@ def test_no_leak_over_many_create_destroy_cycles():
     grown = rss_bytes() - before
     # a leak of the voxels alone would be 10^4 x 128 KiB = 1.3 GB
     assert grown < 16 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB over 10^4 cycles"
+
+
+def projdata_cycle(scanner, y, t, d1, d2, img, project):
+    his = petrel.Histogram3DOwned(scanner)
+    his.allocate()
+    v = np.asarray(his)
+    al = petrel.Histogram3DAlias(scanner)
+    al.bind(y)
+    it = his.getBinIter(2, 1)
+    lm = petrel.ListModeLUTAlias(scanner)
+    lm.bind(t, d1, d2)
+    own = petrel.ListModeLUTOwned(scanner)
+    own.allocate(len(t))
+    d = own.getDetector1Array()
+    pp = petrel.ProjectorParams(scanner)
+    op = petrel.OperatorProjectorSiddon(pp, it)
+    if project:  # OpenMP start-up makes projecting the slow part of a cycle
+        op.applyA(img, his)
+        op.applyAH(al, img)
+        op.applyAH(lm, img)
+    try:
+        al.bind(y[:1])
+    except ValueError:
+        pass
+    del v, d, his, al, it, lm, own, op, pp
+
+
+def test_no_leak_over_projection_data_cycles():
+    scanner = petrel.Scanner("TINY", 10, 2.0, 2.0, 10.0, 40, 32, 2, 1, 1, 1, 8)
+    shape = petrel.Histogram3DOwned(scanner)
+    y = np.ones((shape.numZBin, shape.numPhi, shape.numR), np.float32)
+    t = np.arange(16, dtype=np.uint32)
+    d1 = t.copy()
+    d2 = (t + 16).astype(np.uint32)
+    img = petrel.ImageOwned(petrel.ImageParams(8, 8, 4, 40, 40, 10))
+    img.allocate()
+    for i in range(500):
+        projdata_cycle(scanner, y, t, d1, d2, img, i % 10 == 0)
+    gc.collect()
+    before = rss_bytes()
+    for i in range(10_000):
+        projdata_cycle(scanner, y, t, d1, d2, img, i % 10 == 0)
+    gc.collect()
+    grown = rss_bytes() - before
+    assert grown < 16 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB over 10^4 cycles"
