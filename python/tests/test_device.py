@@ -121,3 +121,31 @@ def test_device_alias_rejects_host_tensors_and_wrong_shapes(params):
         alias.bind(other)
     with pytest.raises(TypeError, match="does not support DLPack"):
         alias.bind([1, 2, 3])
+
+
+def torch_cuda():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch if torch.cuda.is_available() else None
+
+
+@requires_gpu
+@pytest.mark.skipif(torch_cuda() is None, reason="needs torch with CUDA")
+def test_torch_interop_both_ways(params):
+    torch = torch_cuda()
+    t = torch.zeros([params.nz, params.ny, params.nx], device="cuda:0", dtype=torch.float32)
+    img = petrel.ImageDeviceAlias(params)
+    img.setDevicePointer(t.data_ptr())  # the seed's way
+    img.setValue(2.0)
+    torch.cuda.synchronize()
+    assert float(t.sum()) == 2.0 * t.numel()
+    held = petrel.ImageDeviceAlias.fromDlpack(params, t)  # DLPack: keeps the tensor alive
+    del t
+    gc.collect()
+    held.setValue(3.0)
+    out = torch.from_dlpack(held)  # and back to torch, aliasing
+    assert out.device.type == "cuda" and float(out.sum()) == 3.0 * out.numel()
+    with pytest.raises(ValueError, match="shape"):
+        held.bind(torch.zeros([params.nx, params.ny, params.nz], device="cuda:0"))
