@@ -147,5 +147,8 @@ def test_torch_interop_both_ways(params):
     held.setValue(3.0)
     out = torch.from_dlpack(held)  # and back to torch, aliasing
     assert out.device.type == "cuda" and float(out.sum()) == 3.0 * out.numel()
+    with pytest.raises(BufferError):  # exported to torch: no rebinding underneath it
+        held.bind(torch.zeros([params.nz, params.ny, params.nx], device="cuda:0"))
+    del out
     with pytest.raises(ValueError, match="shape"):
         held.bind(torch.zeros([params.nx, params.ny, params.nz], device="cuda:0"))
