@@ -298,6 +298,55 @@ PyObject *py_dlpack_export(PyObject *owner, Py_ssize_t *pins, void *data, py_dl_
   return cap;
 }
 
+int py_check_unpinned(Py_ssize_t pins, const char *what)
+{
+  if (pins == 0) return 0;
+  PyErr_Format(PyExc_BufferError,
+               "%s: the memory is in use (%zd exported buffers, DLPack tensors, views or running "
+               "operations); release them (del the numpy/torch views) first",
+               what, pins);
+  return -1;
+}
+
+void py_fill_buffer3(Py_buffer *view, PyObject *obj, void *data, Py_ssize_t *shape,
+                     Py_ssize_t *strides, int flags, Py_ssize_t *pins)
+{
+  view->buf = data;
+  view->obj = Py_NewRef(obj);
+  view->len = shape[0] * shape[1] * shape[2] * (Py_ssize_t)sizeof(float);
+  view->readonly = 0;
+  view->itemsize = sizeof(float);
+  view->format = (flags & PyBUF_FORMAT) ? "f" : NULL;
+  view->ndim = 3;
+  view->shape = (flags & PyBUF_ND) == PyBUF_ND ? shape : NULL;
+  view->strides = (flags & PyBUF_STRIDES) == PyBUF_STRIDES ? strides : NULL;
+  view->suboffsets = NULL;
+  view->internal = NULL;
+  ++*pins;
+}
+
+/* numpy tries the buffer protocol first and, when it fails (not allocated), silently falls
+ * back to a 0-d object array; __array__ is its last resort, so the error surfaces here. */
+PyObject *py_array_method(PyObject *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"dtype", "copy", NULL};
+  PyObject *dtype = Py_None, *copy = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO:__array__", kwlist, &dtype, &copy))
+    return NULL;
+  PyObject *mv = PyMemoryView_FromObject(self);
+  if (mv == NULL) return NULL;
+  PyObject *np = PyImport_ImportModule("numpy");
+  PyObject *arr = NULL;
+  if (np != NULL) {
+    int want_copy = copy == Py_None ? 0 : PyObject_IsTrue(copy);
+    if (want_copy >= 0)
+      arr = PyObject_CallMethod(np, want_copy ? "array" : "asarray", "OO", mv, dtype);
+  }
+  Py_XDECREF(np);
+  Py_DECREF(mv);
+  return arr;
+}
+
 /* A buffer exporter over memory owned by another object; numpy arrays sit on top of it. */
 typedef struct view_object {
   PyObject_HEAD

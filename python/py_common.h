@@ -125,6 +125,18 @@ PyObject *py_dlpack_export(PyObject *owner, Py_ssize_t *pins, void *data, py_dl_
 PyObject *py_numpy_view(PyObject *owner, Py_ssize_t *pins, void *data, int ndim,
                         const int64_t *shape, py_elem elem, bool readonly);
 
+/** BufferError naming `what` unless pins == 0 (rebinding under live views is refused). */
+int py_check_unpinned(Py_ssize_t pins, const char *what);
+
+/** Fills `view` for a writable C-contiguous float32 array of 3 dims over `data`, owned by obj
+ *  (referenced by the view), honouring the consumer's flags; raises *pins. */
+void py_fill_buffer3(Py_buffer *view, PyObject *obj, void *data, Py_ssize_t *shape,
+                     Py_ssize_t *strides, int flags, Py_ssize_t *pins);
+
+/** The __array__(dtype=None, copy=None) method of objects with the buffer protocol: a numpy
+ *  view of memoryview(self) (a copy when copy=True); the buffer's error when it has none. */
+PyObject *py_array_method(PyObject *self, PyObject *args, PyObject *kwds);
+
 /* ---- per-family registration (each adds its types to the module) ----------------------- */
 
 int py_common_init(PyObject *m);

@@ -148,16 +148,6 @@ static void image_shape(const py_image_object *self, int64_t shape[3])
   shape[2] = self->img->params.nx;
 }
 
-static int check_unpinned(py_image_object *self, const char *what)
-{
-  if (self->pins == 0) return 0;
-  PyErr_Format(PyExc_BufferError,
-               "%s: the image's memory is in use (%zd exported buffers, DLPack tensors or running "
-               "operations); release them (del the numpy/torch views) first",
-               what, self->pins);
-  return -1;
-}
-
 #if PETREL_PY_HAVE_NIFTI
 /* Reads a NIfTI file into a new Owned image of `space`; `want`, when given, must match. */
 static pet_status read_image(pet_image **out, const char *path, const pet_image_params *want,
@@ -431,49 +421,15 @@ static int image_getbuffer(py_image_object *self, Py_buffer *view, int flags)
     view->obj = NULL;
     return -1;
   }
-  view->buf = self->img->data;
-  view->obj = (PyObject *)self;
-  Py_INCREF(self);
-  view->len = (Py_ssize_t)pet_image_num_voxels(self->img) * (Py_ssize_t)sizeof(float);
-  view->readonly = 0;
-  view->itemsize = sizeof(float);
-  view->format = (flags & PyBUF_FORMAT) ? "f" : NULL;
-  view->ndim = 3;
-  view->shape = (flags & PyBUF_ND) == PyBUF_ND ? self->shape : NULL;
-  view->strides = (flags & PyBUF_STRIDES) == PyBUF_STRIDES ? self->strides : NULL;
-  view->suboffsets = NULL;
-  view->internal = NULL;
-  ++self->pins;
+  py_fill_buffer3(view, (PyObject *)self, self->img->data, self->shape, self->strides, flags,
+                  &self->pins);
   return 0;
 }
 
 static void image_releasebuffer(py_image_object *self, Py_buffer *view) { --self->pins; }
 
-/* numpy tries the buffer protocol first and, when it fails (image not allocated), silently
- * falls back to a 0-d object array; __array__ is its last resort, so the error surfaces here.
- * numpy 2 passes copy=. */
-static PyObject *image_array(py_image_object *self, PyObject *args, PyObject *kwds)
-{
-  static char *kwlist[] = {"dtype", "copy", NULL};
-  PyObject *dtype = Py_None, *copy = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO:__array__", kwlist, &dtype, &copy))
-    return NULL;
-  PyObject *mv = PyMemoryView_FromObject((PyObject *)self);
-  if (mv == NULL) return NULL;
-  PyObject *np = PyImport_ImportModule("numpy");
-  PyObject *arr = NULL;
-  if (np != NULL) {
-    int want_copy = copy == Py_None ? 0 : PyObject_IsTrue(copy);
-    if (want_copy >= 0)
-      arr = PyObject_CallMethod(np, want_copy ? "array" : "asarray", "OO", mv, dtype);
-  }
-  Py_XDECREF(np);
-  Py_DECREF(mv);
-  return arr;
-}
-
 static PyMethodDef image_host_methods[] = {
-    {"__array__", PY_METH(image_array), METH_VARARGS | METH_KEYWORDS,
+    {"__array__", PY_METH(py_array_method), METH_VARARGS | METH_KEYWORDS,
      "__array__($self, /, dtype=None, copy=None)\n--\n\nnumpy view of the voxels ([nz, ny, nx] float32); "
      "RuntimeError before allocate()/bind()."},
     {NULL, NULL, 0, NULL}};
@@ -506,7 +462,7 @@ static PyObject *image_alias_bind(py_image_object *self, PyObject *obj)
   int64_t shape[3];
   void *data = NULL;
   int dev = 0;
-  if (check_unpinned(self, "ImageAlias.bind") != 0) return NULL;
+  if (py_check_unpinned(self->pins, "ImageAlias.bind") != 0) return NULL;
   image_shape(self, shape);
   int rc = (!PyObject_CheckBuffer(obj) && PyObject_HasAttrString(obj, "__dlpack__"))
                ? py_keeper_bind_dlpack(&self->keep, obj, false, 3, shape, image_dims, PY_ELEM_F32,
@@ -589,7 +545,7 @@ static PyObject *image_set_device_pointer(py_image_object *self, PyObject *args,
     return NULL;
   unsigned long long ptr = PyLong_AsUnsignedLongLong(ptr_obj);
   if (ptr == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
-  if (check_unpinned(self, "ImageDeviceAlias.setDevicePointer") != 0) return NULL;
+  if (py_check_unpinned(self->pins, "ImageDeviceAlias.setDevicePointer") != 0) return NULL;
   void *p = (void *)(uintptr_t)ptr;
   if (p != NULL && !pet_gpu_is_device_ptr(p)) {
     PyErr_Format(PyExc_ValueError,
@@ -609,7 +565,7 @@ static PyObject *image_device_alias_bind(py_image_object *self, PyObject *obj)
   int64_t shape[3];
   void *data = NULL;
   int dev = 0;
-  if (check_unpinned(self, "ImageDeviceAlias.bind") != 0) return NULL;
+  if (py_check_unpinned(self->pins, "ImageDeviceAlias.bind") != 0) return NULL;
   image_shape(self, shape);
   if (py_keeper_bind_dlpack(&self->keep, obj, true, 3, shape, image_dims, PY_ELEM_F32,
                             "ImageDeviceAlias.bind", &data, &dev) != 0)

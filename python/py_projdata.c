@@ -24,16 +24,6 @@ static PyTypeObject listmode_alias_type;
 
 static const char histo_dims[] = "[numZBin, numPhi, numR]";
 
-static int check_unpinned(py_projdata_object *self, const char *what)
-{
-  if (self->pins == 0) return 0;
-  PyErr_Format(PyExc_BufferError,
-               "%s: the memory is in use (%zd exported buffers, views or running operations); "
-               "release them (del the numpy views) first",
-               what, self->pins);
-  return -1;
-}
-
 static pet_scanner *scanner_of(PyObject *o, const char *what)
 {
   if (!PyObject_TypeCheck(o, &py_scanner_type)) {
@@ -279,18 +269,8 @@ static int histogram_getbuffer(py_histogram_object *self, Py_buffer *view, int f
     view->obj = NULL;
     return -1;
   }
-  view->buf = self->h->data;
-  view->obj = Py_NewRef((PyObject *)self);
-  view->len = (Py_ssize_t)pet_histogram_num_bins(self->h) * (Py_ssize_t)sizeof(float);
-  view->readonly = 0;
-  view->itemsize = sizeof(float);
-  view->format = (flags & PyBUF_FORMAT) ? "f" : NULL;
-  view->ndim = 3;
-  view->shape = (flags & PyBUF_ND) == PyBUF_ND ? self->shape : NULL;
-  view->strides = (flags & PyBUF_STRIDES) == PyBUF_STRIDES ? self->strides : NULL;
-  view->suboffsets = NULL;
-  view->internal = NULL;
-  ++self->base.pins;
+  py_fill_buffer3(view, (PyObject *)self, self->h->data, self->shape, self->strides, flags,
+                  &self->base.pins);
   return 0;
 }
 
@@ -301,26 +281,6 @@ static void histogram_releasebuffer(py_histogram_object *self, Py_buffer *view)
 
 static PyBufferProcs histogram_buffer = {(getbufferproc)histogram_getbuffer,
                                          (releasebufferproc)histogram_releasebuffer};
-
-static PyObject *histogram_array(py_histogram_object *self, PyObject *args, PyObject *kwds)
-{
-  static char *kwlist[] = {"dtype", "copy", NULL};
-  PyObject *dtype = Py_None, *copy = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO:__array__", kwlist, &dtype, &copy))
-    return NULL;
-  PyObject *mv = PyMemoryView_FromObject((PyObject *)self);
-  if (mv == NULL) return NULL;
-  PyObject *np = PyImport_ImportModule("numpy");
-  PyObject *arr = NULL;
-  if (np != NULL) {
-    int want_copy = copy == Py_None ? 0 : PyObject_IsTrue(copy);
-    if (want_copy >= 0)
-      arr = PyObject_CallMethod(np, want_copy ? "array" : "asarray", "OO", mv, dtype);
-  }
-  Py_XDECREF(np);
-  Py_DECREF(mv);
-  return arr;
-}
 
 static PyObject *histogram_clear(py_histogram_object *self, PyObject *args)
 {
@@ -386,7 +346,7 @@ static PyMethodDef histogram_methods[] = {
     {"readFromFile", (PyCFunction)histogram_read, METH_O,
      "readFromFile($self, filename, /)\n--\n\nReads a YRT-PET .his file of this scanner into the "
      "allocated/bound memory. OSError when the file's dims do not match the scanner."},
-    {"__array__", PY_METH(histogram_array), METH_VARARGS | METH_KEYWORDS,
+    {"__array__", PY_METH(py_array_method), METH_VARARGS | METH_KEYWORDS,
      "__array__($self, /, dtype=None, copy=None)\n--\n\nnumpy view (numZBin, numPhi, numR) "
      "float32; RuntimeError before allocate()/bind()."},
     {NULL, NULL, 0, NULL}};
@@ -407,7 +367,7 @@ static PyObject *histogram_bind(py_histogram_object *self, PyObject *obj)
 {
   int64_t shape[3];
   void *data = NULL;
-  if (check_unpinned(&self->base, "Histogram3DAlias.bind") != 0) return NULL;
+  if (py_check_unpinned(self->base.pins, "Histogram3DAlias.bind") != 0) return NULL;
   histo_shape(self, shape);
   if (py_keeper_bind_buffer(&self->keep, obj, 3, shape, histo_dims, PY_ELEM_F32,
                             "Histogram3DAlias.bind", &data) != 0)
@@ -565,7 +525,7 @@ static PyObject *listmode_allocate(py_listmode_object *self, PyObject *arg)
 {
   long long n = PyLong_AsLongLong(arg);
   if (n == -1 && PyErr_Occurred()) return NULL;
-  if (check_unpinned(&self->base, "ListModeLUTOwned.allocate") != 0) return NULL;
+  if (py_check_unpinned(self->base.pins, "ListModeLUTOwned.allocate") != 0) return NULL;
   pet_listmode *lm = NULL;
   pet_status st = pet_listmode_create_owned(&lm, (int64_t)n, self->has_tof);
   if (st != PET_OK) return py_raise_status(st);
@@ -591,7 +551,7 @@ static PyObject *listmode_bind(py_listmode_object *self, PyObject *args, PyObjec
                                      "ListModeLUTAlias.bind: %s (flag_tof=%s)",
                                      self->has_tof ? "tof_ps is required" : "tof_ps given",
                                      self->has_tof ? "True" : "False"));
-  if (check_unpinned(&self->base, "ListModeLUTAlias.bind") != 0) return NULL;
+  if (py_check_unpinned(self->base.pins, "ListModeLUTAlias.bind") != 0) return NULL;
   Py_ssize_t len = PyObject_Length(arrs[0]);
   if (len < 0) return NULL;
   int64_t n = len;
