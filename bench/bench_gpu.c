@@ -1,0 +1,207 @@
+/* GPU hot paths on the clinical geometry (YRTREF_CLINICAL, all 40,360,320 bins, image
+ * 150 x 150 x 24 over 600 x 600 x 97.68 mm): projector kernels (LORs generated on the device
+ * first), OSEM iterations with 1 and 12 subsets, streaming under a budget of 1/8 of the data
+ * vs unbatched, and device copy bandwidth / atomicAdd rate microbenchmarks for the roofline.
+ * One JSON line per case. Exits 77 without a CUDA device. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pet_gpu.h"
+#include "pet_histogram.h"
+#include "pet_osem.h"
+#include "pet_scanner.h"
+
+#define REPS 3
+static char g_dev[256];
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+#define CHK(expr)                                                                                \
+  do {                                                                                           \
+    pet_status st_ = (expr);                                                                     \
+    if (st_ != PET_OK) {                                                                         \
+      fprintf(stderr, "bench_gpu: %s failed: %s\n", #expr, pet_status_name(st_));               \
+      return 1;                                                                                  \
+    }                                                                                            \
+  } while (0)
+
+typedef struct proj_ctx {
+  pet_projlist_device *pl;
+  pet_projector_params p;
+  pet_image *img;
+  int back;
+} proj_ctx;
+
+static pet_status run_proj(void *c)
+{
+  proj_ctx *x = c;
+  return x->back ? pet_projlist_device_back(x->pl, &x->p, x->img)
+                 : pet_projlist_device_fwd(x->pl, &x->p, x->img);
+}
+
+typedef struct copy_ctx {
+  void *dst, *src;
+  size_t bytes;
+} copy_ctx;
+static pet_status run_copy(void *c)
+{
+  copy_ctx *x = c;
+  return pet_gpu_memcpy(x->dst, x->src, x->bytes, 2);
+}
+
+static double g_subset_s;
+static void on_subset(void *ctx, const pet_osem_progress *p)
+{
+  (void)ctx;
+  g_subset_s += p->seconds;
+}
+
+static int bench_osem(const pet_osem_data *d, pet_image *x, int subsets, int64_t budget,
+                      const char *name, double *iter_ms)
+{
+  pet_osem_opts o = pet_osem_opts_default();
+  o.iterations = 1;
+  o.subsets = subsets;
+  o.on_subset = on_subset;
+  pet_gpu_opts g = {0, budget};
+  double best = 1e30, best_total = 1e30;
+  for (int r = 0; r < 2; ++r) {
+    CHK(pet_image_fill(x, 1.0f));
+    g_subset_s = 0;
+    double t0 = now_s();
+    CHK(pet_osem_run_gpu(d, &o, &g, x));
+    double total = now_s() - t0;
+    if (g_subset_s < best) best = g_subset_s;
+    if (total < best_total) best_total = total;
+  }
+  int64_t bpl = pet_gpu_osem_bytes_per_lor(d, &o);
+  printf("{\"bench\":\"gpu\",\"case\":\"%s\",\"device\":\"%s\",\"bins\":%lld,\"image\":[150,150,24],"
+         "\"subsets\":%d,\"budget_bytes\":%lld,\"bytes_per_lor\":%lld,\"iteration_ms\":%.2f,"
+         "\"with_setup_and_sensitivity_ms\":%.2f,\"lors_per_s\":%.4g}\n",
+         name, g_dev, (long long)d->layout->num_bins, subsets, (long long)budget,
+         (long long)bpl, best * 1e3, best_total * 1e3, (double)d->layout->num_bins / best);
+  fflush(stdout);
+  *iter_ms = best * 1e3;
+  return 0;
+}
+
+int main(void)
+{
+  if (pet_gpu_device_count() == 0) {
+    fprintf(stderr, "bench_gpu: no CUDA device\n");
+    return 77;
+  }
+  CHK(pet_gpu_set_device(0));
+  CHK(pet_gpu_device_name(0, g_dev, sizeof g_dev));
+  pet_scanner_params sp = pet_scanner_params_clinical();
+  pet_scanner *sc = NULL;
+  CHK(pet_scanner_create(&sc, &sp));
+  pet_histogram *h = NULL;
+  CHK(pet_histogram_create_owned(&h, sc));
+  const int64_t nbins = h->layout->num_bins;
+  pet_image_params ip = pet_image_params_make(150, 150, 24, 600.0f, 600.0f, 97.68f);
+  pet_image *img = NULL, *xh = NULL;
+  CHK(pet_image_create_owned(&img, ip, PET_DEVICE));
+  CHK(pet_image_fill(img, 1.0f));
+
+  /* projector kernels over all bins in one batch, LORs built on the device */
+  pet_projlist_device *pl = NULL;
+  CHK(pet_projlist_device_create(&pl, sc, h, NULL, 0, 0, 1, PET_OWNED));
+  CHK(pet_projlist_device_allocate_values(pl));
+  double tg = now_s();
+  CHK(pet_projlist_device_prepare_batch(pl, 0, 0));
+  tg = now_s() - tg;
+  const int64_t n = pet_projlist_device_loaded_batch_size(pl);
+  printf("{\"bench\":\"gpu\",\"case\":\"prepare_batch_lors\",\"device\":\"%s\",\"lors\":%lld,"
+         "\"ms\":%.2f}\n", g_dev, (long long)n, tg * 1e3);
+  for (int kind = 0; kind < 2; ++kind)
+    for (int back = 0; back < 2; ++back) {
+      proj_ctx c;
+      c.pl = pl;
+      c.p = pet_projector_params_default();
+      c.p.kind = kind ? PET_PROJ_DD : PET_PROJ_SIDDON;
+      c.p.crystal_size_trans = sp.crystal_size_trans;
+      c.p.crystal_size_z = sp.crystal_size_z;
+      c.img = img;
+      c.back = back;
+      if (back) CHK(pet_gpu_fill_f32(pet_projlist_device_values(pl), n, 1.0f));
+      float best = 1e30f, ms = 0;
+      for (int r = 0; r < REPS + 1; ++r) {
+        CHK(pet_gpu_time_ms(run_proj, &c, &ms));
+        if (r > 0 && ms < best) best = ms; /* the first run warms up */
+      }
+      float chk = 0;
+      CHK(pet_gpu_memcpy(&chk, back ? img->data + (75 * 150 + 75) + 12 * 150 * 150
+                                    : pet_projlist_device_values(pl) + n / 2,
+                         4, 1));
+      printf("{\"bench\":\"gpu\",\"case\":\"%s_%s\",\"device\":\"%s\",\"lors\":%lld,"
+             "\"image\":[150,150,24],\"ms\":%.2f,\"lors_per_s\":%.4g,\"checksum\":%.6g}\n",
+             kind ? "dd" : "siddon", back ? "back" : "fwd", g_dev, (long long)n, best,
+             (double)n / (best * 1e-3), chk);
+      fflush(stdout);
+      if (back) CHK(pet_image_fill(img, 1.0f));
+    }
+  pet_projlist_device_destroy(&pl);
+
+  /* OSEM: y = 1 in every bin, no corrections, Siddon */
+  CHK(pet_histogram_fill(h, 1.0f));
+  CHK(pet_image_create_owned(&xh, ip, PET_HOST));
+  pet_osem_data d;
+  memset(&d, 0, sizeof d);
+  d.scanner = sc;
+  d.layout = h->layout;
+  d.histogram = h;
+  d.lm_count = -1;
+  double it1 = 0, it12 = 0, its = 0;
+  if (bench_osem(&d, xh, 1, 0, "osem_iteration_1_subset", &it1)) return 1;
+  if (bench_osem(&d, xh, 12, 0, "osem_iteration_12_subsets", &it12)) return 1;
+  pet_osem_opts o1 = pet_osem_opts_default();
+  o1.subsets = 1;
+  int64_t need = pet_gpu_osem_bytes_per_lor(&d, &o1) * nbins;
+  if (bench_osem(&d, xh, 1, need / 8, "osem_iteration_1_subset_streamed_budget_1_8", &its)) return 1;
+  printf("{\"bench\":\"gpu\",\"case\":\"streaming_vs_unbatched\",\"device\":\"%s\","
+         "\"unbatched_ms\":%.2f,\"streamed_ms\":%.2f,\"ratio\":%.3f}\n",
+         g_dev, it1, its, its / it1);
+
+  /* roofline microbenchmarks */
+  {
+    copy_ctx c;
+    c.bytes = (size_t)1 << 30;
+    CHK(pet_gpu_malloc(&c.src, c.bytes, "copy source"));
+    CHK(pet_gpu_malloc(&c.dst, c.bytes, "copy destination"));
+    float best = 1e30f, ms = 0;
+    for (int r = 0; r < REPS + 1; ++r) {
+      CHK(pet_gpu_time_ms(run_copy, &c, &ms));
+      if (r > 0 && ms < best) best = ms;
+    }
+    printf("{\"bench\":\"gpu\",\"case\":\"d2d_copy\",\"device\":\"%s\",\"bytes\":%zu,\"ms\":%.3f,"
+           "\"GB_per_s_read_plus_write\":%.1f}\n",
+           g_dev, c.bytes, best, 2.0 * (double)c.bytes / (best * 1e-3) / 1e9);
+    pet_gpu_free(c.src);
+    pet_gpu_free(c.dst);
+  }
+  {
+    const int64_t nvox = 150 * 150 * 24, nadd = (int64_t)1 << 30;
+    float best = 1e30f, ms = 0;
+    for (int r = 0; r < REPS + 1; ++r) {
+      CHK(pet_gpu_bench_atomics(img->data, nvox, nadd, &ms));
+      if (r > 0 && ms < best) best = ms;
+    }
+    printf("{\"bench\":\"gpu\",\"case\":\"atomic_add_rate\",\"device\":\"%s\",\"adds\":%lld,"
+           "\"buffer_floats\":%lld,\"ms\":%.3f,\"G_atomics_per_s\":%.2f}\n",
+           g_dev, (long long)nadd, (long long)nvox, best, (double)nadd / (best * 1e-3) / 1e9);
+  }
+  pet_image_destroy(&img);
+  pet_image_destroy(&xh);
+  pet_histogram_destroy(&h);
+  pet_scanner_destroy(&sc);
+  return 0;
+}

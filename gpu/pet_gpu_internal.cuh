@@ -1,0 +1,64 @@
+/* Internal to gpu/: the launchers of the kernels in pet_gpu_project.cu (where every
+ * __global__ template lives, CUDA 13 links template kernels only within one .cu file) for
+ * the projection list and the OSEM driver. C++; not a public header. */
+#ifndef PET_GPU_INTERNAL_CUH
+#define PET_GPU_INTERNAL_CUH
+
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "pet_image.h"
+#include "pet_projector.h"
+#include "pet_status.h"
+
+/* Device copies of what turns a bin or an event into a LOR. POD, passed to kernels by value. */
+typedef struct pet_gpu_lorsrc {
+  const float *lut;         /* num_dets x 6 */
+  const int32_t *ring_pairs; /* num_phi * num_r * 2 (histogram only) */
+  const uint8_t *invalid;   /* num_phi * num_r */
+  const int32_t *zbin_rings; /* num_zbin * 2 */
+  int64_t num_phi, num_r, num_zbin;
+  int32_t dets_per_ring, num_rings, num_doi;
+} pet_gpu_lorsrc;
+
+/* LORs (lor, orient: n x 6; orient may be NULL) of subset-local bins [k0, k0+n) of subset s
+ * of S (histogram). */
+pet_status pet_gpu_gen_lors_histo(cudaStream_t st, pet_gpu_lorsrc src, int32_t S, int32_t s,
+                                  int64_t k0, int64_t n, float *lor, float *orient);
+/* LORs of n events given their detector ids (device). */
+pet_status pet_gpu_gen_lors_lm(cudaStream_t st, pet_gpu_lorsrc src, const uint32_t *d1,
+                               const uint32_t *d2, int64_t n, float *lor, float *orient);
+
+/* Projector launchers (asynchronous on st). */
+pet_status pet_gpu_launch_fwd(cudaStream_t st, const pet_projector_params *p,
+                              const pet_lor_batch *b, pet_image_params g, const float *img,
+                              float *proj);
+pet_status pet_gpu_launch_back(cudaStream_t st, const pet_projector_params *p,
+                               const pet_lor_batch *b, pet_image_params g, const float *proj,
+                               float *img);
+
+/* Per-batch OSEM inputs on the device; any pointer may be NULL (y = 1, m = 1, a = 0). */
+typedef struct pet_gpu_osem_batch {
+  const float *y, *m, *a;
+} pet_gpu_osem_batch;
+
+/* Fused OSEM update of one batch: per LOR, v = A xf, r = m y / (m v + a) (0 when the
+ * prediction is not above pred_eps), back += A^T r. */
+pet_status pet_gpu_launch_osem(cudaStream_t st, const pet_projector_params *p,
+                               const pet_lor_batch *b, pet_gpu_osem_batch in, float pred_eps,
+                               pet_image_params g, const float *xf, float *back);
+/* back += A^T m (sensitivity; m NULL = 1). */
+pet_status pet_gpu_launch_sens(cudaStream_t st, const pet_projector_params *p,
+                               const pet_lor_batch *b, const float *m, pet_image_params g,
+                               float *back);
+
+/* Image-space helpers. */
+pet_status pet_gpu_blur(cudaStream_t st, pet_image_params g, float fwhm_mm, float *img,
+                        float *tmp);
+/* *out = max over n floats (device), synchronous. */
+pet_status pet_gpu_max(cudaStream_t st, const float *v, int64_t n, float *out);
+/* x = s > thr && s > 0 ? x back / s : 0, with s = sens * scale. */
+pet_status pet_gpu_em_update(cudaStream_t st, int64_t n, float *x, const float *back,
+                             const float *sens, float scale, float thr);
+
+#endif /* PET_GPU_INTERNAL_CUH */

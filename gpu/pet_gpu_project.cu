@@ -1,0 +1,468 @@
+/* Every __global__ of petrel's GPU backend lives here (templates must stay in one .cu file
+ * with CUDA 13's static template stubs): thin wrappers over the per-LOR workers of
+ * src/pet_projector_kernel.h, LOR generation from bins or events, and the image-space helpers
+ * of OSEM. The launchers are declared in pet_gpu_internal.cuh; the public C entry points
+ * pet_gpu_project_fwd/back are at the end. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pet_gpu.h"
+#include "pet_gpu_check.cuh"
+#include "pet_gpu_internal.cuh"
+#include "pet_histogram.h"
+#include "pet_projector_kernel.h"
+
+#define PET_GPU_BLOCK 256
+
+namespace {
+
+unsigned grid_for(int64_t n) { return (unsigned)((n + PET_GPU_BLOCK - 1) / PET_GPU_BLOCK); }
+
+/* ---- projectors: one thread per LOR; the kind and TOF are template constants so that each
+ * kernel holds only its projector's code (fewer registers), the math is pet_project_lor's. */
+
+template <int KIND, bool TOF>
+__device__ __forceinline__ float lor_fwd(const pet_projector_params &p, const pet_tof_kernel &tk,
+                                         const pet_lor_batch &b, int64_t i, pet_image_params g,
+                                         const float *__restrict__ img)
+{
+  pet_projector_params pp = p;
+  pp.kind = (pet_projector_kind)KIND;
+  return pet_project_lor(&pp, TOF ? &tk : 0, &b, i, g, img, 0, 0.0f, PET_WALK_FWD);
+}
+
+template <int KIND, bool TOF>
+__device__ __forceinline__ void lor_back(const pet_projector_params &p, const pet_tof_kernel &tk,
+                                         const pet_lor_batch &b, int64_t i, pet_image_params g,
+                                         float v, float *img)
+{
+  pet_projector_params pp = p;
+  pp.kind = (pet_projector_kind)KIND;
+  pet_project_lor(&pp, TOF ? &tk : 0, &b, i, g, 0, img, v, PET_WALK_BACK_ATOMIC);
+}
+
+template <int KIND, bool TOF>
+__global__ void __launch_bounds__(PET_GPU_BLOCK)
+fwd_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_image_params g,
+           const float *__restrict__ img, float *__restrict__ proj)
+{
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < b.n) proj[i] = lor_fwd<KIND, TOF>(p, tk, b, i, g, img);
+}
+
+template <int KIND, bool TOF>
+__global__ void __launch_bounds__(PET_GPU_BLOCK)
+back_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_image_params g,
+            const float *__restrict__ proj, float *img)
+{
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= b.n) return;
+  float v = proj[i];
+  if (v != 0.0f) lor_back<KIND, TOF>(p, tk, b, i, g, v, img); /* adding 0 changes nothing */
+}
+
+/* OSEM: forward, ratio and back of one LOR in one thread (xf and back are distinct images). */
+template <int KIND, bool TOF>
+__global__ void __launch_bounds__(PET_GPU_BLOCK)
+osem_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_gpu_osem_batch in,
+            float pred_eps, pet_image_params g, const float *__restrict__ xf, float *back)
+{
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= b.n) return;
+  float y = in.y ? __ldg(in.y + i) : 1.0f;
+  if (y == 0.0f) return; /* m y / pred = 0: nothing to add */
+  float m = in.m ? __ldg(in.m + i) : 1.0f;
+  float a = in.a ? __ldg(in.a + i) : 0.0f;
+  float pred = m * lor_fwd<KIND, TOF>(p, tk, b, i, g, xf) + a;
+  float r = pred > pred_eps ? m * y / pred : 0.0f;
+  if (r != 0.0f) lor_back<KIND, TOF>(p, tk, b, i, g, r, back);
+}
+
+template <int KIND>
+__global__ void __launch_bounds__(PET_GPU_BLOCK)
+sens_kernel(pet_projector_params p, pet_lor_batch b, const float *__restrict__ m,
+            pet_image_params g, float *back)
+{
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= b.n) return;
+  float v = m ? __ldg(m + i) : 1.0f;
+  pet_tof_kernel tk;
+  if (v != 0.0f) lor_back<KIND, false>(p, tk, b, i, g, v, back);
+}
+
+/* ---- LORs from bins (the device twin of pet_histo_get_lors) or from detector ids ---- */
+
+__device__ __forceinline__ void put_lor(const float *__restrict__ lut, int64_t d1, int64_t d2,
+                                        int64_t k, float *lor, float *orient)
+{
+  const float *a = lut + 6 * d1, *c = lut + 6 * d2;
+  float *o = lor + 6 * k;
+  o[0] = __ldg(a + 0);
+  o[1] = __ldg(a + 1);
+  o[2] = __ldg(a + 2);
+  o[3] = __ldg(c + 0);
+  o[4] = __ldg(c + 1);
+  o[5] = __ldg(c + 2);
+  if (orient) {
+    float *n = orient + 6 * k;
+    n[0] = __ldg(a + 3);
+    n[1] = __ldg(a + 4);
+    n[2] = __ldg(a + 5);
+    n[3] = __ldg(c + 3);
+    n[4] = __ldg(c + 4);
+    n[5] = __ldg(c + 5);
+  }
+}
+
+__global__ void gen_histo_kernel(pet_gpu_lorsrc src, int32_t S, int32_t s, int64_t k0, int64_t n,
+                                 float *lor, float *orient)
+{
+  int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (k >= n) return;
+  int64_t bin = pet_histo_subset_bin(src.num_phi, src.num_r, src.num_zbin, S, s, k0 + k);
+  const int64_t pr = src.num_phi * src.num_r;
+  const int64_t z = bin / pr, e = bin % pr;
+  int64_t d1 = 0, d2 = 0; /* invalid (phi, r): a zero-length LOR at detector 0, as the host */
+  if (!src.invalid[e]) {
+    const int64_t doi_poss = (int64_t)src.num_doi * src.num_doi;
+    const int64_t kase = (e % src.num_r) % doi_poss;
+    const int64_t doi1 = kase / src.num_doi, doi2 = kase % src.num_doi;
+    const int64_t layer = (int64_t)src.dets_per_ring * src.num_rings;
+    d1 = src.ring_pairs[2 * e] + (int64_t)src.zbin_rings[2 * z] * src.dets_per_ring + doi1 * layer;
+    d2 = src.ring_pairs[2 * e + 1] + (int64_t)src.zbin_rings[2 * z + 1] * src.dets_per_ring +
+         doi2 * layer;
+  }
+  put_lor(src.lut, d1, d2, k, lor, orient);
+}
+
+__global__ void gen_lm_kernel(pet_gpu_lorsrc src, const uint32_t *__restrict__ d1,
+                              const uint32_t *__restrict__ d2, int64_t n, float *lor,
+                              float *orient)
+{
+  int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (k < n) put_lor(src.lut, d1[k], d2[k], k, lor, orient);
+}
+
+/* ---- image space ---- */
+
+#define PET_GPU_MAX_TAPS 257
+struct taps_t {
+  float w[PET_GPU_MAX_TAPS];
+};
+
+/* One axis of the separable Gaussian, out of place, zero outside the image. */
+__global__ void blur_axis_kernel(const float *__restrict__ in, float *__restrict__ out,
+                                 int32_t nx, int32_t ny, int32_t nz, int axis, taps_t taps,
+                                 int half)
+{
+  int64_t v = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  int64_t nv = (int64_t)nx * ny * nz;
+  if (v >= nv) return;
+  int32_t x = (int32_t)(v % nx), y = (int32_t)((v / nx) % ny), z = (int32_t)(v / ((int64_t)nx * ny));
+  int32_t c = axis == 0 ? x : (axis == 1 ? y : z);
+  int32_t n = axis == 0 ? nx : (axis == 1 ? ny : nz);
+  int64_t stride = axis == 0 ? 1 : (axis == 1 ? nx : (int64_t)nx * ny);
+  float acc = 0.0f;
+  for (int t = -half; t <= half; ++t) {
+    int32_t j = c + t;
+    if (j >= 0 && j < n) acc += taps.w[t + half] * __ldg(in + v + (int64_t)t * stride);
+  }
+  out[v] = acc;
+}
+
+__global__ void max_kernel(const float *__restrict__ v, int64_t n, unsigned int *out)
+{
+  __shared__ float sh[PET_GPU_BLOCK];
+  float m = 0.0f; /* as the host: the maximum starts at 0 */
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
+    m = fmaxf(m, v[i]);
+  sh[threadIdx.x] = m;
+  __syncthreads();
+  for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+    if ((int)threadIdx.x < s) sh[threadIdx.x] = fmaxf(sh[threadIdx.x], sh[threadIdx.x + s]);
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) atomicMax(out, __float_as_uint(sh[0])); /* >= 0: bits order as values */
+}
+
+__global__ void em_kernel(int64_t n, float *x, const float *__restrict__ back,
+                          const float *__restrict__ sens, float scale, float thr)
+{
+  int64_t v = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (v >= n) return;
+  float sv = sens[v] * scale;
+  x[v] = sv > thr && sv > 0.0f ? x[v] * back[v] / sv : 0.0f;
+}
+
+/* Dispatch on (kind, tof) to one template instance. */
+template <template <int, bool> class F, typename... A>
+pet_status dispatch(const pet_projector_params *p, A... args)
+{
+  const bool dd = p->kind == PET_PROJ_DD;
+  if (p->tof) return dd ? F<PET_PROJ_DD, true>::run(args...) : F<PET_PROJ_SIDDON, true>::run(args...);
+  return dd ? F<PET_PROJ_DD, false>::run(args...) : F<PET_PROJ_SIDDON, false>::run(args...);
+}
+
+pet_tof_kernel tof_of(const pet_projector_params *p)
+{
+  pet_tof_kernel tk;
+  if (p->tof) return pet_tof_kernel_make(p->tof_fwhm_ps, p->tof_n_sigmas);
+  tk.sigma_mm = tk.half_width_mm = tk.inv_sqrt2_sigma = tk.norm = tk.peak = 0.0f;
+  return tk;
+}
+
+template <int K, bool T> struct run_fwd {
+  static pet_status run(cudaStream_t st, pet_projector_params p, pet_lor_batch b,
+                        pet_image_params g, const float *img, float *proj)
+  {
+    fwd_kernel<K, T><<<grid_for(b.n), PET_GPU_BLOCK, 0, st>>>(p, tof_of(&p), b, g, img, proj);
+    PET_CUDA(cudaGetLastError());
+    return PET_OK;
+  }
+};
+template <int K, bool T> struct run_back {
+  static pet_status run(cudaStream_t st, pet_projector_params p, pet_lor_batch b,
+                        pet_image_params g, const float *proj, float *img)
+  {
+    back_kernel<K, T><<<grid_for(b.n), PET_GPU_BLOCK, 0, st>>>(p, tof_of(&p), b, g, proj, img);
+    PET_CUDA(cudaGetLastError());
+    return PET_OK;
+  }
+};
+template <int K, bool T> struct run_osem {
+  static pet_status run(cudaStream_t st, pet_projector_params p, pet_lor_batch b,
+                        pet_gpu_osem_batch in, float eps, pet_image_params g, const float *xf,
+                        float *back)
+  {
+    osem_kernel<K, T><<<grid_for(b.n), PET_GPU_BLOCK, 0, st>>>(p, tof_of(&p), b, in, eps, g, xf,
+                                                               back);
+    PET_CUDA(cudaGetLastError());
+    return PET_OK;
+  }
+};
+
+}  // namespace
+
+pet_status pet_gpu_launch_fwd(cudaStream_t st, const pet_projector_params *p,
+                              const pet_lor_batch *b, pet_image_params g, const float *img,
+                              float *proj)
+{
+  if (b->n <= 0) return PET_OK;
+  return dispatch<run_fwd>(p, st, *p, *b, g, img, proj);
+}
+
+pet_status pet_gpu_launch_back(cudaStream_t st, const pet_projector_params *p,
+                               const pet_lor_batch *b, pet_image_params g, const float *proj,
+                               float *img)
+{
+  if (b->n <= 0) return PET_OK;
+  return dispatch<run_back>(p, st, *p, *b, g, proj, img);
+}
+
+pet_status pet_gpu_launch_osem(cudaStream_t st, const pet_projector_params *p,
+                               const pet_lor_batch *b, pet_gpu_osem_batch in, float pred_eps,
+                               pet_image_params g, const float *xf, float *back)
+{
+  if (b->n <= 0) return PET_OK;
+  return dispatch<run_osem>(p, st, *p, *b, in, pred_eps, g, xf, back);
+}
+
+pet_status pet_gpu_launch_sens(cudaStream_t st, const pet_projector_params *p,
+                               const pet_lor_batch *b, const float *m, pet_image_params g,
+                               float *back)
+{
+  if (b->n <= 0) return PET_OK;
+  pet_projector_params pp = *p;
+  pp.tof = 0; /* the TOF kernel integrates to 1 along the LOR */
+  if (pp.kind == PET_PROJ_DD)
+    sens_kernel<PET_PROJ_DD><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(pp, *b, m, g, back);
+  else
+    sens_kernel<PET_PROJ_SIDDON><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(pp, *b, m, g, back);
+  PET_CUDA(cudaGetLastError());
+  return PET_OK;
+}
+
+pet_status pet_gpu_gen_lors_histo(cudaStream_t st, pet_gpu_lorsrc src, int32_t S, int32_t s,
+                                  int64_t k0, int64_t n, float *lor, float *orient)
+{
+  if (n <= 0) return PET_OK;
+  gen_histo_kernel<<<grid_for(n), PET_GPU_BLOCK, 0, st>>>(src, S, s, k0, n, lor, orient);
+  PET_CUDA(cudaGetLastError());
+  return PET_OK;
+}
+
+pet_status pet_gpu_gen_lors_lm(cudaStream_t st, pet_gpu_lorsrc src, const uint32_t *d1,
+                               const uint32_t *d2, int64_t n, float *lor, float *orient)
+{
+  if (n <= 0) return PET_OK;
+  gen_lm_kernel<<<grid_for(n), PET_GPU_BLOCK, 0, st>>>(src, d1, d2, n, lor, orient);
+  PET_CUDA(cudaGetLastError());
+  return PET_OK;
+}
+
+/* The taps of pet_osem.c's gauss_taps (sigma in voxels, 3 sigma, normalised to 1), so that
+ * the device PSF equals the host one. */
+static int gauss_taps(float sigma_vox, float *taps, int max_half)
+{
+  int half = (int)ceilf(3.0f * sigma_vox);
+  if (half > max_half) half = max_half;
+  if (half < 1 || sigma_vox <= 0.0f) {
+    taps[0] = 1.0f;
+    return 0;
+  }
+  double sum = 0.0;
+  for (int i = -half; i <= half; ++i) {
+    taps[i + half] = expf(-0.5f * (float)(i * i) / (sigma_vox * sigma_vox));
+    sum += taps[i + half];
+  }
+  for (int i = 0; i <= 2 * half; ++i) taps[i] = (float)(taps[i] / sum);
+  return half;
+}
+
+pet_status pet_gpu_blur(cudaStream_t st, pet_image_params g, float fwhm_mm, float *img, float *tmp)
+{
+  if (!(fwhm_mm > 0.0f)) return PET_OK;
+  const float sig = fwhm_mm / 2.35482f;
+  const float vox[3] = {g.length_x / (float)g.nx, g.length_y / (float)g.ny,
+                        g.length_z / (float)g.nz};
+  const int64_t nv = (int64_t)g.nx * g.ny * g.nz;
+  for (int axis = 0; axis < 3; ++axis) {
+    taps_t t;
+    int half = gauss_taps(sig / vox[axis], t.w, 128);
+    if (half <= 0) continue;
+    blur_axis_kernel<<<grid_for(nv), PET_GPU_BLOCK, 0, st>>>(img, tmp, g.nx, g.ny, g.nz, axis, t,
+                                                              half);
+    PET_CUDA(cudaGetLastError());
+    PET_CUDA(cudaMemcpyAsync(img, tmp, (size_t)nv * sizeof(float), cudaMemcpyDeviceToDevice, st));
+  }
+  return PET_OK;
+}
+
+pet_status pet_gpu_max(cudaStream_t st, const float *v, int64_t n, float *out)
+{
+  unsigned int *d = NULL, h = 0;
+  PET_TRY(pet_gpu_malloc((void **)&d, sizeof *d, "a reduction scalar"));
+  pet_status s = PET_OK;
+  cudaError_t e = cudaMemsetAsync(d, 0, sizeof *d, st);
+  if (e == cudaSuccess) {
+    int64_t blocks = grid_for(n);
+    if (blocks > 1024) blocks = 1024;
+    if (blocks < 1) blocks = 1;
+    max_kernel<<<(unsigned)blocks, PET_GPU_BLOCK, 0, st>>>(v, n, d);
+    e = cudaGetLastError();
+  }
+  if (e == cudaSuccess) e = cudaMemcpyAsync(&h, d, sizeof h, cudaMemcpyDeviceToHost, st);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(st);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    s = PET_ERROR(PET_ERR_CUDA, "device max reduction: %s", cudaGetErrorString(e));
+  }
+  pet_gpu_free(d);
+  float f;
+  memcpy(&f, &h, sizeof f);
+  *out = f;
+  return s;
+}
+
+pet_status pet_gpu_em_update(cudaStream_t st, int64_t n, float *x, const float *back,
+                             const float *sens, float scale, float thr)
+{
+  if (n <= 0) return PET_OK;
+  em_kernel<<<grid_for(n), PET_GPU_BLOCK, 0, st>>>(n, x, back, sens, scale, thr);
+  PET_CUDA(cudaGetLastError());
+  return PET_OK;
+}
+
+/* ---- public C API ---- */
+
+static pet_status check_proj_call(const pet_projector_params *p, const pet_lor_batch *b,
+                                  const pet_image *img, const float *proj)
+{
+  PET_CHECK(p != NULL && b != NULL, PET_ERR_ARG, "gpu projector: NULL parameters or batch");
+  PET_TRY(pet_projector_params_check(p));
+  PET_TRY(pet_image_require(img, PET_DEVICE));
+  PET_CHECK(b->n >= 0, PET_ERR_ARG, "gpu projector: negative LOR count %lld", (long long)b->n);
+  if (b->n == 0) return PET_OK;
+  PET_CHECK(b->lor != NULL && proj != NULL, PET_ERR_ARG, "gpu projector: NULL LORs or values");
+  PET_CHECK(pet_gpu_is_device_ptr(b->lor) && pet_gpu_is_device_ptr(proj), PET_ERR_STATE,
+            "gpu projector: the LORs and projection values must be device memory");
+  PET_CHECK(!p->tof || b->tof_ps != NULL, PET_ERR_ARG, "gpu projector: TOF without tof_ps");
+  return PET_OK;
+}
+
+extern "C" pet_status pet_gpu_project_fwd(const pet_projector_params *p, const pet_lor_batch *b,
+                                          const pet_image *img, float *proj)
+{
+  PET_TRY(check_proj_call(p, b, img, proj));
+  PET_TRY(pet_gpu_launch_fwd(0, p, b, img->params, img->data, proj));
+  PET_CUDA(cudaStreamSynchronize(0));
+  return PET_OK;
+}
+
+extern "C" pet_status pet_gpu_project_back(const pet_projector_params *p, const pet_lor_batch *b,
+                                           const float *proj, pet_image *img)
+{
+  PET_TRY(check_proj_call(p, b, img, proj));
+  PET_TRY(pet_gpu_launch_back(0, p, b, img->params, proj, img->data));
+  PET_CUDA(cudaStreamSynchronize(0));
+  return PET_OK;
+}
+
+extern "C" size_t pet_gpu_available_vram(void)
+{
+  size_t f = 0, t = 0;
+  if (pet_gpu_device_count() <= 0) return 0;
+  if (cudaMemGetInfo(&f, &t) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return f;
+}
+
+/* ---- microbenchmarks for the roofline comparison (bench/bench_gpu.c) ---- */
+
+static __global__ void atomic_rate_kernel(float *img, int64_t nvox, int64_t n)
+{
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  for (; i < n; i += stride) {
+    /* neighbouring threads hit neighbouring voxels along a pseudo-random line start, as a back
+     * projection of adjacent LORs does */
+    uint64_t h = (uint64_t)(i / 32) * 0x9E3779B97F4A7C15ull;
+    int64_t v = (int64_t)((h >> 20) % (uint64_t)nvox) + (i % 32);
+    atomicAdd(img + (v % nvox), 1.0f);
+  }
+}
+
+extern "C" pet_status pet_gpu_bench_atomics(float *img, int64_t nvox, int64_t n, float *ms)
+{
+  cudaEvent_t a, b;
+  PET_CUDA(cudaEventCreate(&a));
+  PET_CUDA(cudaEventCreate(&b));
+  PET_CUDA(cudaEventRecord(a, 0));
+  atomic_rate_kernel<<<132 * 16, PET_GPU_BLOCK>>>(img, nvox, n);
+  PET_CUDA(cudaGetLastError());
+  PET_CUDA(cudaEventRecord(b, 0));
+  PET_CUDA(cudaEventSynchronize(b));
+  PET_CUDA(cudaEventElapsedTime(ms, a, b));
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return PET_OK;
+}
+
+extern "C" pet_status pet_gpu_time_ms(pet_status (*fn)(void *), void *ctx, float *ms)
+{
+  cudaEvent_t a, b;
+  PET_CUDA(cudaEventCreate(&a));
+  PET_CUDA(cudaEventCreate(&b));
+  PET_CUDA(cudaEventRecord(a, 0));
+  pet_status st = fn(ctx);
+  PET_CUDA(cudaEventRecord(b, 0));
+  PET_CUDA(cudaEventSynchronize(b));
+  PET_CUDA(cudaEventElapsedTime(ms, a, b));
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return st;
+}

@@ -1,0 +1,279 @@
+/* GPU OSEM (pet_osem_run_gpu) against the host OSEM (pet_osem_run): histogram with
+ * corrections and PSF, list-mode with TOF and corrections, a tiny VRAM budget, resume and
+ * callbacks. Exits 77 (skipped) without a CUDA device. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pet_gpu.h"
+#include "pet_osem.h"
+#include "pet_phantom.h"
+#include "pet_simulate.h"
+#include "pet_test_util.h"
+
+typedef struct fixture {
+  pet_scanner *scanner;
+  pet_histo_layout *L;
+  pet_image_params ip;
+  pet_image *truth, *mu;
+  pet_sim_result r;
+  pet_histogram *h;
+} fixture;
+
+static uint64_t g_seed;
+
+static int setup(void **state)
+{
+  fixture *f = calloc(1, sizeof *f);
+  pet_scanner_params sp = pet_scanner_params_small();
+  snprintf(sp.name, sizeof sp.name, "TEST96");
+  sp.dets_per_ring = 96;
+  sp.num_rings = 4;
+  sp.axial_fov = 12.0f;
+  sp.crystal_size_z = 3.0f;
+  sp.crystal_size_trans = 3.0f;
+  sp.scanner_radius = 60.0f;
+  sp.dets_per_block = 8;
+  sp.max_ring_diff = 3;
+  sp.min_ang_diff = 1;
+  if (pet_scanner_create(&f->scanner, &sp) != PET_OK) return -1;
+  if (pet_histo_layout_create(&f->L, f->scanner) != PET_OK) return -1;
+  f->ip = pet_image_params_make(32, 32, 4, 96.f, 96.f, 12.f);
+  pet_phantom ph = pet_phantom_default(&f->ip);
+  if (pet_image_create_owned(&f->truth, f->ip, PET_HOST) != PET_OK) return -1;
+  if (pet_image_create_owned(&f->mu, f->ip, PET_HOST) != PET_OK) return -1;
+  pet_phantom_activity(&ph, f->truth, 2);
+  pet_phantom_mu(&ph, f->mu, 2);
+  pet_sim_opts so = pet_sim_opts_default();
+  so.total_trues = 2e5;
+  so.seed = g_seed;
+  so.randoms_fraction = 0.2f;
+  so.normalisation = true;
+  if (pet_simulate_histogram(f->scanner, f->L, f->truth, f->mu, &so, &f->r) != PET_OK) return -1;
+  if (pet_histogram_create_alias(&f->h, f->scanner, f->r.counts) != PET_OK) return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  fixture *f = *state;
+  pet_histogram_destroy(&f->h);
+  pet_sim_result_free(&f->r);
+  pet_image_destroy(&f->truth);
+  pet_image_destroy(&f->mu);
+  pet_histo_layout_destroy(&f->L);
+  pet_scanner_destroy(&f->scanner);
+  free(f);
+  return 0;
+}
+
+static double rel_diff(const pet_image *a, const pet_image *b, double *maxrel)
+{
+  double num = 0, den = 0, amax = 0, worst = 0;
+  const int64_t n = pet_image_num_voxels(a);
+  for (int64_t v = 0; v < n; ++v) amax = fmax(amax, fabs(a->data[v]));
+  for (int64_t v = 0; v < n; ++v) {
+    double d = (double)a->data[v] - b->data[v];
+    num += d * d;
+    den += (double)a->data[v] * a->data[v];
+    if (fabs(a->data[v]) > 0.05 * amax) worst = fmax(worst, fabs(d) / fabs(a->data[v]));
+  }
+  *maxrel = worst;
+  return den > 0 ? sqrt(num / den) : INFINITY;
+}
+
+static int g_subsets_seen;
+static void count_subset(void *ctx, const pet_osem_progress *p)
+{
+  (void)ctx;
+  (void)p;
+  ++g_subsets_seen;
+}
+
+static void run_both(const pet_osem_data *d, const pet_osem_opts *o, int64_t budget,
+                     const char *what, const pet_image_params *ip)
+{
+  pet_image *xc = NULL, *xg = NULL;
+  assert_int_equal(pet_image_create_owned(&xc, *ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&xg, *ip, PET_HOST), PET_OK);
+  pet_image_fill(xc, 1.0f);
+  pet_image_fill(xg, 1.0f);
+  assert_int_equal(pet_osem_run(d, o, NULL, xc), PET_OK);
+  pet_gpu_opts g = {0, budget};
+  g_subsets_seen = 0;
+  pet_osem_opts og = *o;
+  og.on_subset = count_subset;
+  assert_int_equal(pet_osem_run_gpu(d, &og, &g, xg), PET_OK);
+  assert_int_equal(g_subsets_seen, o->iterations * o->subsets);
+  double worst = 0, r = rel_diff(xc, xg, &worst);
+  printf("  %-40s rel rmse %.3g, worst voxel (>5%% of max) %.3g\n", what, r, worst);
+  assert_true(r < 1e-3);
+  assert_true(worst < 1e-3);
+  pet_image_destroy(&xc);
+  pet_image_destroy(&xg);
+}
+
+static pet_osem_data histo_data(const fixture *f)
+{
+  pet_osem_data d;
+  memset(&d, 0, sizeof d);
+  d.scanner = f->scanner;
+  d.layout = f->L;
+  d.histogram = f->h;
+  d.mult = f->r.mult;
+  d.add = f->r.add;
+  d.lm_count = -1;
+  return d;
+}
+
+static void test_histogram(void **state)
+{
+  fixture *f = *state;
+  pet_osem_data d = histo_data(f);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.iterations = 2;
+  o.subsets = 4;
+  run_both(&d, &o, 0, "histogram siddon 2x4", &f->ip);
+  o.proj.kind = PET_PROJ_DD;
+  o.proj.crystal_size_trans = o.proj.crystal_size_z = 3.0f;
+  run_both(&d, &o, 0, "histogram dd 2x4", &f->ip);
+  run_both(&d, &o, 5000, "histogram dd 2x4, tiny budget", &f->ip);
+  o.psf_fwhm_mm = 4.0f;
+  run_both(&d, &o, 0, "histogram dd 2x4 + psf 4 mm", &f->ip);
+}
+
+static void test_listmode_tof(void **state)
+{
+  fixture *f = *state;
+  pet_listmode *plain = NULL, *lm = NULL;
+  assert_int_equal(pet_simulate_listmode_from_histogram(f->L, f->r.counts, 60000, g_seed + 1,
+                                                        &plain),
+                   PET_OK);
+  const int64_t n = plain->num_events;
+  assert_int_equal(pet_listmode_create_owned(&lm, n, true), PET_OK);
+  memcpy(lm->time_ms, plain->time_ms, (size_t)n * 4);
+  memcpy(lm->d1, plain->d1, (size_t)n * 4);
+  memcpy(lm->d2, plain->d2, (size_t)n * 4);
+  float *lm_add = malloc((size_t)n * 4);
+  for (int64_t i = 0; i < n; ++i) {
+    lm->tof_ps[i] = -250.0f + 500.0f * pet_test_uniform(g_seed * 31 + (uint64_t)i);
+    lm_add[i] = 1e-3f * pet_test_uniform(g_seed * 17 + (uint64_t)i);
+  }
+  pet_osem_data d;
+  memset(&d, 0, sizeof d);
+  d.scanner = f->scanner;
+  d.layout = f->L;
+  d.listmode = lm;
+  d.mult = f->r.mult;
+  d.lm_add = lm_add;
+  d.lm_count = -1;
+  pet_osem_opts o = pet_osem_opts_default();
+  o.iterations = 2;
+  o.subsets = 4;
+  o.proj.tof = 1;
+  o.proj.tof_fwhm_ps = 500.0f;
+  o.proj.tof_n_sigmas = 3.0f;
+  printf("  %lld events\n", (long long)n);
+  run_both(&d, &o, 0, "list-mode siddon+tof 2x4", &f->ip);
+  o.proj.kind = PET_PROJ_DD;
+  o.proj.crystal_size_trans = o.proj.crystal_size_z = 3.0f;
+  run_both(&d, &o, 0, "list-mode dd+tof 2x4", &f->ip);
+  run_both(&d, &o, 20000, "list-mode dd+tof 2x4, tiny budget", &f->ip);
+  free(lm_add);
+  pet_listmode_destroy(&lm);
+  pet_listmode_destroy(&plain);
+}
+
+/* Stop after 3 subsets, resume from the reported position: equals an uninterrupted run. */
+static int g_calls;
+static bool stop_after_3(void *ctx)
+{
+  (void)ctx;
+  return ++g_calls == 4;
+}
+static int g_next_it, g_next_s;
+static pet_status remember(void *ctx, int it, int s, const pet_image *x)
+{
+  (void)ctx;
+  (void)x;
+  g_next_it = it;
+  g_next_s = s;
+  return PET_OK;
+}
+
+static void test_resume(void **state)
+{
+  fixture *f = *state;
+  pet_osem_data d = histo_data(f);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.iterations = 2;
+  o.subsets = 4;
+  pet_image *a = NULL, *b = NULL;
+  assert_int_equal(pet_image_create_owned(&a, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&b, f->ip, PET_HOST), PET_OK);
+  pet_image_fill(a, 1.0f);
+  pet_image_fill(b, 1.0f);
+  pet_gpu_opts g = {0, 0};
+  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, a), PET_OK);
+  pet_osem_opts oi = o;
+  g_calls = 0;
+  oi.should_stop = stop_after_3;
+  oi.on_interrupt = remember;
+  assert_int_equal(pet_osem_run_gpu(&d, &oi, &g, b), PET_ERR_INTERRUPTED);
+  assert_int_equal(g_next_it, 0);
+  assert_int_equal(g_next_s, 3);
+  oi.should_stop = NULL;
+  oi.start_iteration = g_next_it;
+  oi.start_subset = g_next_s;
+  assert_int_equal(pet_osem_run_gpu(&d, &oi, &g, b), PET_OK);
+  double worst = 0, r = rel_diff(a, b, &worst);
+  printf("  resume: rel rmse %.3g\n", r);
+  assert_true(r < 1e-5);
+  pet_image_destroy(&a);
+  pet_image_destroy(&b);
+}
+
+static void test_device_image_in_place(void **state)
+{
+  fixture *f = *state;
+  pet_osem_data d = histo_data(f);
+  pet_osem_opts o = pet_osem_opts_default();
+  pet_image *xh = NULL, *xd = NULL, *back = NULL;
+  assert_int_equal(pet_image_create_owned(&xh, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&back, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&xd, f->ip, PET_DEVICE), PET_OK);
+  pet_image_fill(xh, 1.0f);
+  pet_image_fill(xd, 1.0f);
+  pet_gpu_opts g = {0, 0};
+  float *before = xd->data;
+  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, xh), PET_OK);
+  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, xd), PET_OK);
+  assert_ptr_equal(xd->data, before);
+  assert_int_equal(pet_image_copy(back, xd), PET_OK);
+  double worst = 0;
+  assert_true(rel_diff(xh, back, &worst) < 1e-6);
+  pet_image_destroy(&xh);
+  pet_image_destroy(&xd);
+  pet_image_destroy(&back);
+}
+
+int main(void)
+{
+  if (pet_gpu_device_count() == 0) {
+    printf("no CUDA device: skipped\n");
+    return 77;
+  }
+  const char *env = getenv("PET_TEST_SEED");
+  g_seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+  printf("test_gpu_osem: seed %llu (set PET_TEST_SEED to repeat)\n", (unsigned long long)g_seed);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_histogram),
+      cmocka_unit_test(test_listmode_tof),
+      cmocka_unit_test(test_resume),
+      cmocka_unit_test(test_device_image_in_place),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
