@@ -17,6 +17,9 @@ static const subcommand commands[] = {
     {"demo", pet_cli_demo, "simulate a phantom on a built-in scanner and reconstruct it (no input files)"},
     {"recon", pet_cli_recon, "OSEM reconstruction from a config file and flags (mpirun/srun for many ranks)"},
     {"sens", pet_cli_sens, "compute and save the sensitivity image alone"},
+    {"fwd", pet_cli_fwd, "forward-project an image into a histogram (CPU or --gpu)"},
+    {"back", pet_cli_back, "back-project a histogram or list-mode into an image (CPU or --gpu)"},
+    {"convert", pet_cli_convert, "list-mode -> histogram, YRT-PET files <-> HDF5"},
     {"diff", pet_cli_diff, "compare two images (relative L2 difference)"},
     {"info", pet_cli_info, "print what this build has (CUDA, devices, NCCL, MPI, HDF5)"},
 };
