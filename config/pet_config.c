@@ -392,6 +392,31 @@ static pet_status read_object(pet_config *cfg, const cJSON *obj, const char *pre
   return PET_OK;
 }
 
+/* Paths that the file sets are relative to the file's folder (as YRT-PET's detCoord is), so a
+ * config works from any working directory; flags on the command line stay relative to it. */
+static pet_status resolve_relative_paths(pet_config *cfg, const pet_config *before, const char *path)
+{
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) return PET_OK;
+  size_t dlen = (size_t)(slash - path);
+  char *paths[] = {cfg->scanner,     cfg->data,         cfg->normalisation, cfg->attenuation,
+                    cfg->attenuation_image, cfg->randoms, cfg->scatter,   cfg->sensitivity,
+                    cfg->save_sensitivity,  cfg->output,  cfg->initial_image, cfg->checkpoint};
+  const char *old[] = {before->scanner,     before->data,     before->normalisation, before->attenuation,
+                       before->attenuation_image, before->randoms, before->scatter, before->sensitivity,
+                       before->save_sensitivity,  before->output, before->initial_image, before->checkpoint};
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; ++i) {
+    char *v = paths[i];
+    if (v[0] == '\0' || v[0] == '/' || strcmp(v, old[i]) == 0) continue;
+    char buf[PET_CONFIG_PATH_MAX];
+    int n = snprintf(buf, sizeof buf, "%.*s/%s", (int)dlen, path, v);
+    PET_CHECK(n > 0 && (size_t)n < sizeof buf, PET_ERR_CONFIG, "%s: path \"%s\" is too long once "
+              "made relative to the config's folder", path, v);
+    memcpy(v, buf, (size_t)n + 1);
+  }
+  return PET_OK;
+}
+
 pet_status pet_config_read_json(pet_config *cfg, const char *path)
 {
   pet_status st = PET_OK;
@@ -427,7 +452,9 @@ pet_status pet_config_read_json(pet_config *cfg, const char *path)
   }
   PET_CHECK_GOTO(st, cJSON_IsObject(root), PET_ERR_CONFIG, out,
                  "%s: the config must be a JSON object, got %s", path, json_kind(root));
+  pet_config before = *cfg;
   PET_TRY_GOTO(st, read_object(cfg, root, "", path), out);
+  PET_TRY_GOTO(st, resolve_relative_paths(cfg, &before, path), out);
 out:
   cJSON_Delete(root);
   free(text);

@@ -387,8 +387,24 @@ static void test_config_round_trip_and_hash(void **state)
   snprintf(path, sizeof path, "%s/written.json", g_dir);
   assert_int_equal(pet_config_write_json(&c, path), PET_OK);
   pet_config_defaults(&back);
-  if (pet_config_read_json(&back, path) != PET_OK) fail_msg("%s", pet_last_error());
+  /* read from inside its folder: relative paths resolve against the config's folder, which
+   * is then the working directory, so they come back unchanged */
+  char cwd[1024];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(g_dir), 0);
+  pet_status rst = pet_config_read_json(&back, "written.json");
+  assert_int_equal(chdir(cwd), 0);
+  if (rst != PET_OK) fail_msg("%s", pet_last_error());
   assert_memory_equal(&c, &back, sizeof c);
+  /* from elsewhere, the file's relative paths are taken relative to its folder */
+  pet_config other;
+  pet_config_defaults(&other);
+  assert_int_equal(pet_config_read_json(&other, path), PET_OK);
+  if (c.data[0] && c.data[0] != '/') {
+    char expect[2048];
+    snprintf(expect, sizeof expect, "%s/%s", g_dir, c.data);
+    assert_string_equal(other.data, expect);
+  }
   assert_true(pet_config_hash(&c) == pet_config_hash(&back));
   assert_true(pet_config_hash(&c) != 0);
 
