@@ -84,10 +84,11 @@ back_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_imag
 #define TILE_R 1
 #define TILE_W (2 * TILE_R + 1)
 #define TILE_BLOCK 256 /* a thread walks several LORs of a large group */
-/* Fewer LORs per group on average: the plain kernel. Zeroing and flushing the tile costs about
- * as much as ~100 LOR walks; with 52 per group (the clinical OSEM streamed in 8 batches) the
- * tile made the iteration 1.9x slower on the H100, with 420 it is 1.2-2.8x faster. */
-#define TILE_MIN_GROUP 128
+/* The tile pays when a group has at least TILE_MIN_PER_SLICE x TILE_W x nz LORs on average:
+ * zeroing and flushing it touches na x TILE_W x nz slots, and each LOR walks ~na voxels. On the
+ * H100 (clinical, nz = 24: threshold 144), groups of 420 were 1.2-2.8x faster through the tile
+ * and groups of 52 (OSEM streamed in 8 batches) 1.9x slower. */
+#define TILE_MIN_PER_SLICE 2
 #define TILE_MAX_SHMEM (100 * 1024)
 
 }  // namespace
@@ -402,7 +403,8 @@ bool use_tile(const pet_gpu_groups *gr, const pet_lor_batch &b, pet_image_params
     const char *s = getenv("PET_GPU_BACK_TILE");
     env = !(s && s[0] == '0');
   }
-  return env && gr && gr->stride > 0 && b.n >= TILE_MIN_GROUP * gr->stride &&
+  return env && gr && gr->stride > 0 &&
+         b.n >= (int64_t)TILE_MIN_PER_SLICE * TILE_W * g.nz * gr->stride &&
          gr->stride <= 0x7fffffff && tile_shmem_bytes(g) <= TILE_MAX_SHMEM;
 }
 
