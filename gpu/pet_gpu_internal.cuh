@@ -29,13 +29,25 @@ pet_status pet_gpu_gen_lors_histo(cudaStream_t st, pet_gpu_lorsrc src, int32_t S
 pet_status pet_gpu_gen_lors_lm(cudaStream_t st, pet_gpu_lorsrc src, const uint32_t *d1,
                                const uint32_t *d2, int64_t n, float *lor, float *orient);
 
-/* Projector launchers (asynchronous on st). */
+/* LORs of a batch that share their transaxial line: local index i is in group
+ * (k0 + i) % stride. For histogram subset s of S from subset-local bin k0 on, stride is
+ * pet_histo_subset_size(num_phi, num_r, 1, S, s) (one z-bin): a group is one (phi, r) in every
+ * z-bin. Back projections of grouped batches stage their adds in shared memory. */
+typedef struct pet_gpu_groups {
+  int64_t stride, k0;
+} pet_gpu_groups;
+
+/* Projector launchers (asynchronous on st); gr may be NULL (no grouping known). */
 pet_status pet_gpu_launch_fwd(cudaStream_t st, const pet_projector_params *p,
                               const pet_lor_batch *b, pet_image_params g, const float *img,
                               float *proj);
 pet_status pet_gpu_launch_back(cudaStream_t st, const pet_projector_params *p,
-                               const pet_lor_batch *b, pet_image_params g, const float *proj,
-                               float *img);
+                               const pet_lor_batch *b, const pet_gpu_groups *gr,
+                               pet_image_params g, const float *proj, float *img);
+/* pet_gpu_project_back with the batch's grouping (synchronous). */
+pet_status pet_gpu_project_back_groups(const pet_projector_params *p, const pet_lor_batch *b,
+                                       const pet_gpu_groups *gr, const float *proj,
+                                       pet_image *img);
 
 /* Per-batch OSEM inputs on the device; any pointer may be NULL (y = 1, m = 1, a = 0). */
 typedef struct pet_gpu_osem_batch {
@@ -45,8 +57,9 @@ typedef struct pet_gpu_osem_batch {
 /* Fused OSEM update of one batch: per LOR, v = A xf, r = m y / (m v + a) (0 when the
  * prediction is not above pred_eps), back += A^T r. */
 pet_status pet_gpu_launch_osem(cudaStream_t st, const pet_projector_params *p,
-                               const pet_lor_batch *b, pet_gpu_osem_batch in, float pred_eps,
-                               pet_image_params g, const float *xf, float *back);
+                               const pet_lor_batch *b, const pet_gpu_groups *gr,
+                               pet_gpu_osem_batch in, float pred_eps, pet_image_params g,
+                               const float *xf, float *back);
 /* back += A^T m (sensitivity; m NULL = 1). */
 pet_status pet_gpu_launch_sens(cudaStream_t st, const pet_projector_params *p,
                                const pet_lor_batch *b, const float *m, pet_image_params g,

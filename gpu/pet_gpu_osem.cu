@@ -301,6 +301,9 @@ pet_status compute(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, 
   slot *sl = &e->sl[k];
   PET_TRY(CU(cudaStreamWaitEvent(e->ks, sl->copied, 0)));
   pet_lor_batch b;
+  pet_gpu_groups gr; /* histogram batches: one (phi, r) in every z-bin per group */
+  gr.stride = e->lm ? 0 : pet_histo_subset_size(e->src.num_phi, e->src.num_r, 1, S, s);
+  gr.k0 = k0;
   b.n = n;
   b.lor = e->d_lor;
   b.orient = e->need_orient ? e->d_orient : NULL;
@@ -316,7 +319,8 @@ pet_status compute(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, 
   if (ps == PASS_SENS)
     PET_TRY(pet_gpu_launch_sens(e->ks, &e->o->proj, &b, in.m, e->g, back));
   else
-    PET_TRY(pet_gpu_launch_osem(e->ks, &e->o->proj, &b, in, PRED_EPS, e->g, xf, back));
+    PET_TRY(pet_gpu_launch_osem(e->ks, &e->o->proj, &b, e->lm ? NULL : &gr, in, PRED_EPS, e->g,
+                                xf, back));
   PET_TRY(CU(cudaEventRecord(sl->consumed, e->ks)));
   return PET_OK;
 }

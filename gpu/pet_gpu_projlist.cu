@@ -26,6 +26,7 @@ struct pet_projlist_device {
   uint32_t *d_d1, *d_d2;           /* list-mode ids of the batch */
   float *values;                   /* Owned: ours; Alias: borrowed */
   int64_t loaded;                  /* LORs in the loaded batch */
+  pet_gpu_groups groups;           /* of the loaded batch (histogram; stride 0: none) */
 };
 
 /* Device bytes per LOR of a batch. */
@@ -174,7 +175,12 @@ extern "C" pet_status pet_projlist_device_prepare_batch(pet_projlist_device *pl,
   const int64_t k0 = batch * pl->cap;
   const int64_t n = items - k0 < pl->cap ? items - k0 : pl->cap;
   pl->loaded = 0;
+  pl->groups.stride = 0;
+  pl->groups.k0 = 0;
   if (pl->histo) {
+    pl->groups.stride = pet_histo_subset_size(pl->src.num_phi, pl->src.num_r, 1,
+                                              pl->num_subsets, subset);
+    pl->groups.k0 = k0;
     PET_TRY(pet_gpu_gen_lors_histo(0, pl->src, pl->num_subsets, subset, k0, n, pl->d_lor,
                                    pl->d_orient));
   } else {
@@ -267,5 +273,5 @@ extern "C" pet_status pet_projlist_device_back(pet_projlist_device *pl,
 {
   PET_TRY(check_use(pl, p));
   pet_lor_batch b = pet_projlist_device_batch(pl);
-  return pet_gpu_project_back(p, &b, pl->values, img);
+  return pet_gpu_project_back_groups(p, &b, &pl->groups, pl->values, img);
 }

@@ -15,4 +15,13 @@ PET_HD static inline void pet_atomic_add(float *p, float v)
 #endif
 }
 
+/* The add of the walkers' mode PET_WALK_BACK_TILE: img[idx] += v for the voxel (x, y, z) of
+ * linear index idx. A device driver may define it before including the kernel headers to
+ * stage the adds in on-chip memory (gpu/pet_gpu_project.cu: a block's shared-memory tile);
+ * by default, and always on the host, it is the atomic add of PET_WALK_BACK_ATOMIC. */
+#ifndef PET_BACK_TILE_ADD
+#define PET_BACK_TILE_ADD(img, idx, x, y, z, v)                                                  \
+  ((void)(x), (void)(y), (void)(z), pet_atomic_add(&(img)[idx], (v)))
+#endif
+
 #endif /* PET_ATOMIC_H */

@@ -135,6 +135,19 @@ PET_HD static inline float pet_dd_lor(const float *PET_RESTRICT lor, const float
           pet_atomic_add(&img_out[i00 + dkz], oz1 * ob0 * back_val);
           if (j1 > j0) pet_atomic_add(&img_out[i00 + dkz + djb], oz1 * ob1 * back_val);
         }
+      } else if (mode == PET_WALK_BACK_TILE) {
+        /* voxel (x, y, z) of (slice i, column j, row k): i is x when a == 0 */
+        PET_BACK_TILE_ADD(img_out, i00, a ? j0 : i, a ? i : j0, k0, oz0 * ob0 * back_val);
+        if (j1 > j0)
+          PET_BACK_TILE_ADD(img_out, i00 + djb, a ? j0 + 1 : i, a ? i : j0 + 1, k0,
+                            oz0 * ob1 * back_val);
+        if (k1 > k0) {
+          PET_BACK_TILE_ADD(img_out, i00 + dkz, a ? j0 : i, a ? i : j0, k0 + 1,
+                            oz1 * ob0 * back_val);
+          if (j1 > j0)
+            PET_BACK_TILE_ADD(img_out, i00 + dkz + djb, a ? j0 + 1 : i, a ? i : j0 + 1, k0 + 1,
+                              oz1 * ob1 * back_val);
+        }
       } else {
         img_out[i00] += oz0 * ob0 * back_val;
         img_out[i00 + djb] += oz0 * ob1 * back_val;
@@ -159,6 +172,8 @@ PET_HD static inline float pet_dd_lor(const float *PET_RESTRICT lor, const float
           sum += wv * img_in[idx];
         else if (mode == PET_WALK_BACK_ATOMIC)
           pet_atomic_add(&img_out[idx], wv * back_val);
+        else if (mode == PET_WALK_BACK_TILE)
+          PET_BACK_TILE_ADD(img_out, idx, a ? j : i, a ? i : j, k, wv * back_val);
         else
           img_out[idx] += wv * back_val;
       }

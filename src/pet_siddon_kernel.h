@@ -15,6 +15,7 @@
 #define PET_WALK_FWD 0         /* return sum_v a_v img[v] */
 #define PET_WALK_BACK_ATOMIC 1 /* img[v] += a_v val, atomically (shared image) */
 #define PET_WALK_BACK_PLAIN 2  /* img[v] += a_v val, plain store (private image) */
+#define PET_WALK_BACK_TILE 3   /* img[v] += a_v val through PET_BACK_TILE_ADD (pet_atomic.h) */
 
 /* A direction component below this (mm, over the whole LOR) counts as parallel to the axis. */
 #define PET_SIDDON_PARALLEL_EPS 1e-6f
@@ -143,6 +144,8 @@ PET_HD static inline float pet_siddon_ray(float x1, float y1, float z1, float x2
         sum += w * img_in[idx];
       } else if (mode == PET_WALK_BACK_ATOMIC) {
         pet_atomic_add(&img_out[idx], w * bval);
+      } else if (mode == PET_WALK_BACK_TILE) {
+        PET_BACK_TILE_ADD(img_out, idx, ix, iy, iz, w * bval);
       } else {
         img_out[idx] += w * bval;
       }
@@ -151,14 +154,17 @@ PET_HD static inline float pet_siddon_ray(float x1, float y1, float z1, float x2
       if (a == ax) {
         ax += dax;
         idx += stx;
+        ix += sx;
         if (--cx == 0) break;
       } else if (a == ay) {
         ay += day;
         idx += sty;
+        iy += sy;
         if (--cy == 0) break;
       } else {
         az += daz;
         idx += stz;
+        iz += sz;
         if (--cz == 0) break;
       }
     }
@@ -175,6 +181,8 @@ PET_HD static inline float pet_siddon_ray(float x1, float y1, float z1, float x2
       sum += w * img_in[idx];
     } else if (mode == PET_WALK_BACK_ATOMIC) {
       pet_atomic_add(&img_out[idx], w * back_val);
+    } else if (mode == PET_WALK_BACK_TILE) {
+      PET_BACK_TILE_ADD(img_out, idx, ix, iy, iz, w * back_val);
     } else {
       img_out[idx] += w * back_val;
     }
@@ -182,14 +190,17 @@ PET_HD static inline float pet_siddon_ray(float x1, float y1, float z1, float x2
     if (a == ax) {
       ax += dax;
       idx += stx;
+      ix += sx;
       if (--cx == 0) break;
     } else if (a == ay) {
       ay += day;
       idx += sty;
+      iy += sy;
       if (--cy == 0) break;
     } else {
       az += daz;
       idx += stz;
+      iz += sz;
       if (--cz == 0) break;
     }
   }
