@@ -1,4 +1,5 @@
 #include "pet_comm.h"
+#include "pet_comm_mpi.h"
 
 #include <mpi.h>
 #include <stdio.h>
@@ -142,6 +143,7 @@ int pet_comm_size(const pet_comm *c) { return c ? c->size : 1; }
 int pet_comm_local_rank(const pet_comm *c) { return c ? c->local_rank : 0; }
 int pet_comm_local_size(const pet_comm *c) { return c ? c->local_size : 1; }
 const char *pet_comm_device_backend(const pet_comm *c) { return c && c->use_nccl ? "nccl" : "mpi"; }
+MPI_Comm pet_comm_mpi_comm(const pet_comm *c) { return c ? c->world : MPI_COMM_SELF; }
 
 static pet_status allreduce_host(pet_comm *c, void *buf, int64_t n, MPI_Datatype t, size_t elem)
 {
