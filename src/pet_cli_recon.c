@@ -275,7 +275,7 @@ static int run_recon(int argc, char **argv, bool sens_only)
 
   int device = -1;
   if (cfg->gpu) PET_TRY_GOTO(st, pet_comm_setup_gpu(comm, a.backend, &device), out);
-  st = pet_cli_load_inputs(cfg, rank, size, !sens_only, &in);
+  st = pet_cli_load_inputs(cfg, comm, !sens_only, &in);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   if (!sens_only && in.kind == PET_KIND_NONE)
     PET_CHECK_GOTO(st, false, PET_ERR_CONFIG, out, "field \"data\" is required for a reconstruction");
