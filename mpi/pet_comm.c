@@ -276,6 +276,16 @@ static pet_status reducer_sum(void *ctx, float *buf, int64_t n, pet_memspace spa
 
 static pet_status reducer_agree(void *ctx, pet_status st) { return pet_comm_agree(ctx, st); }
 
+static pet_status reducer_scatter(void *ctx, const float *send, float *recv, const int64_t *counts)
+{
+  return pet_comm_reduce_scatter_sum(ctx, send, recv, counts);
+}
+
+static pet_status reducer_gather(void *ctx, float *buf, const int64_t *counts)
+{
+  return pet_comm_allgather(ctx, buf, counts);
+}
+
 pet_reducer pet_comm_reducer(pet_comm *c)
 {
   pet_reducer r;
@@ -284,6 +294,8 @@ pet_reducer pet_comm_reducer(pet_comm *c)
   r.size = pet_comm_size(c);
   r.allreduce_sum = reducer_sum;
   r.agree = reducer_agree;
+  r.reduce_scatter_sum = reducer_scatter;
+  r.allgather = reducer_gather;
   return r;
 }
 
