@@ -483,6 +483,7 @@ extern "C" pet_status pet_osem_run_gpu(const struct pet_osem_data *d,
         ++done_subsets;
         if (o->on_subset) {
           pet_osem_progress p;
+          memset(&p, 0, sizeof p); /* the phase split is measured on the host path only */
           p.iteration = it + 1;
           p.num_iterations = o->iterations;
           p.subset = s + 1;

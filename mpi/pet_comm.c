@@ -1,4 +1,5 @@
 #include "pet_comm.h"
+#include "pet_comm_mpi.h"
 
 #include <mpi.h>
 #include <stdio.h>
@@ -142,6 +143,7 @@ int pet_comm_size(const pet_comm *c) { return c ? c->size : 1; }
 int pet_comm_local_rank(const pet_comm *c) { return c ? c->local_rank : 0; }
 int pet_comm_local_size(const pet_comm *c) { return c ? c->local_size : 1; }
 const char *pet_comm_device_backend(const pet_comm *c) { return c && c->use_nccl ? "nccl" : "mpi"; }
+MPI_Comm pet_comm_mpi_comm(const pet_comm *c) { return c ? c->world : MPI_COMM_SELF; }
 
 static pet_status allreduce_host(pet_comm *c, void *buf, int64_t n, MPI_Datatype t, size_t elem)
 {
@@ -274,6 +276,16 @@ static pet_status reducer_sum(void *ctx, float *buf, int64_t n, pet_memspace spa
 
 static pet_status reducer_agree(void *ctx, pet_status st) { return pet_comm_agree(ctx, st); }
 
+static pet_status reducer_scatter(void *ctx, const float *send, float *recv, const int64_t *counts)
+{
+  return pet_comm_reduce_scatter_sum(ctx, send, recv, counts);
+}
+
+static pet_status reducer_gather(void *ctx, float *buf, const int64_t *counts)
+{
+  return pet_comm_allgather(ctx, buf, counts);
+}
+
 pet_reducer pet_comm_reducer(pet_comm *c)
 {
   pet_reducer r;
@@ -282,6 +294,8 @@ pet_reducer pet_comm_reducer(pet_comm *c)
   r.size = pet_comm_size(c);
   r.allreduce_sum = reducer_sum;
   r.agree = reducer_agree;
+  r.reduce_scatter_sum = reducer_scatter;
+  r.allgather = reducer_gather;
   return r;
 }
 

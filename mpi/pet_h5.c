@@ -10,6 +10,11 @@
 
 #include <hdf5.h>
 
+#include "pet_comm.h"
+#ifdef PET_HDF5_PARALLEL
+#include "pet_comm_mpi.h"
+#endif
+
 #ifndef PETREL_VERSION
 #define PETREL_VERSION "unknown"
 #endif
@@ -667,6 +672,135 @@ out:
   return st;
 }
 
+/* ---- collective reads ---- */
+
+#ifdef PET_HDF5_PARALLEL
+/* Opens path read-only through MPI-IO on comm's ranks. The local checks (exists, regular,
+ * HDF5) are agreed first, so that no rank enters H5Fopen alone. Collective on comm. */
+static pet_status open_read_mpio(pet_comm *comm, const char *path, hid_t *file)
+{
+  struct stat sb;
+  pet_status st = PET_OK;
+  hid_t fapl = H5I_INVALID_HID;
+  *file = H5I_INVALID_HID;
+  if (stat(path, &sb) != 0)
+    st = PET_ERROR(PET_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  else if (!S_ISREG(sb.st_mode))
+    st = PET_ERROR(PET_ERR_IO, "%s: not a regular file", path);
+  else if (H5Fis_hdf5(path) <= 0)
+    st = PET_ERROR(PET_ERR_IO, "%s: not an HDF5 file (or its superblock is corrupt)", path);
+  PET_TRY(pet_comm_agree(comm, st));
+  fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0 || H5Pset_fapl_mpio(fapl, pet_comm_mpi_comm(comm), MPI_INFO_NULL) < 0)
+    st = PET_ERROR(PET_ERR_IO, "%s: cannot set up MPI-IO file access", path);
+  else if ((*file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0)
+    st = PET_ERROR(PET_ERR_IO, "%s: cannot open the HDF5 file through MPI-IO (truncated or corrupt)",
+                   path);
+  close_id(&fapl);
+  /* every rank opened the same file: a failure here is everyone's, but agree to be sure */
+  st = pet_comm_agree(comm, st);
+  if (st != PET_OK) close_id(file);
+  return st;
+}
+
+/* Collective hyperslab read of [first, first + count) of a 1D dataset; count may be 0 (the
+ * rank still takes part, with an empty selection). Collective on comm. */
+static pet_status read_range_mpio(pet_comm *comm, const char *path, hid_t file, const char *name,
+                                  H5T_class_t cls, hid_t mem_type, int64_t first, int64_t count,
+                                  void *out_buf)
+{
+  pet_status st = PET_OK;
+  hid_t dset = H5I_INVALID_HID, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  hid_t dxpl = H5I_INVALID_HID;
+  char dummy[16];
+  st = open_dataset(path, file, name, cls, 1, &dset, NULL);
+  PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  fspace = H5Dget_space(dset);
+  hsize_t n = 0;
+  if (fspace >= 0) H5Sget_simple_extent_dims(fspace, &n, NULL);
+  if (fspace < 0 || first < 0 || count < 0 || first + count > (int64_t)n)
+    st = PET_ERROR(PET_ERR_IO, "%s: dataset /%s has %llu elements; the range [%lld, %lld) is beyond it",
+                   path, skip_slash(name), (unsigned long long)n, (long long)first,
+                   (long long)(first + count));
+  PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  hsize_t start[1] = {(hsize_t)first}, cnt[1] = {(hsize_t)(count > 0 ? count : 1)};
+  mspace = H5Screate_simple(1, cnt, NULL);
+  herr_t sel = mspace < 0 ? -1
+               : count > 0 ? H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, cnt, NULL)
+                           : (H5Sselect_none(fspace) < 0 ? -1 : H5Sselect_none(mspace));
+  dxpl = H5Pcreate(H5P_DATASET_XFER);
+  if (sel < 0 || dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)
+    st = PET_ERROR(PET_ERR_IO, "%s: cannot set up the collective read of /%s", path, skip_slash(name));
+  /* a rank whose setup failed must not leave the others inside the collective H5Dread */
+  PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  if (H5Dread(dset, mem_type, mspace, fspace, dxpl, count > 0 ? out_buf : (void *)dummy) < 0)
+    st = PET_ERROR(PET_ERR_IO, "%s: cannot read dataset /%s [%lld, %lld) (truncated or corrupt)", path,
+                   skip_slash(name), (long long)first, (long long)(first + count));
+  st = pet_comm_agree(comm, st); /* the next collective call must find every rank */
+out:
+  close_id(&dxpl);
+  close_id(&mspace);
+  close_id(&fspace);
+  close_id(&dset);
+  return st;
+}
+
+static pet_status read_histogram_range_all(pet_comm *comm, const char *path, const char *dataset,
+                                           int64_t first, int64_t count, float *out_buf)
+{
+  pet_status st = PET_OK;
+  hid_t file = H5I_INVALID_HID;
+  if (!path || !dataset || (!out_buf && count > 0))
+    st = PET_ERROR(PET_ERR_ARG, "pet_h5_read_histogram_range_all: NULL argument");
+  else if (first < 0 || count < 0)
+    st = PET_ERROR(PET_ERR_ARG, "%s: bad range first = %lld, count = %lld", path, (long long)first,
+                   (long long)count);
+  PET_TRY(pet_comm_agree(comm, st));
+  PET_TRY(open_read_mpio(comm, path, &file));
+  st = read_range_mpio(comm, path, file, skip_slash(dataset), H5T_FLOAT, H5T_NATIVE_FLOAT, first,
+                       count, out_buf);
+  close_id(&file);
+  return pet_comm_agree(comm, st);
+}
+
+static pet_status read_listmode_range_all(pet_comm *comm, const char *path, int64_t first,
+                                          int64_t count, uint32_t *t, uint32_t *d1, uint32_t *d2,
+                                          float *tof)
+{
+  pet_status st = PET_OK;
+  hid_t file = H5I_INVALID_HID;
+  int64_t n = 0;
+  bool has_tof = false;
+  void *outs[4] = {t, d1, d2, tof};
+  /* the arrays read are the union over ranks of those asked for: a rank with no events may
+   * pass NULL everywhere and still takes part in each collective read */
+  int mine = 0, all = 0;
+  for (int a = 0; a < 4; ++a)
+    if (outs[a]) mine |= 1 << a;
+  if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_BOR, pet_comm_mpi_comm(comm)) != MPI_SUCCESS)
+    st = PET_ERROR(PET_ERR_MPI, "pet_h5_read_listmode_range_all: MPI_Allreduce failed");
+  if (st == PET_OK && !path) st = PET_ERROR(PET_ERR_ARG, "pet_h5_read_listmode_range_all: NULL path");
+  PET_TRY(pet_comm_agree(comm, st));
+  PET_TRY(open_read_mpio(comm, path, &file));
+  st = listmode_check(path, file, &n, &has_tof);
+  PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  if (first < 0 || count < 0 || first + count > n)
+    st = PET_ERROR(PET_ERR_ARG, "%s: events [%lld, %lld) asked of a file with %lld events", path,
+                   (long long)first, (long long)(first + count), (long long)n);
+  else if ((all & 8) && !has_tof)
+    st = PET_ERROR(PET_ERR_ARG, "%s: TOF asked for, but the file has no dataset /listmode/tof_ps", path);
+  PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  for (int a = 0; a < 4 && st == PET_OK; ++a)
+    if (all & (1 << a))
+      st = read_range_mpio(comm, path, file, event_names[a], a == 3 ? H5T_FLOAT : H5T_INTEGER,
+                           a == 3 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT32, outs[a] ? first : 0,
+                           outs[a] ? count : 0, outs[a]);
+out:
+  close_id(&file);
+  return pet_comm_agree(comm, st);
+}
+#endif /* PET_HDF5_PARALLEL */
+
 /* ---- images ---- */
 
 static const char *const int_params[3] = {"nx", "ny", "nz"};
@@ -854,6 +988,41 @@ pet_status pet_h5_read_listmode_range(const char *path, int64_t first, int64_t c
   h5_quiet q;
   quiet_begin(&q);
   pet_status st = read_listmode_range(path, first, count, t, d1, d2, tof);
+  quiet_end(&q);
+  return st;
+}
+
+pet_status pet_h5_read_histogram_range_all(pet_comm *comm, const char *path, const char *dataset,
+                                           int64_t first, int64_t count, float *out)
+{
+  h5_quiet q;
+  quiet_begin(&q);
+#ifdef PET_HDF5_PARALLEL
+  /* without a communicator (one process, MPI maybe not even initialised) read locally */
+  pet_status st = comm == NULL ? (count == 0 ? PET_OK : read_histogram_range(path, dataset, first, count, out))
+                               : read_histogram_range_all(comm, path, dataset, first, count, out);
+#else
+  /* serial HDF5: each rank opens the file read-only on its own and reads its part */
+  pet_status st = count == 0 ? PET_OK : read_histogram_range(path, dataset, first, count, out);
+  st = pet_comm_agree(comm, st);
+#endif
+  quiet_end(&q);
+  return st;
+}
+
+pet_status pet_h5_read_listmode_range_all(pet_comm *comm, const char *path, int64_t first,
+                                          int64_t count, uint32_t *t, uint32_t *d1, uint32_t *d2,
+                                          float *tof)
+{
+  h5_quiet q;
+  quiet_begin(&q);
+#ifdef PET_HDF5_PARALLEL
+  pet_status st = comm == NULL ? (count == 0 ? PET_OK : read_listmode_range(path, first, count, t, d1, d2, tof))
+                               : read_listmode_range_all(comm, path, first, count, t, d1, d2, tof);
+#else
+  pet_status st = count == 0 ? PET_OK : read_listmode_range(path, first, count, t, d1, d2, tof);
+  st = pet_comm_agree(comm, st);
+#endif
   quiet_end(&q);
   return st;
 }

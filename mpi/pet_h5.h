@@ -13,6 +13,8 @@
 extern "C" {
 #endif
 
+typedef struct pet_comm pet_comm;
+
 /*
  * File layout (every file also has root attributes petrel_content = "histogram" | "listmode" |
  * "image" and petrel_version):
@@ -39,9 +41,12 @@ extern "C" {
  *                              (float32, mm; as pet_image_params)
  *
  * Event and bin arrays are chunked and unfiltered, so that ranks can read disjoint
- * hyperslabs efficiently. The *_range readers are Local; collective variants over a
- * communicator (pet_h5_read_*_range_all) will sit next to them with the same arguments plus
- * the communicator.
+ * hyperslabs efficiently. The *_range readers are Local; the collective variants
+ * pet_h5_read_*_range_all take the same arguments plus the communicator: with a parallel
+ * HDF5 (PET_HDF5_PARALLEL) every rank reads its hyperslab in one collective MPI-IO read
+ * (H5Pset_fapl_mpio, H5FD_MPIO_COLLECTIVE); with a serial one each rank opens the file
+ * read-only and reads its part independently. Either way every rank must call them, the
+ * same number of times, even with count 0.
  *
  * Writes are atomic: the file is written as "<path>.tmp.<pid>" and renamed over <path> once
  * closed; the temporary is removed on failure. Errors name the file and the dataset or
@@ -96,6 +101,16 @@ pet_status pet_h5_read_histogram_range(const char *path, const char *dataset, in
                                        int64_t count, float *out);
 
 /**
+ * Collective pet_h5_read_histogram_range: rank r reads its own [first, first + count) (ranges
+ * may differ, overlap or be empty) into out[0 .. count). Every rank of comm must call it;
+ * errors on any rank (missing file, range beyond the dataset) are agreed, so every rank
+ * returns the same status (pet_comm_agree). Collective on comm.
+ * Errors: PET_ERR_ARG, PET_ERR_IO (named), PET_ERR_MPI.
+ */
+pet_status pet_h5_read_histogram_range_all(pet_comm *comm, const char *path, const char *dataset,
+                                           int64_t first, int64_t count, float *out);
+
+/**
  * Writes n >= 0 list-mode events as a new file at `path`, atomically, with a time index of
  * PET_H5_LISTMODE_INDEX_MS windows. t (ms) must be sorted ascending; tof (ps) may be NULL.
  * Local. Errors: PET_ERR_ARG (NULL arrays, unsorted times: the message gives the first event
@@ -134,6 +149,16 @@ pet_status pet_h5_listmode_find_window(const char *path, uint32_t t0_ms, uint32_
  */
 pet_status pet_h5_read_listmode_range(const char *path, int64_t first, int64_t count,
                                       uint32_t *t, uint32_t *d1, uint32_t *d2, float *tof);
+
+/**
+ * Collective pet_h5_read_listmode_range: each rank reads its events [first, first + count)
+ * (count may be 0). The arrays read are those any rank asks for (a NULL array on a rank that
+ * has events means that rank skips it). Every rank of comm must call it; errors are agreed.
+ * Collective on comm. Errors: PET_ERR_ARG, PET_ERR_IO, PET_ERR_MPI.
+ */
+pet_status pet_h5_read_listmode_range_all(pet_comm *comm, const char *path, int64_t first,
+                                          int64_t count, uint32_t *t, uint32_t *d1, uint32_t *d2,
+                                          float *tof);
 
 /**
  * Writes a host image as /image with its params as attributes, atomically. Local.

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pet_comm.h"
 #include "pet_fileutil.h"
 #include "pet_h5.h"
 #include "pet_nifti.h"
@@ -90,83 +91,90 @@ pet_status pet_cli_file_checksum(const char *path, int64_t *bytes, uint64_t *sum
   return PET_OK;
 }
 
-pet_status pet_cli_read_bins(const char *path, const char *h5_name, int64_t num_bins, int64_t first,
-                             int64_t count, float *out)
+pet_status pet_cli_read_bins(pet_comm *comm, const char *path, const char *h5_name, int64_t num_bins,
+                             int64_t first, int64_t count, float *out)
 {
-  pet_data_format fmt;
-  pet_data_kind kind;
-  FILE *fp = fopen(path, "rb");
-  PET_CHECK(fp != NULL, PET_ERR_IO, "%s: cannot open", path);
+  /* every rank passes the same agreements in the same order, so that one rank's failure
+   * (a file it cannot see, a short read) cannot leave the others in the collective read */
   unsigned char sig[8] = {0};
-  size_t n = fread(sig, 1, 8, fp);
-  fclose(fp);
-  (void)fmt;
-  (void)kind;
+  size_t n = 0;
+  FILE *fp = fopen(path, "rb");
+  pet_status st = fp != NULL ? PET_OK : PET_ERROR(PET_ERR_IO, "%s: cannot open", path);
+  if (fp) {
+    n = fread(sig, 1, 8, fp);
+    fclose(fp);
+  }
+  PET_TRY(pet_comm_agree(comm, st));
   if (n == 8 && sig[0] == 0x89 && sig[1] == 'H' && sig[2] == 'D' && sig[3] == 'F') {
     int64_t nb = 0;
     unsigned which = 0;
-    PET_TRY(pet_h5_histogram_info(path, &nb, NULL, 0, &which));
-    PET_CHECK(nb == num_bins, PET_ERR_IO, "%s: %lld bins, the scanner has %lld", path, (long long)nb,
-              (long long)num_bins);
+    st = pet_h5_histogram_info(path, &nb, NULL, 0, &which);
+    if (st == PET_OK && nb != num_bins)
+      st = PET_ERROR(PET_ERR_IO, "%s: %lld bins, the scanner has %lld", path, (long long)nb, (long long)num_bins);
+    PET_TRY(pet_comm_agree(comm, st));
     static const char *names[4] = {"normalisation", "attenuation", "randoms", "scatter"};
     const char *ds = "histogram";
     for (int i = 0; i < 4; ++i)
       if (h5_name && !strcmp(h5_name, names[i]) && (which & (1u << i))) ds = h5_name;
     char full[64];
     snprintf(full, sizeof full, "%s%s", strcmp(ds, "histogram") ? "corrections/" : "", ds);
-    if (count == 0) return PET_OK;
-    return pet_h5_read_histogram_range(path, full, first, count, out + first);
+    return pet_h5_read_histogram_range_all(comm, path, full, first, count, out + first);
   }
   int32_t ndim = 0;
   int64_t dims[8];
   float *data = NULL;
-  PET_TRY(pet_rawd_read(path, &ndim, dims, &data));
-  int64_t total = 1;
-  for (int i = 0; i < ndim; ++i) total *= dims[i];
-  if (total != num_bins) {
-    free(data);
-    return PET_ERROR(PET_ERR_IO, "%s: %lld values, the scanner's histogram has %lld bins", path,
+  st = pet_rawd_read(path, &ndim, dims, &data);
+  if (st == PET_OK) {
+    int64_t total = 1;
+    for (int i = 0; i < ndim; ++i) total *= dims[i];
+    if (total != num_bins)
+      st = PET_ERROR(PET_ERR_IO, "%s: %lld values, the scanner's histogram has %lld bins", path,
                      (long long)total, (long long)num_bins);
+    else
+      memcpy(out + first, data + first, (size_t)count * sizeof(float));
   }
-  memcpy(out + first, data + first, (size_t)count * sizeof(float));
   free(data);
-  return PET_OK;
+  return pet_comm_agree(comm, st);
 }
 
-/* Reads this rank's events of every subset from an HDF5 list-mode into full-size arrays. */
-static pet_status read_lm_shares(const char *path, int64_t n, int32_t S, int rank, int size,
-                                 pet_listmode *lm, int64_t *bytes)
+/* Reads this rank's events of every subset from an HDF5 list-mode into full-size arrays: S
+ * collective reads on every rank, whatever its share of each subset (possibly none). */
+static pet_status read_lm_shares(pet_comm *comm, const char *path, int64_t n, int32_t S, pet_listmode *lm,
+                                 int64_t *bytes)
 {
+  const int rank = pet_comm_rank(comm), size = pet_comm_size(comm);
   for (int32_t s = 0; s < S; ++s) {
     int64_t first, count;
     pet_osem_rank_events(n, S, s, rank, size, &first, &count);
-    if (count == 0) continue;
-    PET_TRY(pet_h5_read_listmode_range(path, first, count, lm->time_ms + first, lm->d1 + first,
-                                       lm->d2 + first, lm->has_tof ? lm->tof_ps + first : NULL));
+    PET_TRY(pet_h5_read_listmode_range_all(comm, path, first, count, lm->time_ms + first, lm->d1 + first,
+                                           lm->d2 + first, lm->has_tof ? lm->tof_ps + first : NULL));
     *bytes += count * (lm->has_tof ? 16 : 12);
   }
   return PET_OK;
 }
 
-static pet_status load_per_bin(const char *path, const char *name, int64_t nb, int64_t first,
+static pet_status load_per_bin(pet_comm *comm, const char *path, const char *name, int64_t nb, int64_t first,
                                int64_t count, float fill, float **out)
 {
   if (path[0] == '\0') return PET_OK;
   float *buf = malloc((size_t)nb * sizeof(float));
-  PET_CHECK(buf != NULL, PET_ERR_NOMEM, "%s: no memory for %lld bins", path, (long long)nb);
+  pet_status st = buf ? PET_OK : PET_ERROR(PET_ERR_NOMEM, "%s: no memory for %lld bins", path, (long long)nb);
+  PET_TRY(pet_comm_agree(comm, st));
   for (int64_t i = 0; i < nb; ++i) buf[i] = fill;
-  pet_status st = pet_cli_read_bins(path, name, nb, first, count, buf);
+  st = pet_cli_read_bins(comm, path, name, nb, first, count, buf);
   if (st != PET_OK) {
     free(buf);
     return PET_ERROR(st, "field \"%s\": %s", name, pet_last_error());
   }
-  for (int64_t i = first; i < first + count; ++i)
-    if (!isfinite(buf[i]) || buf[i] < 0) {
-      float v = buf[i];
-      free(buf);
-      return PET_ERROR(PET_ERR_IO, "%s: field \"%s\": bin %lld holds %g (must be finite and >= 0)",
-                       path, name, (long long)i, (double)v);
-    }
+  for (int64_t i = first; i < first + count && st == PET_OK; ++i)
+    if (!isfinite(buf[i]) || buf[i] < 0)
+      st = PET_ERROR(PET_ERR_IO, "%s: field \"%s\": bin %lld holds %g (must be finite and >= 0)", path, name,
+                     (long long)i, (double)buf[i]);
+  st = pet_comm_agree(comm, st);
+  if (st != PET_OK) {
+    free(buf);
+    return st;
+  }
   *out = buf;
   return PET_OK;
 }
@@ -199,12 +207,65 @@ out:
   return st;
 }
 
-pet_status pet_cli_load_inputs(const pet_config *cfg, int rank, int size, bool need_data, pet_inputs *in)
+/* Every step's status is agreed across ranks (a no-op for one process), so all ranks fail
+ * together and each reaches every collective read. */
+#define AGREE_GOTO(st, expr)                                                                     \
+  do {                                                                                           \
+    (st) = (expr);                                                                               \
+    (st) = pet_comm_agree(comm, (st));                                                           \
+    if ((st) != PET_OK) goto fail;                                                               \
+  } while (0)
+
+static pet_status check_counts(const char *path, const float *v, int64_t first, int64_t count)
+{
+  for (int64_t i = first; i < first + count; ++i)
+    PET_CHECK(isfinite(v[i]) && v[i] >= 0, PET_ERR_IO,
+              "%s: field \"data\": bin %lld holds %g (counts must be finite and >= 0)", path, (long long)i,
+              (double)v[i]);
+  return PET_OK;
+}
+
+static pet_status h5_histogram_matches(const pet_config *cfg, const pet_inputs *in, int64_t nb)
+{
+  char name[PET_SCANNER_NAME_MAX] = "";
+  int64_t fnb = 0;
+  PET_TRY(pet_h5_histogram_info(cfg->data, &fnb, name, sizeof name, NULL));
+  PET_CHECK(fnb == nb, PET_ERR_IO, "%s: field \"data\": %lld bins, scanner %s (%s) has %lld", cfg->data,
+            (long long)fnb, in->scanner->params.name, cfg->scanner, (long long)nb);
+  return PET_OK;
+}
+
+static pet_status h5_listmode_open(const pet_config *cfg, pet_inputs *in, int64_t *n)
+{
+  bool tof = false;
+  PET_TRY(pet_h5_listmode_info(cfg->data, n, &tof, NULL, 0));
+  PET_CHECK(!cfg->tof || tof, PET_ERR_CONFIG, "%s: field \"tof\" is true but the list-mode has no TOF values",
+            cfg->data);
+  PET_TRY(pet_listmode_create_owned(&in->listmode, *n, tof));
+  memset(in->listmode->d1, 0, (size_t)*n * 4);
+  memset(in->listmode->d2, 0, (size_t)*n * 4);
+  memset(in->listmode->time_ms, 0, (size_t)*n * 4);
+  return PET_OK;
+}
+
+static pet_status yrt_histogram(const pet_config *cfg, pet_inputs *in, int64_t nb)
+{
+  pet_histogram *h = NULL;
+  PET_TRY(pet_histogram_read_yrt(&h, in->scanner, cfg->data));
+  memcpy(in->values, h->data, (size_t)nb * sizeof(float));
+  pet_histogram_destroy(&h);
+  in->bytes_read = in->data_bytes;
+  return PET_OK;
+}
+
+pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data, pet_inputs *in)
 {
   memset(in, 0, sizeof *in);
   pet_status st = PET_OK;
-  PET_TRY_GOTO(st, pet_scanner_read_json(&in->scanner, cfg->scanner), fail);
-  PET_TRY_GOTO(st, pet_histo_layout_create(&in->layout, in->scanner), fail);
+  const int rank = pet_comm_rank(comm), size = pet_comm_size(comm);
+  st = pet_scanner_read_json(&in->scanner, cfg->scanner);
+  if (st == PET_OK) st = pet_histo_layout_create(&in->layout, in->scanner);
+  AGREE_GOTO(st, st);
   if (cfg->image.nx > 0) {
     in->image = pet_image_params_make(cfg->image.nx, cfg->image.ny, cfg->image.nz, (float)cfg->image.length_x,
                                       (float)cfg->image.length_y, (float)cfg->image.length_z);
@@ -220,59 +281,44 @@ pet_status pet_cli_load_inputs(const pet_config *cfg, int rank, int size, bool n
 
   if (need_data && cfg->data[0]) {
     pet_data_format fmt;
-    PET_TRY_GOTO(st, pet_cli_detect_format(cfg->data, cfg->data_format, &fmt, &in->kind), fail);
-    PET_TRY_GOTO(st, pet_file_size(cfg->data, &in->data_bytes), fail);
+    st = pet_cli_detect_format(cfg->data, cfg->data_format, &fmt, &in->kind);
+    if (st == PET_OK) st = pet_file_size(cfg->data, &in->data_bytes);
+    AGREE_GOTO(st, st);
     if (in->kind == PET_KIND_HISTOGRAM) {
       in->values = calloc((size_t)nb, sizeof(float));
-      PET_CHECK_GOTO(st, in->values != NULL, PET_ERR_NOMEM, fail, "%s: no memory for %lld bins", cfg->data,
-                     (long long)nb);
+      st = in->values != NULL ? PET_OK
+                              : PET_ERROR(PET_ERR_NOMEM, "%s: no memory for %lld bins", cfg->data, (long long)nb);
+      AGREE_GOTO(st, st);
       if (fmt == PET_DATA_HDF5) {
-        char name[PET_SCANNER_NAME_MAX] = "";
-        int64_t fnb = 0;
-        PET_TRY_GOTO(st, pet_h5_histogram_info(cfg->data, &fnb, name, sizeof name, NULL), fail);
-        PET_CHECK_GOTO(st, fnb == nb, PET_ERR_IO, fail,
-                       "%s: field \"data\": %lld bins, scanner %s (%s) has %lld", cfg->data, (long long)fnb,
-                       in->scanner->params.name, cfg->scanner, (long long)nb);
-        if (bcount > 0)
-          PET_TRY_GOTO(st, pet_h5_read_histogram_range(cfg->data, "histogram", bfirst, bcount, in->values + bfirst),
-                       fail);
+        AGREE_GOTO(st, h5_histogram_matches(cfg, in, nb));
+        /* collective: every rank reads its whole z-bins (parallel HDF5: one MPI-IO read) */
+        PET_TRY_GOTO(st, pet_h5_read_histogram_range_all(comm, cfg->data, "histogram", bfirst, bcount,
+                                                         in->values + bfirst),
+                     fail);
         in->bytes_read = bcount * 4;
       } else {
-        pet_histogram *h = NULL;
-        PET_TRY_GOTO(st, pet_histogram_read_yrt(&h, in->scanner, cfg->data), fail);
-        memcpy(in->values, h->data, (size_t)nb * sizeof(float));
-        pet_histogram_destroy(&h);
-        in->bytes_read = in->data_bytes;
+        AGREE_GOTO(st, yrt_histogram(cfg, in, nb));
       }
-      for (int64_t i = bfirst; i < bfirst + bcount; ++i)
-        PET_CHECK_GOTO(st, isfinite(in->values[i]) && in->values[i] >= 0, PET_ERR_IO, fail,
-                       "%s: field \"data\": bin %lld holds %g (counts must be finite and >= 0)", cfg->data,
-                       (long long)i, (double)in->values[i]);
-      PET_TRY_GOTO(st, pet_histogram_create_alias(&in->histogram, in->scanner, in->values), fail);
+      AGREE_GOTO(st, check_counts(cfg->data, in->values, bfirst, bcount));
+      AGREE_GOTO(st, pet_histogram_create_alias(&in->histogram, in->scanner, in->values));
     } else {
       if (fmt == PET_DATA_HDF5) {
         int64_t n = 0;
-        bool tof = false;
-        PET_TRY_GOTO(st, pet_h5_listmode_info(cfg->data, &n, &tof, NULL, 0), fail);
-        PET_CHECK_GOTO(st, !cfg->tof || tof, PET_ERR_CONFIG, fail,
-                       "%s: field \"tof\" is true but the list-mode has no TOF values", cfg->data);
-        PET_TRY_GOTO(st, pet_listmode_create_owned(&in->listmode, n, tof), fail);
-        memset(in->listmode->d1, 0, (size_t)n * 4);
-        memset(in->listmode->d2, 0, (size_t)n * 4);
-        memset(in->listmode->time_ms, 0, (size_t)n * 4);
+        AGREE_GOTO(st, h5_listmode_open(cfg, in, &n));
+        const bool tof = in->listmode->has_tof;
         if (size > 1)
-          PET_TRY_GOTO(st, read_lm_shares(cfg->data, n, cfg->subsets, rank, size, in->listmode, &in->bytes_read),
-                       fail);
-        else if (n > 0)
-          PET_TRY_GOTO(st, pet_h5_read_listmode_range(cfg->data, 0, n, in->listmode->time_ms, in->listmode->d1,
-                                                      in->listmode->d2, tof ? in->listmode->tof_ps : NULL),
+          PET_TRY_GOTO(st, read_lm_shares(comm, cfg->data, n, cfg->subsets, in->listmode, &in->bytes_read), fail);
+        else
+          PET_TRY_GOTO(st, pet_h5_read_listmode_range_all(comm, cfg->data, 0, n, in->listmode->time_ms,
+                                                          in->listmode->d1, in->listmode->d2,
+                                                          tof ? in->listmode->tof_ps : NULL),
                        fail);
         if (size == 1) in->bytes_read = in->data_bytes;
       } else {
-        PET_TRY_GOTO(st, pet_listmode_read_yrt(&in->listmode, in->scanner, cfg->data, cfg->listmode_tof), fail);
+        AGREE_GOTO(st, pet_listmode_read_yrt(&in->listmode, in->scanner, cfg->data, cfg->listmode_tof));
         in->bytes_read = in->data_bytes;
       }
-      PET_TRY_GOTO(st, pet_listmode_check(in->listmode, in->scanner), fail);
+      AGREE_GOTO(st, pet_listmode_check(in->listmode, in->scanner));
     }
   }
   /* corrections: m = normalisation x attenuation, a = randoms + scatter, per bin. A list-mode
@@ -281,9 +327,10 @@ pet_status pet_cli_load_inputs(const pet_config *cfg, int rank, int size, bool n
     bfirst = 0;
     bcount = nb;
   }
-  PET_TRY_GOTO(st, load_per_bin(cfg->normalisation, "normalisation", nb, bfirst, bcount, 1.0f, &in->mult), fail);
+  PET_TRY_GOTO(st, load_per_bin(comm, cfg->normalisation, "normalisation", nb, bfirst, bcount, 1.0f, &in->mult),
+               fail);
   float *att = NULL;
-  PET_TRY_GOTO(st, load_per_bin(cfg->attenuation, "attenuation", nb, bfirst, bcount, 1.0f, &att), fail);
+  PET_TRY_GOTO(st, load_per_bin(comm, cfg->attenuation, "attenuation", nb, bfirst, bcount, 1.0f, &att), fail);
   if (att) {
     if (in->mult) {
       for (int64_t i = 0; i < nb; ++i) in->mult[i] *= att[i];
@@ -295,18 +342,17 @@ pet_status pet_cli_load_inputs(const pet_config *cfg, int rank, int size, bool n
   if (cfg->attenuation_image[0]) {
     if (!in->mult) {
       in->mult = malloc((size_t)nb * sizeof(float));
-      PET_CHECK_GOTO(st, in->mult != NULL, PET_ERR_NOMEM, fail, "attenuation_image: out of memory");
-      for (int64_t i = 0; i < nb; ++i) in->mult[i] = 1.0f;
+      st = in->mult ? PET_OK : PET_ERROR(PET_ERR_NOMEM, "attenuation_image: out of memory");
+      if (in->mult)
+        for (int64_t i = 0; i < nb; ++i) in->mult[i] = 1.0f;
     }
-    st = attenuation_from_image(in, cfg->attenuation_image, cfg, bfirst, bcount, in->mult);
-    if (st != PET_OK) {
-      st = PET_ERROR(st, "field \"attenuation_image\": %s", pet_last_error());
-      goto fail;
-    }
+    if (st == PET_OK) st = attenuation_from_image(in, cfg->attenuation_image, cfg, bfirst, bcount, in->mult);
+    if (st != PET_OK) st = PET_ERROR(st, "field \"attenuation_image\": %s", pet_last_error());
+    AGREE_GOTO(st, st);
   }
-  PET_TRY_GOTO(st, load_per_bin(cfg->randoms, "randoms", nb, bfirst, bcount, 0.0f, &in->add), fail);
+  PET_TRY_GOTO(st, load_per_bin(comm, cfg->randoms, "randoms", nb, bfirst, bcount, 0.0f, &in->add), fail);
   float *sc = NULL;
-  PET_TRY_GOTO(st, load_per_bin(cfg->scatter, "scatter", nb, bfirst, bcount, 0.0f, &sc), fail);
+  PET_TRY_GOTO(st, load_per_bin(comm, cfg->scatter, "scatter", nb, bfirst, bcount, 0.0f, &sc), fail);
   if (sc) {
     if (in->add) {
       for (int64_t i = 0; i < nb; ++i) in->add[i] += sc[i];

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pet_comm.h"
 #include "pet_config.h"
 #include "pet_histogram.h"
 #include "pet_image.h"
@@ -37,12 +38,14 @@ pet_status pet_cli_detect_format(const char *path, pet_data_format hint, pet_dat
                                  pet_data_kind *kind);
 
 /**
- * Loads the scanner, the grid, the data and the corrections of cfg. With rank/size > 1 the
- * histogram, list-mode and per-bin corrections are read only where this rank projects
- * (pet_osem_rank_bins / pet_osem_rank_events) from HDF5 files; elsewhere they stay zero.
- * need_data: false for sensitivity-only runs.
+ * Loads the scanner, the grid, the data and the corrections of cfg. With more than one rank
+ * the histogram, list-mode and per-bin corrections are read only where this rank projects
+ * (pet_osem_rank_bins / pet_osem_rank_events) from HDF5 files, with collective reads
+ * (pet_h5_read_*_range_all); elsewhere they stay zero. Every step's status is agreed, so all
+ * ranks return the same status. need_data: false for sensitivity-only runs. comm may be NULL
+ * (one process). Collective on comm.
  */
-pet_status pet_cli_load_inputs(const pet_config *cfg, int rank, int size, bool need_data,
+pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data,
                                pet_inputs *in);
 void pet_cli_free_inputs(pet_inputs *in);
 
@@ -54,9 +57,10 @@ pet_status pet_cli_osem_opts(const pet_config *cfg, const pet_scanner *s, pet_os
 /** FNV-1a-style 64-bit checksum of a file's bytes (and its size). */
 pet_status pet_cli_file_checksum(const char *path, int64_t *bytes, uint64_t *sum);
 
-/** Reads num_bins floats of a per-bin array: an HDF5 file (dataset `h5_name`, or "histogram")
- *  or a RAWD (.his) file; [first, first+count) only, the rest left untouched. */
-pet_status pet_cli_read_bins(const char *path, const char *h5_name, int64_t num_bins,
-                             int64_t first, int64_t count, float *out);
+/** Reads num_bins floats of a per-bin array: an HDF5 file (dataset `h5_name`, or "histogram";
+ *  a collective read of each rank's [first, first+count)) or a RAWD (.his) file; the rest of
+ *  out is left untouched. Collective on comm (NULL: one process). */
+pet_status pet_cli_read_bins(pet_comm *comm, const char *path, const char *h5_name,
+                             int64_t num_bins, int64_t first, int64_t count, float *out);
 
 #endif

@@ -241,7 +241,7 @@ int pet_cli_back(int argc, char **argv)
   cfg.listmode_tof = a.tof;
   cfg.tof = a.tof;
   memset(&in, 0, sizeof in);
-  PET_TRY_GOTO(st, pet_cli_load_inputs(&cfg, 0, 1, true, &in), out);
+  PET_TRY_GOTO(st, pet_cli_load_inputs(&cfg, NULL, true, &in), out);
   PET_TRY_GOTO(st, projector_params(&a, in.scanner, &pp), out);
   pet_image_params ip = in.image;
   if (a.like) {
@@ -314,7 +314,7 @@ int pet_cli_convert(int argc, char **argv)
   snprintf(cfg.data, sizeof cfg.data, "%s", a.in);
   cfg.listmode_tof = a.tof;
   memset(&in, 0, sizeof in);
-  PET_TRY_GOTO(st, pet_cli_load_inputs(&cfg, 0, 1, true, &in), out);
+  PET_TRY_GOTO(st, pet_cli_load_inputs(&cfg, NULL, true, &in), out);
   /* .lmDat is list-mode, .his a histogram; an HDF5 output keeps the input's kind unless
    * --histogram asks to histogram a list-mode */
   const bool out_lm = ends_with(a.out, ".lmDat") || (in.kind == PET_KIND_LISTMODE && !a.histogram &&

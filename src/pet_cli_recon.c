@@ -27,6 +27,9 @@ static const char *recon_help =
     "  --config FILE         the reconstruction config (JSON)\n"
     "  --gpu                 reconstruct on GPUs (one per rank); --device N, --vram-budget MB\n"
     "  --comm auto|mpi|nccl  how device buffers are summed across ranks (default auto)\n"
+    "  --reduce allreduce|slab  per-subset reduction on the host path: allreduce of the back\n"
+    "                        projection (default), or reduce-scatter to z-slabs, update of each\n"
+    "                        rank's slab, allgather (same image up to float summation order)\n"
     "  --resume              continue from the checkpoint (field \"checkpoint\"); refused if it does\n"
     "                        not match the config and data\n"
     "  --resume-if-present   resume when the checkpoint exists, else start (for requeued jobs)\n"
@@ -137,6 +140,7 @@ static pet_status on_iteration(void *ctx, int it, const pet_image *x)
 typedef struct recon_args {
   pet_config cfg;
   bool resume, resume_if_present;
+  bool slab_update;
   pet_comm_backend backend;
 } recon_args;
 
@@ -176,6 +180,14 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
         fprintf(stderr, "petrel: --comm: '%s' is not auto, mpi or nccl\n", v);
         return 2;
       }
+    } else if (!strcmp(arg, "--reduce") && i + 1 < argc) {
+      const char *v = argv[++i];
+      if (!strcmp(v, "allreduce")) a->slab_update = false;
+      else if (!strcmp(v, "slab")) a->slab_update = true;
+      else {
+        fprintf(stderr, "petrel: --reduce: '%s' is not allreduce or slab\n", v);
+        return 2;
+      }
     } else if (!strncmp(arg, "--", 2) && i + 1 < argc) {
       if (pet_config_set(&a->cfg, arg + 2, argv[i + 1]) != PET_OK) return 2;
       ++i;
@@ -187,6 +199,48 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
   }
   if (pet_config_validate(&a->cfg) != PET_OK) return 2;
   return 0;
+}
+
+/* The layout line (stderr) and, with --json, the same as a JSON line (stdout): ranks, nodes,
+ * GPUs, threads, batches per rank, how the subsets are reduced, HDF5 reads. Rank 0. */
+static void print_layout(const pet_config *cfg, const pet_inputs *in, const pet_osem_data *d,
+                         const pet_osem_opts *o, int size, int64_t nodes, int64_t gpus, bool sens_only,
+                         const char *device_comm)
+{
+  const bool lm = in->kind == PET_KIND_LISTMODE;
+  const int64_t items = sens_only ? in->layout->num_bins : pet_osem_data_size(d);
+  const int32_t S = o->subsets;
+  const int64_t per_rank = items / size, per_subset = (items + (int64_t)size * S - 1) / ((int64_t)size * S);
+  const int64_t cap = o->batch_lors > 0 ? o->batch_lors : ((int64_t)1 << 20);
+  const int64_t batches = per_subset > 0 ? (per_subset + cap - 1) / cap : 0;
+  const bool hdf5_par = pet_comm_build_info_get().hdf5_parallel;
+  const char *comm = cfg->gpu ? device_comm : "mpi";
+  const char *reduce = o->slab_update && size > 1 ? "reduce-scatter to z-slabs + allgather" : "allreduce";
+  char batch[128];
+  if (cfg->gpu)
+    snprintf(batch, sizeof batch, "batches sized by the VRAM budget (%s)", cfg->vram_budget_mb > 0 ? "--vram-budget" : "80%% of free");
+  else
+    snprintf(batch, sizeof batch, "%lld batch(es) of <= %lld LORs", (long long)batches, (long long)cap);
+  char devs[64];
+  if (cfg->gpu)
+    snprintf(devs, sizeof devs, "%lld GPU(s), one per rank", (long long)gpus);
+  else
+    snprintf(devs, sizeof devs, "CPU, no GPU");
+  fprintf(stderr,
+          "petrel: layout: %d rank(s) on %lld node(s); %s; %d thread(s) per rank; comm %s, %s per subset; %s of "
+          "%lld %s, ~%lld per rank per iteration, ~%lld per rank per subset in %s; image %dx%dx%d; HDF5 %s\n",
+          size, (long long)nodes, devs, omp_get_max_threads(), comm, reduce, lm ? "list-mode" : "histogram",
+          (long long)items, lm ? "events" : "bins", (long long)per_rank, (long long)per_subset, batch,
+          in->image.nx, in->image.ny, in->image.nz,
+          hdf5_par ? "parallel (collective MPI-IO reads)" : "serial (independent reads per rank)");
+  if (cfg->json_lines)
+    printf("{\"event\":\"layout\",\"ranks\":%d,\"nodes\":%lld,\"gpus\":%lld,\"threads\":%d,\"comm\":\"%s\","
+           "\"reduce\":\"%s\",\"kind\":\"%s\",\"items\":%lld,\"per_rank_per_subset\":%lld,\"batches_per_rank_"
+           "per_subset\":%lld,\"image\":[%d,%d,%d],\"hdf5\":\"%s\"}\n",
+           size, (long long)nodes, (long long)gpus, omp_get_max_threads(), comm,
+           o->slab_update && size > 1 ? "slab" : "allreduce", lm ? "listmode" : "histogram", (long long)items,
+           (long long)per_subset, cfg->gpu ? -1LL : (long long)batches, in->image.nx, in->image.ny, in->image.nz,
+           hdf5_par ? "parallel" : "serial");
 }
 
 static pet_status load_or_compute_sens(const pet_config *cfg, const pet_osem_data *d, const pet_osem_opts *o,
@@ -275,7 +329,7 @@ static int run_recon(int argc, char **argv, bool sens_only)
 
   int device = -1;
   if (cfg->gpu) PET_TRY_GOTO(st, pet_comm_setup_gpu(comm, a.backend, &device), out);
-  st = pet_cli_load_inputs(cfg, rank, size, !sens_only, &in);
+  st = pet_cli_load_inputs(cfg, comm, !sens_only, &in);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   if (!sens_only && in.kind == PET_KIND_NONE)
     PET_CHECK_GOTO(st, false, PET_ERR_CONFIG, out, "field \"data\" is required for a reconstruction");
@@ -297,16 +351,15 @@ static int run_recon(int argc, char **argv, bool sens_only)
   o.reducer = &red;
   if (sens_only) o.subsets = 1;
 
-  if (rank == 0 && !cfg->quiet) {
-    int64_t items = sens_only ? in.layout->num_bins : pet_osem_data_size(&d);
-    fprintf(stderr,
-            "petrel: layout: %d rank(s), %s, comm %s; %s of %lld %s, ~%lld per rank per iteration; image "
-            "%dx%dx%d; %d thread(s) per rank; HDF5 %s\n",
-            size, cfg->gpu ? "one GPU per rank" : "CPU", cfg->gpu ? pet_comm_device_backend(comm) : "mpi",
-            in.kind == PET_KIND_LISTMODE ? "list-mode" : "histogram", (long long)items,
-            in.kind == PET_KIND_LISTMODE ? "events" : "bins", (long long)(items / size), in.image.nx, in.image.ny,
-            in.image.nz, omp_get_max_threads(), pet_comm_build_info_get().hdf5_parallel ? "parallel" : "serial");
-  }
+  o.slab_update = a.slab_update && !cfg->gpu;
+  /* nodes and GPUs in use (collective, so every rank computes it) */
+  const int ndev = cfg->gpu ? pet_gpu_device_count() : 0;
+  int64_t where[2] = {pet_comm_local_rank(comm) == 0 ? 1 : 0,
+                      cfg->gpu && pet_comm_local_rank(comm) < ndev ? 1 : 0};
+  PET_TRY_GOTO(st, pet_comm_allreduce_sum_i64(comm, where, 2), out);
+  if (rank == 0 && !cfg->quiet) print_layout(cfg, &in, &d, &o, size, where[0], where[1], sens_only,
+                                             pet_comm_device_backend(comm));
+  const double t_io = pet_cli_now() - t0;
 
   if (sens_only) {
     /* the histogram-less data: pet_osem_sensitivity needs a data set, use an empty histogram alias */
@@ -368,8 +421,10 @@ static int run_recon(int argc, char **argv, bool sens_only)
               ck.next_iteration + 1, ck.next_subset + 1);
   }
 
+  const double t_sens0 = pet_cli_now();
   st = load_or_compute_sens(cfg, &d, &o, &in.image, rank, &sens, &nsens, cfg->gpu);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  const double t_sens = pet_cli_now() - t_sens0;
 
   ctx.prog.quiet = cfg->quiet;
   ctx.prog.json = cfg->json_lines;
@@ -383,6 +438,7 @@ static int run_recon(int argc, char **argv, bool sens_only)
   o.cb_ctx = &ctx;
   o.should_stop = should_stop;
   o.on_interrupt = on_interrupt;
+  const double t_osem0 = pet_cli_now();
   if (cfg->gpu) {
     pet_gpu_opts g;
     g.device = device;
@@ -392,14 +448,17 @@ static int run_recon(int argc, char **argv, bool sens_only)
     st = pet_osem_run(&d, &o, sens, x);
   }
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  const double t_osem = pet_cli_now() - t_osem0;
   if (rank == 0) st = pet_image_write_nifti(x, cfg->output);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   /* a finished run needs no checkpoint: remove it so a requeue does not redo the last part */
   if (rank == 0 && cfg->checkpoint[0]) remove(cfg->checkpoint);
   if (rank == 0) {
     if (cfg->json_lines)
-      printf("{\"event\":\"done\",\"output\":\"%s\",\"seconds\":%.3f,\"ranks\":%d}\n", cfg->output,
-             pet_cli_now() - t0, size);
+      printf("{\"event\":\"done\",\"output\":\"%s\",\"seconds\":%.3f,\"ranks\":%d,\"io_s\":%.4f,"
+             "\"sens_s\":%.4f,\"osem_s\":%.4f,\"iterations\":%d,\"subsets\":%d}\n",
+             cfg->output, pet_cli_now() - t0, size, t_io, t_sens, t_osem, cfg->iterations - o.start_iteration,
+             cfg->subsets);
     else if (!cfg->quiet)
       printf("recon: wrote %s (%d iterations x %d subsets) in %.2f s on %d rank(s)\n", cfg->output,
              cfg->iterations, cfg->subsets, pet_cli_now() - t0, size);

@@ -16,9 +16,10 @@ void pet_cli_print_subset(void *ctx, const pet_osem_progress *p)
   if (c->json) {
     printf("{\"event\":\"subset\",\"what\":\"%s\",\"iteration\":%d,\"iterations\":%d,\"subset\":%d,"
            "\"subsets\":%d,\"seconds\":%.4f,\"lors\":%lld,\"lors_per_s\":%.4g,\"elapsed\":%.3f,"
-           "\"eta\":%.3f}\n",
+           "\"eta\":%.3f,\"project_s\":%.5f,\"reduce_s\":%.5f,\"update_s\":%.5f,\"gather_s\":%.5f}\n",
            c->what, p->iteration, p->num_iterations, p->subset, p->num_subsets, p->seconds,
-           (long long)p->lors, rate, p->elapsed, p->eta);
+           (long long)p->lors, rate, p->elapsed, p->eta, p->project_s, p->reduce_s, p->update_s,
+           p->gather_s);
   } else {
     printf("%s: iteration %d/%d subset %d/%d: %.3f s, %.3g LORs/s, elapsed %.1f s, ETA %.1f s\n",
            c->what, p->iteration, p->num_iterations, p->subset, p->num_subsets, p->seconds, rate,

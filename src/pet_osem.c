@@ -322,17 +322,92 @@ static pet_status ratio_back(const pet_osem_data *d, const pet_osem_opts *o, int
   return PET_OK;
 }
 
-static void em_update(pet_image *x, const pet_image *back, const pet_image *sens, float sens_scale)
+/* The voxel threshold of a sensitivity image: relative to its largest value over the whole
+ * image (also when only a slab is updated, so that every rank count gives the same image). */
+static float sens_threshold(const pet_image *sens, float sens_scale)
 {
-  int64_t nv = pet_image_num_voxels(x);
+  int64_t nv = pet_image_num_voxels(sens);
   float smax = 0.0f;
   for (int64_t v = 0; v < nv; ++v) smax = fmaxf(smax, sens->data[v]);
-  const float thr = SENS_REL_EPS * smax * sens_scale;
+  return SENS_REL_EPS * smax * sens_scale;
+}
+
+/* x <- x * back / (sens * scale) voxel by voxel; x, back and sens have the same voxel count
+ * (the whole image, or aliases of the same slab of each). */
+static void em_update(pet_image *x, const float *back, const pet_image *sens, float sens_scale, float thr)
+{
+  int64_t nv = pet_image_num_voxels(x);
 #pragma omp parallel for schedule(static)
   for (int64_t v = 0; v < nv; ++v) {
     float sv = sens->data[v] * sens_scale;
-    x->data[v] = sv > thr && sv > 0.0f ? x->data[v] * back->data[v] / sv : 0.0f;
+    x->data[v] = sv > thr && sv > 0.0f ? x->data[v] * back[v] / sv : 0.0f;
   }
+}
+
+void pet_osem_rank_slab(int32_t nz, int rank, int size, int32_t *z0, int32_t *z1)
+{
+  *z0 = (int32_t)((int64_t)nz * rank / size);
+  *z1 = (int32_t)((int64_t)nz * (rank + 1) / size);
+}
+
+/* The slab update's state: each rank's voxel count, this rank's summed back projection and
+ * Aliases of its slab of x and of each sensitivity image. */
+typedef struct slab_state {
+  int64_t *counts;
+  int64_t offset;  /* first voxel of this rank's slab */
+  float *back;     /* counts[rank] floats (at least 1) */
+  pet_image *x;    /* Alias over x's slab, NULL for an empty slab */
+  pet_image **sens;
+  int32_t nsens;
+} slab_state;
+
+static void slab_free(slab_state *sl)
+{
+  free(sl->counts);
+  free(sl->back);
+  pet_image_destroy(&sl->x);
+  if (sl->sens)
+    for (int32_t s = 0; s < sl->nsens; ++s) pet_image_destroy(&sl->sens[s]);
+  free(sl->sens);
+  memset(sl, 0, sizeof *sl);
+}
+
+/* Params of slices [z0, z1) of p: same voxel size, centre moved to the slab's centre. */
+static pet_image_params slab_params(const pet_image_params *p, int32_t z0, int32_t z1)
+{
+  pet_image_params q = *p;
+  const float vz = p->length_z / (float)p->nz;
+  q.nz = z1 - z0;
+  q.length_z = vz * (float)q.nz;
+  q.off_z = p->off_z - 0.5f * p->length_z + vz * (0.5f * (float)(z0 + z1));
+  return q;
+}
+
+static pet_status slab_setup(const pet_reducer *r, pet_image *x, pet_image *const *sens, int32_t nsens,
+                             slab_state *sl)
+{
+  memset(sl, 0, sizeof *sl);
+  const pet_image_params *p = &x->params;
+  const int64_t plane = (int64_t)p->nx * p->ny;
+  sl->counts = malloc((size_t)r->size * sizeof(int64_t));
+  sl->sens = calloc((size_t)nsens, sizeof *sl->sens);
+  sl->nsens = nsens;
+  PET_CHECK(sl->counts && sl->sens, PET_ERR_NOMEM, "osem: out of memory for the slab update");
+  int32_t z0 = 0, z1 = 0;
+  for (int rk = 0; rk < r->size; ++rk) {
+    pet_osem_rank_slab(p->nz, rk, r->size, &z0, &z1);
+    sl->counts[rk] = (int64_t)(z1 - z0) * plane;
+  }
+  pet_osem_rank_slab(p->nz, r->rank, r->size, &z0, &z1);
+  sl->offset = (int64_t)z0 * plane;
+  sl->back = malloc((size_t)(sl->counts[r->rank] > 0 ? sl->counts[r->rank] : 1) * sizeof(float));
+  PET_CHECK(sl->back != NULL, PET_ERR_NOMEM, "osem: out of memory for the slab update");
+  if (z1 == z0) return PET_OK; /* more ranks than slices: this rank only takes part */
+  const pet_image_params q = slab_params(p, z0, z1);
+  PET_TRY(pet_image_create_alias(&sl->x, q, x->data + sl->offset, PET_HOST));
+  for (int32_t s = 0; s < nsens; ++s)
+    PET_TRY(pet_image_create_alias(&sl->sens[s], q, sens[s]->data + sl->offset, PET_HOST));
+  return PET_OK;
 }
 
 pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_image *const *sens_in,
@@ -347,6 +422,8 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
   pet_image *const *sens = sens_in;
   batch_buf b;
   memset(&b, 0, sizeof b);
+  slab_state sl;
+  memset(&sl, 0, sizeof sl);
 
   if (sens == NULL) {
     sens_own = calloc((size_t)nsens, sizeof *sens_own);
@@ -364,6 +441,11 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
   PET_TRY_GOTO(st, pet_image_create_owned(&back, x->params, PET_HOST), out);
   if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, pet_image_create_owned(&xf, x->params, PET_HOST), out);
   PET_TRY_GOTO(st, batch_alloc(&b, batch_cap(o)), out);
+  const pet_reducer *red = o->reducer;
+  const bool slab = o->slab_update && red != NULL && red->size > 1 && red->reduce_scatter_sum != NULL &&
+                    red->allgather != NULL && o->psf_fwhm_mm <= 0;
+  if (slab) st = slab_setup(red, x, sens, nsens, &sl);
+  PET_TRY_GOTO(st, agree(red, st), out);
 
   const double t_start = now_s();
   int done_subsets = 0;
@@ -385,13 +467,28 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
       }
       PET_TRY_GOTO(st, pet_image_fill(back, 0.0f), out);
       st = ratio_back(d, o, S, s, fwd_img, &b, back, &lors);
-      PET_TRY_GOTO(st, agree(o->reducer, st), out);
-      PET_TRY_GOTO(st, reduce(o->reducer, back->data, pet_image_num_voxels(back)), out);
-      if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, pet_image_gaussian_blur(back, o->psf_fwhm_mm), out);
-      if (is_listmode(d))
-        em_update(x, back, sens[0], 1.0f / (float)S);
-      else
-        em_update(x, back, sens[s], 1.0f);
+      const double t_proj = now_s();
+      PET_TRY_GOTO(st, agree(red, st), out);
+      const int32_t si = is_listmode(d) ? 0 : s;
+      const float scale = is_listmode(d) ? 1.0f / (float)S : 1.0f;
+      const float thr = sens_threshold(sens[si], scale);
+      double t_red, t_upd, t_gather;
+      if (slab) {
+        /* each rank gets the sum only over its z-slab and updates that slab of x (an Alias
+         * of x's memory), then the slabs are gathered back into every rank's x */
+        PET_TRY_GOTO(st, red->reduce_scatter_sum(red->ctx, back->data, sl.back, sl.counts), out);
+        t_red = now_s();
+        if (sl.x) em_update(sl.x, sl.back, sl.sens[si], scale, thr);
+        t_upd = now_s();
+        PET_TRY_GOTO(st, red->allgather(red->ctx, x->data, sl.counts), out);
+        t_gather = now_s();
+      } else {
+        PET_TRY_GOTO(st, reduce(red, back->data, pet_image_num_voxels(back)), out);
+        t_red = now_s();
+        if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, pet_image_gaussian_blur(back, o->psf_fwhm_mm), out);
+        em_update(x, back->data, sens[si], scale, thr);
+        t_upd = t_gather = now_s();
+      }
       ++done_subsets;
       if (o->on_subset) {
         pet_osem_progress p;
@@ -403,12 +500,17 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
         p.elapsed = now_s() - t_start;
         p.eta = p.elapsed / done_subsets * (total_subsets - done_subsets);
         p.lors = lors;
+        p.project_s = t_proj - t0;
+        p.reduce_s = t_red - t_proj;
+        p.update_s = t_upd - t_red;
+        p.gather_s = t_gather - t_upd;
         o->on_subset(o->cb_ctx, &p);
       }
     }
     if (o->on_iteration) PET_TRY_GOTO(st, o->on_iteration(o->cb_ctx, it + 1, x), out);
   }
 out:
+  slab_free(&sl);
   batch_free(&b);
   pet_image_destroy(&back);
   pet_image_destroy(&xf);

@@ -46,6 +46,12 @@ typedef struct pet_reducer {
   pet_status (*allreduce_sum)(void *ctx, float *buf, int64_t n, pet_memspace space);
   /* agree on a status across ranks: returns the worst status of any rank */
   pet_status (*agree)(void *ctx, pet_status local);
+  /* Optional pair for the slab update (both NULL = not offered; host buffers only).
+   * reduce_scatter_sum: sums send (sum(counts) floats) over ranks and gives rank r only the
+   * counts[r] floats of its slab (at offset sum(counts[<r]) of the sum) in recv.
+   * allgather: each rank's slab of buf (counts[r] floats at that offset) to every rank. */
+  pet_status (*reduce_scatter_sum)(void *ctx, const float *send, float *recv, const int64_t *counts);
+  pet_status (*allgather)(void *ctx, float *buf, const int64_t *counts);
 } pet_reducer;
 
 typedef struct pet_osem_progress {
@@ -55,6 +61,11 @@ typedef struct pet_osem_progress {
   double elapsed;                /* since the start of the iterations */
   double eta;                    /* estimated seconds left */
   int64_t lors;                  /* LORs projected in this subset (fwd + back count once) */
+  /* where this subset's wall time went, in seconds (0 where a backend does not measure it):
+   * project = forward, ratio and back projection of this rank's share (waiting for the
+   * slowest rank shows up in reduce); reduce = status agreement plus the allreduce (or the
+   * reduce-scatter); update = blur and EM update; gather = the slab allgather (slab_update) */
+  double project_s, reduce_s, update_s, gather_s;
 } pet_osem_progress;
 
 typedef struct pet_osem_opts {
@@ -74,6 +85,12 @@ typedef struct pet_osem_opts {
   bool (*should_stop)(void *ctx);
   pet_status (*on_interrupt)(void *ctx, int next_iteration, int next_subset, const pet_image *x);
   const pet_reducer *reducer;    /* NULL = single process */
+  /* per-subset reduction across ranks: false = allreduce of the whole back projection, then
+   * every rank updates the whole image; true = reduce-scatter to z-slabs, each rank updates
+   * its slab of the image, then allgather of the slabs. The slab update needs the reducer's
+   * reduce_scatter_sum and allgather and no PSF (the blur crosses slabs); otherwise, and with
+   * one rank, the allreduce is used. Both give the same image up to float summation order. */
+  bool slab_update;
 } pet_osem_opts;
 
 pet_osem_opts pet_osem_opts_default(void);
@@ -114,6 +131,10 @@ void pet_osem_rank_bins(const pet_histo_layout *L, int rank, int size, int64_t *
  *  that rank `rank` of `size` projects. */
 void pet_osem_rank_events(int64_t num_events, int32_t S, int32_t s, int rank, int size,
                           int64_t *first, int64_t *count);
+
+/** The z-slices [*z0, *z1) of an nz-slice image that rank `rank` of `size` updates with the
+ *  slab update (consecutive, as equal as possible; empty when nz < size for some ranks). */
+void pet_osem_rank_slab(int32_t nz, int rank, int size, int32_t *z0, int32_t *z1);
 
 /** Separable image-space Gaussian blur (FWHM in mm), in place, host. */
 pet_status pet_image_gaussian_blur(pet_image *img, float fwhm_mm);

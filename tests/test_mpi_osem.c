@@ -1,5 +1,6 @@
-/* Distributed OSEM on the host MPI path: N ranks == 1 rank (histogram and list-mode), ranks
- * with no work, agreement on a rank-local failure. Run under mpirun at np = 1, 2, 4. */
+/* Distributed OSEM on the host MPI path: N ranks == 1 rank (histogram and list-mode) with both
+ * per-subset reductions (allreduce; reduce-scatter to z-slabs + allgather), ranks with no
+ * work or no slab, agreement on a rank-local failure. Run under mpirun at np = 1, 2, 4. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,9 +75,10 @@ static int teardown(void **state)
   return 0;
 }
 
-static double run_compare(fixture *f, pet_osem_data *d, int subsets, int iterations)
+static double run_compare(fixture *f, pet_osem_data *d, int subsets, int iterations, bool slab)
 {
   pet_osem_opts o = pet_osem_opts_default();
+  o.slab_update = slab;
   o.subsets = subsets;
   o.iterations = iterations;
   o.batch_lors = 777; /* many batches, uneven ones */
@@ -111,8 +113,8 @@ static void test_histogram_osem_n_ranks_equals_one_rank(void **state)
   d.mult = f->sim.mult;
   d.add = f->sim.add;
   d.lm_count = -1;
-  double e = run_compare(f, &d, 4, 2);
-  assert_all(e < 1e-5);
+  assert_all(run_compare(f, &d, 4, 2, false) < 1e-5);
+  assert_all(run_compare(f, &d, 4, 2, true) < 1e-5);
 }
 
 static void test_listmode_osem_n_ranks_equals_one_rank(void **state)
@@ -125,8 +127,8 @@ static void test_listmode_osem_n_ranks_equals_one_rank(void **state)
   d.listmode = f->lm;
   d.mult = f->sim.mult;
   d.lm_count = -1;
-  double e = run_compare(f, &d, 3, 2);
-  assert_all(e < 1e-5);
+  assert_all(run_compare(f, &d, 3, 2, false) < 1e-5);
+  assert_all(run_compare(f, &d, 3, 2, true) < 1e-5);
 }
 
 static void test_ranks_without_work_are_fine(void **state)
@@ -140,8 +142,64 @@ static void test_ranks_without_work_are_fine(void **state)
   d.listmode = f->lm;
   d.lm_first = 10;
   d.lm_count = 3;
-  double e = run_compare(f, &d, 1, 2);
-  assert_all(e < 1e-5);
+  assert_all(run_compare(f, &d, 1, 2, false) < 1e-5);
+  assert_all(run_compare(f, &d, 1, 2, true) < 1e-5);
+}
+
+/* The slab update really splits the image: with 4 ranks and 3 slices one rank updates nothing
+ * and still takes part; the phase timings it reports add up to no more than the subset. */
+static void record_phases(void *ctx, const pet_osem_progress *p)
+{
+  int *ok = ctx;
+  double sum = p->project_s + p->reduce_s + p->update_s + p->gather_s;
+  *ok = *ok && p->project_s >= 0 && p->reduce_s >= 0 && p->update_s >= 0 && p->gather_s >= 0 &&
+        sum <= p->seconds + 1e-6;
+}
+
+static void test_slab_update_equals_allreduce_and_times_phases(void **state)
+{
+  fixture *f = *state;
+  pet_osem_data d;
+  memset(&d, 0, sizeof d);
+  d.scanner = f->scanner;
+  d.layout = f->L;
+  d.histogram = f->h;
+  d.mult = f->sim.mult;
+  d.add = f->sim.add;
+  d.lm_count = -1;
+  pet_reducer r = pet_comm_reducer(comm);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 2;
+  o.iterations = 2;
+  o.reducer = &r;
+  int ok = 1;
+  o.on_subset = record_phases;
+  o.cb_ctx = &ok;
+  pet_image *a = NULL, *b = NULL;
+  pet_image_create_owned(&a, f->ip, PET_HOST);
+  pet_image_create_owned(&b, f->ip, PET_HOST);
+  pet_image_fill(a, 1.0f);
+  pet_image_fill(b, 1.0f);
+  pet_status st = pet_osem_run(&d, &o, NULL, a);
+  o.slab_update = true;
+  pet_status st2 = pet_osem_run(&d, &o, NULL, b);
+  assert_all(st == PET_OK && st2 == PET_OK && ok);
+  double num = 0, den = 0;
+  for (int64_t v = 0; v < pet_image_num_voxels(a); ++v) {
+    num += (a->data[v] - b->data[v]) * (double)(a->data[v] - b->data[v]);
+    den += (double)a->data[v] * a->data[v];
+  }
+  assert_all(den > 0 && sqrt(num / den) < 1e-5);
+  /* the slabs tile the slices */
+  int32_t next = 0, z0, z1;
+  for (int rk = 0; rk < pet_comm_size(comm); ++rk) {
+    pet_osem_rank_slab(f->ip.nz, rk, pet_comm_size(comm), &z0, &z1);
+    assert_int_equal(z0, next);
+    next = z1;
+  }
+  assert_int_equal(next, f->ip.nz);
+  pet_image_destroy(&a);
+  pet_image_destroy(&b);
 }
 
 static void test_rank_local_failure_stops_every_rank(void **state)
@@ -165,6 +223,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_histogram_osem_n_ranks_equals_one_rank),
       cmocka_unit_test(test_listmode_osem_n_ranks_equals_one_rank),
       cmocka_unit_test(test_ranks_without_work_are_fine),
+      cmocka_unit_test(test_slab_update_equals_allreduce_and_times_phases),
       cmocka_unit_test(test_rank_local_failure_stops_every_rank),
   };
   int rc = cmocka_run_group_tests(tests, setup, teardown);
