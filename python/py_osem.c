@@ -592,7 +592,10 @@ static int get_float_arg(osem_object *self, PyObject *v, const char *what, doubl
   double d = PyFloat_AsDouble(v);
   if (d == -1.0 && PyErr_Occurred()) return -1;
   if (!(d >= lo) || !isfinite(d)) {
-    PyErr_Format(PyExc_ValueError, "%s must be finite and >= %g, got %g", what, lo, d);
+    /* PyErr_Format has no %g (Python 3.12 raises SystemError for it) */
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s must be finite and >= %g, got %g", what, lo, d);
+    PyErr_SetString(PyExc_ValueError, msg);
     return -1;
   }
   *out = d;

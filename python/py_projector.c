@@ -9,6 +9,7 @@
  * LOR batch. The GPU operators (OperatorProjector*_GPU) are in py_gpu.c. */
 #include "py_common.h" /* first: Python.h must precede the system headers */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <structmember.h>
@@ -90,7 +91,10 @@ static int proj_params_set_tof(py_proj_params_object *self, PyObject *v, void *c
   double w = PyFloat_AsDouble(v);
   if (w == -1.0 && PyErr_Occurred()) return -1;
   if (!(w >= 0.0)) {
-    PyErr_Format(PyExc_ValueError, "tofWidth_ps must be >= 0 (0 disables TOF), got %g", w);
+    /* PyErr_Format has no %g (Python 3.12 raises SystemError for it) */
+    char msg[96];
+    snprintf(msg, sizeof msg, "tofWidth_ps must be >= 0 (0 disables TOF), got %g", w);
+    PyErr_SetString(PyExc_ValueError, msg);
     return -1;
   }
   self->p.tof = w > 0.0;

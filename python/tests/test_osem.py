@@ -113,7 +113,7 @@ def test_osem_attributes_and_setters(problem):
             o.num_MLEM_iterations = bad
         with pytest.raises(ValueError, match=">= 1"):
             o.setNumSubsets(bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="psfFWHM must be finite and >= 0, got -1"):
         o.psfFWHM = -1
     with pytest.raises(ValueError):
         o.setProjector("nope")
