@@ -6,7 +6,7 @@ Errors: ValueError (bad arguments/config), OSError (files), MemoryError, Runtime
 before allocate()/bind(), CUDA failures), NotImplementedError (feature missing from the build).
 """
 import os
-from typing import Any, Optional, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -235,3 +235,128 @@ class OperatorProjector:
 
 class OperatorProjectorSiddon(OperatorProjector): ...
 class OperatorProjectorDD(OperatorProjector): ...
+
+class OperatorProjectorDevice:
+    """GPU projection operator over a ProjectionListDevice; GIL released while projecting.
+    NotImplementedError on construction without CUDA in the build."""
+    def __init__(self, params: ProjectorParams) -> None: ...
+    @property
+    def projector(self) -> str: ...
+    def applyA(self, image: ImageBase, projlist: "ProjectionListDevice") -> None:
+        """Forward projection: overwrites the loaded batch's values with A image (a device
+        image, or a host image copied to the device for the call). RuntimeError before
+        prepareBatchLORs or before the values exist."""
+    def applyAH(self, projlist: "ProjectionListDevice", image: ImageBase) -> None:
+        """Back projection of the loaded batch's values, accumulated into image (device; a
+        host image goes through a device copy and back)."""
+    def getProjectionPropertyTypes(self, data: ProjectionData) -> Tuple[str, ...]:
+        """("LOR", "DetOrient"[, "TOF"]): pass it to ProjectionListDevice*."""
+
+class OperatorProjectorSiddon_GPU(OperatorProjectorDevice):
+    """Siddon (multi-ray when params.numRays > 1) on the GPU."""
+class OperatorProjectorDD_GPU(OperatorProjectorDevice):
+    """Distance-driven on the GPU."""
+
+class ProjectionListDevice:
+    """LORs of one (subset, batch) of a histogram or list-mode, built on the GPU, with one
+    value per LOR. Not instantiable: use ProjectionListDeviceOwned / ProjectionListDeviceAlias."""
+    def prepareBatchLORs(self, subset: int, batch: int) -> None:
+        """Builds the LORs of (subset, batch) on the device. Releases the GIL. ValueError out
+        of range."""
+    def getLoadedBatchSize(self) -> int:
+        """LORs in the loaded batch (0 before prepareBatchLORs)."""
+    def getBatchCapacity(self) -> int:
+        """LORs per batch, from the memory budget."""
+    def getNumBatches(self, subset: int) -> int: ...
+    def getNumSubsets(self) -> int: ...
+    def hasTOF(self) -> bool: ...
+    def getReference(self) -> ProjectionData:
+        """The Histogram3D or ListModeLUT the LORs come from (held)."""
+    def getProjValuesDevicePointer(self) -> int: ...
+    def getProjValues(self) -> npt.NDArray[np.float32]:
+        """Host copy of the loaded batch's values, [getLoadedBatchSize()]."""
+    def setProjValues(self, array: Any) -> None:
+        """Copies a host float32 array of getLoadedBatchSize() values to the device."""
+    def clearProjections(self, value: float = 0.0) -> None: ...
+    def __dlpack__(self, *, stream: Optional[int] = None, max_version: Any = None,
+                   dl_device: Any = None, copy: Optional[bool] = None) -> Any:
+        """DLPack export (CUDA float32 [getLoadedBatchSize()]) aliasing the values; the tensor
+        keeps the list alive."""
+    def __dlpack_device__(self) -> Tuple[int, int]:
+        """(2, device_id)."""
+
+class ProjectionListDeviceOwned(ProjectionListDevice):
+    """ProjectionListDeviceOwned(scanner, data, props, memory_budget, num_subsets): values
+    owned on the device; allocate() them. memory_budget: bytes a batch may take (0: 80% of
+    the free VRAM). NotImplementedError without CUDA, RuntimeError without a GPU."""
+    def __init__(self, scanner: Scanner, data: ProjectionData,
+                 props: Optional[Sequence[str]] = None, memory_budget: int = 0,
+                 num_subsets: int = 1) -> None: ...
+    def allocate(self) -> None:
+        """Zeroed device values for getBatchCapacity() LORs."""
+
+class ProjectionListDeviceAlias(ProjectionListDevice):
+    """ProjectionListDeviceAlias(scanner, data, props, memory_budget, num_subsets): values in
+    memory someone else owns (a torch tensor)."""
+    def __init__(self, scanner: Scanner, data: ProjectionData,
+                 props: Optional[Sequence[str]] = None, memory_budget: int = 0,
+                 num_subsets: int = 1) -> None: ...
+    def setProjValuesDevicePointer(self, pointer: int, device_id: int = 0) -> None:
+        """Uses the CUDA memory at pointer (tensor.data_ptr(), >= getLoadedBatchSize()
+        floats); the caller keeps it alive. ValueError for host memory; BufferError while
+        the values are exported."""
+    def bind(self, tensor: Any) -> None:
+        """Uses a CUDA DLPack tensor of getLoadedBatchSize() float32 values (held); call
+        after prepareBatchLORs."""
+
+class OSEM:
+    """OSEM reconstruction (YRT-PET's OSEM) over pet_osem_run / pet_osem_run_gpu: the same
+    computation as `petrel recon`."""
+    def __init__(self, scanner: Scanner, useGPU: bool = False) -> None: ...
+    num_MLEM_iterations: int
+    num_OSEM_subsets: int
+    psfFWHM: float
+    """Image-space Gaussian PSF FWHM in mm (0: none)."""
+    useGPU: bool
+    device: int
+    vramBudget: int
+    """Bytes the GPU run's batches may take (0: 80% of the free VRAM)."""
+    projector: str
+    numRays: int
+    tofWidth_ps: float
+    tofNumStd: float
+    numThreads: int
+    @property
+    def imageParams(self) -> Optional[ImageParams]: ...
+    @property
+    def dataInput(self) -> Optional[ProjectionData]: ...
+    @property
+    def scanner(self) -> Scanner: ...
+    def setProjector(self, name: str) -> None:
+        """"S", "DD" or "MRS"."""
+    def setProjectorParams(self, params: ProjectorParams) -> None: ...
+    def setNumIterations(self, n: int) -> None: ...
+    def setNumSubsets(self, n: int) -> None: ...
+    def setDataInput(self, data: ProjectionData) -> None:
+        """A Histogram3D or ListModeLUT of this scanner (held)."""
+    def setMultiplicativeCorrection(self, array: Any) -> None:
+        """Per-bin m (normalisation x attenuation): float32 [num_bins] or (numZBin, numPhi,
+        numR), aliased and held; None clears."""
+    def setAdditiveCorrection(self, array: Any) -> None:
+        """Per-bin a (randoms + scatter, counts); the model is m A x + a. None clears."""
+    def setSensitivityImage(self, image: Optional[Image]) -> None:
+        """The full A^T m (a histogram subset uses 1/num_OSEM_subsets of it)."""
+    def setSensitivityImages(self, images: Optional[Sequence[Image]]) -> None:
+        """Per-subset A_s^T m (one image for list-mode)."""
+    def getSensitivityImages(self) -> List[Image]: ...
+    def generateSensitivityImages(self, params: Optional[ImageParams] = None) -> List[ImageOwned]:
+        """Computes and keeps the per-subset sensitivities on params (default:
+        setImageParams). Releases the GIL."""
+    def setInitialEstimate(self, image: Optional[ImageBase]) -> None: ...
+    def setImageParams(self, params: ImageParams) -> None: ...
+    def reconstruct(self, out_image: ImageBase) -> ImageBase:
+        """Runs OSEM into out_image (host; device too with useGPU) and returns it. Releases
+        the GIL; Ctrl-C stops it between subsets."""
+
+def createOSEM(scanner: Scanner, useGPU: bool = False) -> OSEM:
+    """YRT-PET's factory: OSEM(scanner, useGPU)."""

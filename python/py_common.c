@@ -76,8 +76,9 @@ void py_keeper_release(py_keeper *k)
   }
 }
 
-int py_keeper_bind_buffer(py_keeper *k, PyObject *obj, int ndim, const int64_t *shape,
-                          const char *dims, py_elem elem, const char *what, void **data)
+static int bind_buffer(py_keeper *k, PyObject *obj, int ndim, const int64_t *shape,
+                       const char *dims, py_elem elem, const char *what, void **data,
+                       bool readonly_ok)
 {
   Py_buffer v;
   char got[256];
@@ -121,7 +122,7 @@ int py_keeper_bind_buffer(py_keeper *k, PyObject *obj, int ndim, const int64_t *
       snprintf(got, sizeof got, "shape %s", sh);
     } else if (!PyBuffer_IsContiguous(&v, 'C')) {
       snprintf(got, sizeof got, "a non-C-contiguous array (use numpy.ascontiguousarray)");
-    } else if (v.readonly) {
+    } else if (v.readonly && !readonly_ok) {
       snprintf(got, sizeof got, "a read-only buffer");
     }
   }
@@ -135,6 +136,18 @@ int py_keeper_bind_buffer(py_keeper *k, PyObject *obj, int ndim, const int64_t *
   k->has_view = true;
   *data = v.buf;
   return 0;
+}
+
+int py_keeper_bind_buffer(py_keeper *k, PyObject *obj, int ndim, const int64_t *shape,
+                          const char *dims, py_elem elem, const char *what, void **data)
+{
+  return bind_buffer(k, obj, ndim, shape, dims, elem, what, data, false);
+}
+
+int py_keeper_bind_buffer_ro(py_keeper *k, PyObject *obj, int ndim, const int64_t *shape,
+                             const char *dims, py_elem elem, const char *what, void **data)
+{
+  return bind_buffer(k, obj, ndim, shape, dims, elem, what, data, true);
 }
 
 static const char *dl_device_name(int32_t t)

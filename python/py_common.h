@@ -99,6 +99,9 @@ typedef struct py_keeper {
  */
 int py_keeper_bind_buffer(py_keeper *k, PyObject *obj, int ndim, const int64_t *shape,
                           const char *dims, py_elem elem, const char *what, void **data);
+/** py_keeper_bind_buffer for memory that is only read: read-only buffers are accepted too. */
+int py_keeper_bind_buffer_ro(py_keeper *k, PyObject *obj, int ndim, const int64_t *shape,
+                             const char *dims, py_elem elem, const char *what, void **data);
 /**
  * Consumes obj.__dlpack__() (obj.__dlpack_device__() must report one of the allowed device
  * types: PY_DL_CPU when want_device is false, PY_DL_CUDA or PY_DL_CUDA_MANAGED when true):
@@ -144,6 +147,8 @@ int py_image_init(PyObject *m);
 int py_scanner_init(PyObject *m);
 int py_projdata_init(PyObject *m);
 int py_projector_init(PyObject *m);
+int py_gpu_init(PyObject *m);
+int py_osem_init(PyObject *m);
 
 /* ---- images: used by the other families (projectors take images) ------------------------ */
 
@@ -169,6 +174,8 @@ extern PyTypeObject py_image_device_type;
 
 /** New ImageParams object holding a copy of p. */
 PyObject *py_image_params_new(const pet_image_params *p);
+/** A new host ImageOwned of grid p, allocated (zeroed). */
+PyObject *py_image_owned_new(const pet_image_params *p);
 /** The pet_image of a petrel image object, or NULL with a TypeError naming `what`. */
 pet_image *py_image_get(PyObject *o, const char *what);
 
@@ -217,5 +224,20 @@ extern PyTypeObject py_projdata_type;
 extern PyTypeObject py_histogram_type;
 extern PyTypeObject py_listmode_type;
 extern PyTypeObject py_bin_iter_type;
+
+/* ---- projector parameters: used by the GPU operators and OSEM ---------------------------- */
+
+#include "pet_projector.h"
+
+typedef struct py_proj_params_object {
+  PyObject_HEAD
+  pet_projector_params p;
+  PyObject *scanner;
+} py_proj_params_object;
+
+extern PyTypeObject py_proj_params_type;
+
+/** "S", "MRS" or "DD". */
+const char *py_projector_kind_name(const pet_projector_params *p);
 
 #endif /* PETREL_PY_COMMON_H */

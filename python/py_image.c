@@ -225,6 +225,13 @@ static py_image_object *image_alloc(PyTypeObject *type, pet_image *img)
   return self;
 }
 
+PyObject *py_image_owned_new(const pet_image_params *p)
+{
+  pet_image *img = NULL;
+  if (py_check(pet_image_create_owned(&img, *p, PET_HOST)) != 0) return NULL;
+  return (PyObject *)image_alloc(&image_owned_type, img);
+}
+
 /* ImageOwned / ImageAlias / ImageDeviceOwned / ImageDeviceAlias (and Python subclasses). */
 static PyObject *image_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {

@@ -6,9 +6,10 @@
  * applyA(image, histogram) forward-projects into the histogram (overwriting the bins of the
  * operator's subset); applyAH(data, image) back-projects a histogram (its values) or list-mode
  * (weight 1 per event) into the image, accumulating. Both run without the GIL, LOR batch by
- * LOR batch. GPU operators (OperatorProjector*_GPU) belong in this file too. */
+ * LOR batch. The GPU operators (OperatorProjector*_GPU) are in py_gpu.c. */
 #include "py_common.h" /* first: Python.h must precede the system headers */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <structmember.h>
@@ -21,12 +22,6 @@
 /* LORs per batch: 2 x 24 B of endpoints/normals + 8 B of values and TOF each. */
 #define LOR_BATCH ((int64_t)1 << 18)
 
-typedef struct proj_params_object {
-  PyObject_HEAD
-  pet_projector_params p;
-  PyObject *scanner;
-} proj_params_object;
-
 typedef struct operator_object {
   PyObject_HEAD
   pet_projector_params p;
@@ -34,7 +29,6 @@ typedef struct operator_object {
   int32_t num_subsets, subset; /* 1, 0: everything */
 } operator_object;
 
-static PyTypeObject proj_params_type;
 static PyTypeObject operator_type;
 static PyTypeObject operator_siddon_type;
 static PyTypeObject operator_dd_type;
@@ -48,7 +42,7 @@ static PyObject *proj_params_new(PyTypeObject *type, PyObject *args, PyObject *k
   if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!:ProjectorParams", kwlist, &py_scanner_type,
                                    &scanner))
     return NULL;
-  proj_params_object *self = (proj_params_object *)type->tp_alloc(type, 0);
+  py_proj_params_object *self = (py_proj_params_object *)type->tp_alloc(type, 0);
   if (self == NULL) return NULL;
   const pet_scanner_params *sp = &((py_scanner_object *)scanner)->s->params;
   self->p = pet_projector_params_default();
@@ -58,13 +52,13 @@ static PyObject *proj_params_new(PyTypeObject *type, PyObject *args, PyObject *k
   return (PyObject *)self;
 }
 
-static void proj_params_dealloc(proj_params_object *self)
+static void proj_params_dealloc(py_proj_params_object *self)
 {
   Py_XDECREF(self->scanner);
   Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static PyObject *proj_params_set_projector(proj_params_object *self, PyObject *arg)
+static PyObject *proj_params_set_projector(py_proj_params_object *self, PyObject *arg)
 {
   const char *name = PyUnicode_AsUTF8(arg);
   if (name == NULL) return NULL;
@@ -72,23 +66,23 @@ static PyObject *proj_params_set_projector(proj_params_object *self, PyObject *a
   Py_RETURN_NONE;
 }
 
-static const char *kind_name(const pet_projector_params *p)
+const char *py_projector_kind_name(const pet_projector_params *p)
 {
   if (p->kind == PET_PROJ_DD) return "DD";
   return p->num_rays > 1 ? "MRS" : "S";
 }
 
-static PyObject *proj_params_get_projector(proj_params_object *self, void *c)
+static PyObject *proj_params_get_projector(py_proj_params_object *self, void *c)
 {
-  return PyUnicode_FromString(kind_name(&self->p));
+  return PyUnicode_FromString(py_projector_kind_name(&self->p));
 }
 
-static PyObject *proj_params_get_tof(proj_params_object *self, void *c)
+static PyObject *proj_params_get_tof(py_proj_params_object *self, void *c)
 {
   return PyFloat_FromDouble(self->p.tof ? (double)self->p.tof_fwhm_ps : 0.0);
 }
 
-static int proj_params_set_tof(proj_params_object *self, PyObject *v, void *c)
+static int proj_params_set_tof(py_proj_params_object *self, PyObject *v, void *c)
 {
   if (v == NULL) {
     PyErr_SetString(PyExc_AttributeError, "tofWidth_ps cannot be deleted");
@@ -97,7 +91,10 @@ static int proj_params_set_tof(proj_params_object *self, PyObject *v, void *c)
   double w = PyFloat_AsDouble(v);
   if (w == -1.0 && PyErr_Occurred()) return -1;
   if (!(w >= 0.0)) {
-    PyErr_Format(PyExc_ValueError, "tofWidth_ps must be >= 0 (0 disables TOF), got %g", w);
+    /* PyErr_Format has no %g (Python 3.12 raises SystemError for it) */
+    char msg[96];
+    snprintf(msg, sizeof msg, "tofWidth_ps must be >= 0 (0 disables TOF), got %g", w);
+    PyErr_SetString(PyExc_ValueError, msg);
     return -1;
   }
   self->p.tof = w > 0.0;
@@ -105,10 +102,10 @@ static int proj_params_set_tof(proj_params_object *self, PyObject *v, void *c)
   return 0;
 }
 
-static PyObject *proj_params_repr(proj_params_object *self)
+static PyObject *proj_params_repr(py_proj_params_object *self)
 {
   return PyUnicode_FromFormat("<petrel.ProjectorParams %s, numRays=%d, tof=%s>",
-                              kind_name(&self->p), self->p.num_rays, self->p.tof ? "on" : "off");
+                              py_projector_kind_name(&self->p), self->p.num_rays, self->p.tof ? "on" : "off");
 }
 
 static PyMethodDef proj_params_methods[] = {
@@ -118,13 +115,13 @@ static PyMethodDef proj_params_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef proj_params_members[] = {
-    {"numRays", T_INT, offsetof(proj_params_object, p) + offsetof(pet_projector_params, num_rays), 0,
+    {"numRays", T_INT, offsetof(py_proj_params_object, p) + offsetof(pet_projector_params, num_rays), 0,
      "Rays per LOR for (multi-ray) Siddon."},
     {"tofNumStd", T_FLOAT,
-     offsetof(proj_params_object, p) + offsetof(pet_projector_params, tof_n_sigmas), 0,
+     offsetof(py_proj_params_object, p) + offsetof(pet_projector_params, tof_n_sigmas), 0,
      "TOF kernel truncation, in standard deviations."},
     {"numThreads", T_INT,
-     offsetof(proj_params_object, p) + offsetof(pet_projector_params, num_threads), 0,
+     offsetof(py_proj_params_object, p) + offsetof(pet_projector_params, num_threads), 0,
      "Host threads (0: the OpenMP default)."},
     {NULL, 0, 0, 0, NULL}};
 
@@ -134,9 +131,9 @@ static PyGetSetDef proj_params_getset[] = {
      "TOF resolution FWHM in ps; 0 (the default) disables TOF.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
-static PyTypeObject proj_params_type = {
+PyTypeObject py_proj_params_type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "petrel.ProjectorParams",
-    .tp_basicsize = sizeof(proj_params_object),
+    .tp_basicsize = sizeof(py_proj_params_object),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "ProjectorParams(scanner)\n--\n\n"
               "Projector choice and parameters (YRT-PET's ProjectorParams): Siddon by default;\n"
@@ -156,21 +153,21 @@ static PyObject *operator_new(PyTypeObject *type, PyObject *args, PyObject *kwds
 {
   static char *kwlist[] = {"params", "bin_iter", NULL};
   PyObject *params, *bin_iter = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|O", kwlist, &proj_params_type, &params,
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|O", kwlist, &py_proj_params_type, &params,
                                    &bin_iter))
     return NULL;
   if (bin_iter != Py_None && !PyObject_TypeCheck(bin_iter, &py_bin_iter_type)) {
     PyErr_Format(PyExc_TypeError, "%s: bin_iter must be a BinIter or None", type->tp_name);
     return NULL;
   }
-  pet_projector_params p = ((proj_params_object *)params)->p;
+  pet_projector_params p = ((py_proj_params_object *)params)->p;
   if (PyType_IsSubtype(type, &operator_dd_type)) p.kind = PET_PROJ_DD;
   if (PyType_IsSubtype(type, &operator_siddon_type)) p.kind = PET_PROJ_SIDDON;
   if (py_check(pet_projector_params_check(&p)) != 0) return NULL;
   operator_object *self = (operator_object *)type->tp_alloc(type, 0);
   if (self == NULL) return NULL;
   self->p = p;
-  self->scanner = Py_NewRef(((proj_params_object *)params)->scanner);
+  self->scanner = Py_NewRef(((py_proj_params_object *)params)->scanner);
   self->num_subsets = 1;
   self->subset = 0;
   if (bin_iter != Py_None) {
@@ -355,7 +352,7 @@ static PyObject *operator_property_types(operator_object *self, PyObject *data)
 
 static PyObject *operator_get_projector(operator_object *self, void *c)
 {
-  return PyUnicode_FromString(kind_name(&self->p));
+  return PyUnicode_FromString(py_projector_kind_name(&self->p));
 }
 
 static PyMethodDef operator_methods[] = {
@@ -418,7 +415,7 @@ int py_projector_init(PyObject *m)
   struct {
     PyTypeObject *type;
     const char *name;
-  } types[] = {{&proj_params_type, "ProjectorParams"},
+  } types[] = {{&py_proj_params_type, "ProjectorParams"},
                {&operator_type, "OperatorProjector"},
                {&operator_siddon_type, "OperatorProjectorSiddon"},
                {&operator_dd_type, "OperatorProjectorDD"}};
