@@ -80,6 +80,8 @@ static const field fields[] = {
     NUM_FIELD("json_lines", F_BOOL, json_lines, 0, 0, false),
     {"frames", F_FRAMES, offsetof(pet_config, frames), PET_CONFIG_FRAMES_MAX, 0, 0, false},
     NUM_FIELD("half_life_s", F_DOUBLE, half_life_s, 0, 1e12, false),
+    PATH_FIELD(tac_mask),
+    NUM_FIELD("frame_files", F_BOOL, frame_files, 0, 0, false),
 };
 #define NUM_FIELDS (sizeof fields / sizeof fields[0])
 
@@ -120,51 +122,125 @@ static const void *field_cptr(const pet_config *cfg, const field *f)
   return (const char *)cfg + f->offset;
 }
 
-/* ---- frames: "6x10,8x30" ---- */
+/* ---- frames: "6x10,8x30", "10,10,30", "0-10,10-20@1.02", "study.dyn" ---- */
 
-/* Parses the frames syntax; durations may be NULL (count only). *why says what is wrong. */
-static bool parse_frames(const char *s, double *durations, int *n, const char **why)
+static bool ends_with_dyn(const char *s)
+{
+  size_t n = strlen(s);
+  while (n > 0 && isspace((unsigned char)s[n - 1])) --n;
+  return n >= 4 && strncmp(s + n - 4, ".dyn", 4) == 0;
+}
+
+/* Appends one frame (out may be NULL: count only). */
+static bool add_frame(pet_frame_def *out, int *total, double start, double dur, double factor,
+                      const char **why)
+{
+  if (*total >= MAX_FRAMES) {
+    *why = "more than 100000 frames";
+    return false;
+  }
+  if (out) {
+    out[*total].start_s = start;
+    out[*total].duration_s = dur;
+    out[*total].factor = factor;
+  }
+  ++*total;
+  return true;
+}
+
+static bool parse_number(const char **p, double *v)
+{
+  char *end = NULL;
+  if (!isdigit((unsigned char)**p) && **p != '.') return false;
+  errno = 0;
+  *v = strtod(*p, &end);
+  if (end == *p || errno == ERANGE || !isfinite(*v)) return false;
+  for (const char *c = *p; c < end; ++c)
+    if (*c == 'x' || *c == 'X') return false; /* strtod reads hex: "0x10" is not 16 s */
+  *p = end;
+  return true;
+}
+
+/*
+ * Parses the frames syntax into frames (NULL: count only). Items, comma-separated:
+ *   NxD    N frames of D seconds, following the previous frame
+ *   D      one frame of D seconds, following the previous frame
+ *   A-B    one frame from A to B seconds (A at or after the previous frame's end: no overlap)
+ * each optionally followed by "@F", a per-frame factor (dead time x normalisation drift) that
+ * multiplies the frame's image. A string ending in ".dyn" is a YRT-PET framing file, read by
+ * pet_config_frame_defs (counted here as 0 frames). *why says what is wrong.
+ */
+static bool parse_frames(const char *s, pet_frame_def *frames, int *n, const char **why)
 {
   int total = 0;
+  double t = 0.0;
   const char *p = s;
   *why = "";
   while (isspace((unsigned char)*p)) ++p;
-  if (*p == '\0') {
+  if (*p == '\0' || ends_with_dyn(p)) {
     *n = 0;
     return true;
   }
+  static const char *syntax =
+      "each item is <count>x<seconds>, <seconds> or <start>-<end> (seconds), optionally "
+      "followed by @<factor>, e.g. \"6x10,8x30\"";
   for (;;) {
-    char *end = NULL;
     while (isspace((unsigned char)*p)) ++p;
-    if (!isdigit((unsigned char)*p)) {
-      *why = "each item is <count>x<seconds>, e.g. \"6x10,8x30\"";
-      return false;
-    }
-    errno = 0;
-    long count = strtol(p, &end, 10);
-    if (errno || count < 1 || count > MAX_FRAMES || (*end != 'x' && *end != 'X')) {
-      *why = count < 1 || count > MAX_FRAMES ? "a frame count must be in [1, 100000]"
-                                             : "each item is <count>x<seconds>, e.g. \"6x10,8x30\"";
-      return false;
-    }
-    p = end + 1;
     if (!isdigit((unsigned char)*p) && *p != '.') {
+      *why = syntax;
+      return false;
+    }
+    const char *item = p;
+    double a = 0.0, b = 0.0, factor = 1.0;
+    long count = 1;
+    bool range = false;
+    if (!parse_number(&p, &a)) {
+      *why = syntax;
+      return false;
+    }
+    if (*p == 'x' || *p == 'X') {
+      char *end = NULL;
+      count = strtol(item, &end, 10);
+      if (end != p || count < 1 || count > MAX_FRAMES) {
+        *why = end != p ? syntax : "a frame count must be in [1, 100000]";
+        return false;
+      }
+      ++p;
+      if (!parse_number(&p, &a) || a <= 0) {
+        *why = "a frame duration must be a number of seconds > 0";
+        return false;
+      }
+    } else if (*p == '-') {
+      ++p;
+      range = true;
+      if (!parse_number(&p, &b) || b <= a) {
+        *why = "a frame <start>-<end> needs end > start >= 0 (seconds)";
+        return false;
+      }
+      if (a < t) {
+        *why = "frames overlap: a frame starts before the previous one ends";
+        return false;
+      }
+    } else if (a <= 0) {
       *why = "a frame duration must be a number of seconds > 0";
       return false;
     }
-    double seconds = strtod(p, &end);
-    if (end == p || !isfinite(seconds) || seconds <= 0) {
-      *why = "a frame duration must be a number of seconds > 0";
-      return false;
+    if (*p == '@') {
+      ++p;
+      if (!parse_number(&p, &factor) || factor <= 0) {
+        *why = "a frame factor (@F) must be a number > 0";
+        return false;
+      }
     }
-    if (total + count > MAX_FRAMES) {
-      *why = "more than 100000 frames";
-      return false;
+    if (range) {
+      if (!add_frame(frames, &total, a, b - a, factor, why)) return false;
+      t = b;
+    } else {
+      for (long i = 0; i < count; ++i) {
+        if (!add_frame(frames, &total, t, a, factor, why)) return false;
+        t += a;
+      }
     }
-    for (long i = 0; i < count; ++i)
-      if (durations) durations[total + i] = seconds;
-    total += (int)count;
-    p = end;
     while (isspace((unsigned char)*p)) ++p;
     if (*p == '\0') break;
     if (*p != ',') {
@@ -177,21 +253,157 @@ static bool parse_frames(const char *s, double *durations, int *n, const char **
   return true;
 }
 
-pet_status pet_config_frames(const pet_config *cfg, double **durations_s, int *n)
+/* Reads a YRT-PET .dyn file: frame start times in ms, then the end of the last frame. */
+static pet_status read_dyn(const char *path, pet_frame_def **out, int *n)
+{
+  char name[PET_CONFIG_FRAMES_MAX];
+  const char *b = path;
+  while (isspace((unsigned char)*b)) ++b;
+  size_t len = strlen(b);
+  while (len > 0 && isspace((unsigned char)b[len - 1])) --len;
+  snprintf(name, sizeof name, "%.*s", (int)len, b);
+  FILE *f = fopen(name, "r");
+  PET_CHECK(f != NULL, PET_ERR_CONFIG, "config: field \"frames\": cannot open the framing file %s: %s",
+            name, strerror(errno));
+  double *t = NULL;
+  int cnt = 0, cap = 0;
+  pet_status st = PET_OK;
+  char tok[64];
+  while (fscanf(f, "%63s", tok) == 1) {
+    char *end = NULL;
+    double v = strtod(tok, &end);
+    if (end == tok || *end != '\0' || !isfinite(v) || v < 0) {
+      st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"frames\": \"%s\" is not a time in ms >= 0", name, tok);
+      goto out;
+    }
+    if (cnt > 0 && v <= t[cnt - 1]) {
+      st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"frames\": times must increase (%g ms after %g ms)", name,
+                     v, t[cnt - 1]);
+      goto out;
+    }
+    if (cnt == cap) {
+      cap = cap ? 2 * cap : 64;
+      double *bigger = cnt < MAX_FRAMES + 1 ? realloc(t, (size_t)cap * sizeof *t) : NULL;
+      PET_CHECK_GOTO(st, bigger != NULL, PET_ERR_CONFIG, out, "%s: field \"frames\": too many frames", name);
+      t = bigger;
+    }
+    t[cnt++] = v;
+  }
+  PET_CHECK_GOTO(st, cnt >= 2, PET_ERR_CONFIG, out,
+                 "%s: field \"frames\": a framing file needs at least one frame (start and end times in ms)",
+                 name);
+  *out = malloc((size_t)(cnt - 1) * sizeof **out);
+  PET_CHECK_GOTO(st, *out != NULL, PET_ERR_NOMEM, out, "config: out of memory");
+  for (int k = 0; k + 1 < cnt; ++k) {
+    (*out)[k].start_s = t[k] / 1000.0;
+    (*out)[k].duration_s = (t[k + 1] - t[k]) / 1000.0;
+    (*out)[k].factor = 1.0;
+  }
+  *n = cnt - 1;
+out:
+  fclose(f);
+  free(t);
+  return st;
+}
+
+pet_status pet_config_frame_defs(const pet_config *cfg, pet_frame_def **frames, int *n)
 {
   const char *why;
   int count = 0;
-  PET_CHECK(cfg && durations_s && n, PET_ERR_ARG, "pet_config_frames: NULL argument");
-  *durations_s = NULL;
+  PET_CHECK(cfg && frames && n, PET_ERR_ARG, "pet_config_frame_defs: NULL argument");
+  *frames = NULL;
   *n = 0;
+  if (ends_with_dyn(cfg->frames)) return read_dyn(cfg->frames, frames, n);
   PET_CHECK(parse_frames(cfg->frames, NULL, &count, &why), PET_ERR_CONFIG,
             "config: field \"frames\": \"%s\": %s", cfg->frames, why);
   if (count == 0) return PET_OK;
-  double *d = malloc((size_t)count * sizeof *d);
+  pet_frame_def *d = malloc((size_t)count * sizeof *d);
   PET_CHECK(d != NULL, PET_ERR_NOMEM, "config: out of memory for %d frames", count);
   parse_frames(cfg->frames, d, &count, &why);
-  *durations_s = d;
+  *frames = d;
   *n = count;
+  return PET_OK;
+}
+
+pet_status pet_config_frames(const pet_config *cfg, double **durations_s, int *n)
+{
+  PET_CHECK(cfg && durations_s && n, PET_ERR_ARG, "pet_config_frames: NULL argument");
+  *durations_s = NULL;
+  pet_frame_def *f = NULL;
+  PET_TRY(pet_config_frame_defs(cfg, &f, n));
+  if (*n == 0) return PET_OK;
+  double *d = malloc((size_t)*n * sizeof *d);
+  if (!d) {
+    free(f);
+    return PET_ERROR(PET_ERR_NOMEM, "config: out of memory for %d frames", *n);
+  }
+  for (int i = 0; i < *n; ++i) d[i] = f[i].duration_s;
+  free(f);
+  *durations_s = d;
+  return PET_OK;
+}
+
+/* A number as short text that reads back exactly. */
+static void number_text(char *buf, size_t len, double v)
+{
+  snprintf(buf, len, "%.15g", v);
+  if (strtod(buf, NULL) != v) snprintf(buf, len, "%.17g", v);
+}
+
+/* A JSON array of frames -> the frames string: numbers (durations), [start, end] pairs, or
+ * objects {"duration"} / {"start", "end"} with an optional "factor". */
+static pet_status frames_from_json(const cJSON *arr, char *out, size_t cap, const char *src)
+{
+  size_t used = 0;
+  out[0] = '\0';
+  int i = 0;
+  for (const cJSON *it = arr->child; it; it = it->next, ++i) {
+    char item[128], a[40], b[40], fac[48] = "";
+    const cJSON *factor = NULL;
+    if (cJSON_IsNumber(it)) {
+      number_text(a, sizeof a, it->valuedouble);
+      snprintf(item, sizeof item, "%s", a);
+    } else if (cJSON_IsArray(it) && cJSON_GetArraySize(it) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(it, 0)) &&
+               cJSON_IsNumber(cJSON_GetArrayItem(it, 1))) {
+      number_text(a, sizeof a, cJSON_GetArrayItem(it, 0)->valuedouble);
+      number_text(b, sizeof b, cJSON_GetArrayItem(it, 1)->valuedouble);
+      snprintf(item, sizeof item, "%s-%s", a, b);
+    } else if (cJSON_IsObject(it)) {
+      const cJSON *d = cJSON_GetObjectItemCaseSensitive(it, "duration");
+      const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "start");
+      const cJSON *e = cJSON_GetObjectItemCaseSensitive(it, "end");
+      factor = cJSON_GetObjectItemCaseSensitive(it, "factor");
+      int known = (d != NULL) + (s != NULL) + (e != NULL) + (factor != NULL);
+      PET_CHECK(known == cJSON_GetArraySize(it), PET_ERR_CONFIG,
+                "%s: field \"frames\": frame %d: keys are duration, or start and end, and factor", src, i);
+      if (d && !s && !e && cJSON_IsNumber(d)) {
+        number_text(a, sizeof a, d->valuedouble);
+        snprintf(item, sizeof item, "%s", a);
+      } else if (!d && s && e && cJSON_IsNumber(s) && cJSON_IsNumber(e)) {
+        number_text(a, sizeof a, s->valuedouble);
+        number_text(b, sizeof b, e->valuedouble);
+        snprintf(item, sizeof item, "%s-%s", a, b);
+      } else {
+        return PET_ERROR(PET_ERR_CONFIG, "%s: field \"frames\": frame %d needs a number \"duration\", or "
+                         "numbers \"start\" and \"end\" (seconds)", src, i);
+      }
+      if (factor) {
+        PET_CHECK(cJSON_IsNumber(factor), PET_ERR_CONFIG, "%s: field \"frames\": frame %d: \"factor\" must "
+                  "be a number", src, i);
+        number_text(a, sizeof a, factor->valuedouble);
+        snprintf(fac, sizeof fac, "@%s", a);
+      }
+    } else {
+      return PET_ERROR(PET_ERR_CONFIG, "%s: field \"frames\": frame %d: expected a duration (seconds), a "
+                       "[start, end] pair or an object, got %s", src, i,
+                       cJSON_IsString(it) ? "a string" : "another value");
+    }
+    size_t need = strlen(item) + strlen(fac) + (i > 0 ? 1 : 0);
+    PET_CHECK(used + need < cap, PET_ERR_CONFIG, "%s: field \"frames\": too many frames for %zu bytes of "
+              "text; use \"NxD\" items or a .dyn file", src, cap - 1);
+    used += (size_t)snprintf(out + used, cap - used, "%s%s%s", i > 0 ? "," : "", item, fac);
+  }
+  PET_CHECK(i > 0, PET_ERR_CONFIG, "%s: field \"frames\": an empty list", src);
   return PET_OK;
 }
 
@@ -286,6 +498,11 @@ static pet_status set_from_json(pet_config *cfg, const field *f, const cJSON *v,
   case F_PATH:
   case F_FRAMES:
     if (cJSON_IsNull(v)) return set_string(cfg, f, "", src);
+    if (f->type == F_FRAMES && cJSON_IsArray(v)) {
+      char text[PET_CONFIG_FRAMES_MAX];
+      PET_TRY(frames_from_json(v, text, sizeof text, src));
+      return set_string(cfg, f, text, src);
+    }
     if (!cJSON_IsString(v)) return bad(src, f, "a string (or null)", json_kind(v));
     return set_string(cfg, f, v->valuestring, src);
   case F_FORMAT:

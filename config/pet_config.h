@@ -12,7 +12,7 @@ extern "C" {
 #endif
 
 #define PET_CONFIG_PATH_MAX 1024 /* bytes of a path, NUL included */
-#define PET_CONFIG_FRAMES_MAX 256
+#define PET_CONFIG_FRAMES_MAX 4096
 
 typedef enum pet_data_format {
   PET_DATA_AUTO = 0,          /* "auto": from the file (HDF5 signature, else the extension) */
@@ -55,8 +55,18 @@ typedef struct pet_config_image {
  *   gpu false, device 0 [0, 1024], vram_budget_mb 0 [0, 2^40] (0: automatic)
  *   checkpoint ""               (no checkpoints)
  *   quiet false, json_lines false (progress as one JSON object per line)
- *   frames ""                   (static); "6x10,8x30" = 6 frames of 10 s then 8 of 30 s
+ *   frames ""                   (static); "6x10,8x30" = 6 frames of 10 s then 8 of 30 s;
+ *                               "10,10,30" durations; "0-10,20-30" start-end seconds (gaps
+ *                               allowed, no overlap); "@F" after an item: a per-frame factor
+ *                               (dead time, normalisation drift) multiplying its image;
+ *                               "study.dyn": a YRT-PET framing file (start times in ms, then
+ *                               the last end). In JSON also an array: [10, 10, 30],
+ *                               [[0, 10], [10, 20]] or [{"start": 0, "end": 10, "factor": 1.02},
+ *                               {"duration": 30}] (converted to the text form)
  *   half_life_s 0 [0, 1e12]     (0: no decay correction)
+ *   tac_mask ""                 dynamic: a label image (NIfTI); mean activity per label and
+ *                               frame goes to <output stem>_tac.csv and _tac.png
+ *   frame_files false           dynamic: one NIfTI per frame instead of one 4D file
  */
 typedef struct pet_config {
   char scanner[PET_CONFIG_PATH_MAX];
@@ -90,7 +100,14 @@ typedef struct pet_config {
   bool json_lines;
   char frames[PET_CONFIG_FRAMES_MAX];
   double half_life_s;
+  char tac_mask[PET_CONFIG_PATH_MAX];
+  bool frame_files;
 } pet_config;
+
+/** One time frame: [start_s, start_s + duration_s), and a factor multiplying its image. */
+typedef struct pet_frame_def {
+  double start_s, duration_s, factor;
+} pet_frame_def;
 
 /** The defaults listed above. Local. */
 void pet_config_defaults(pet_config *cfg);
@@ -137,6 +154,15 @@ uint64_t pet_config_hash(const pet_config *cfg);
  * with free(). Local. Errors: PET_ERR_CONFIG (bad syntax), PET_ERR_NOMEM.
  */
 pet_status pet_config_frames(const pet_config *cfg, double **durations_s, int *n);
+
+/**
+ * The frames of cfg->frames with start times, durations and factors (all syntaxes above; a
+ * ".dyn" path is read here, relative to the working directory). Frames are in time order and
+ * do not overlap. Empty frames: *n = 0, *frames = NULL. Returns ownership of *frames: free
+ * with free(). Local. Errors: PET_ERR_CONFIG (bad syntax, unreadable or bad .dyn file, named),
+ * PET_ERR_NOMEM.
+ */
+pet_status pet_config_frame_defs(const pet_config *cfg, pet_frame_def **frames, int *n);
 
 /** "auto", "hdf5", ... and "S", "DD", "MRS". Local. */
 const char *pet_data_format_name(pet_data_format f);

@@ -10,6 +10,7 @@ extern "C" {
 int pet_cli_main(int argc, char **argv);
 int pet_cli_info(int argc, char **argv);
 int pet_cli_demo(int argc, char **argv);
+int pet_cli_demo_dynamic(int argc, char **argv);
 int pet_cli_recon(int argc, char **argv);
 int pet_cli_sens(int argc, char **argv);
 int pet_cli_diff(int argc, char **argv);

@@ -38,6 +38,7 @@ static const char *demo_help =
     "  --save-data DIR     also write the simulated acquisition as inputs for petrel recon:\n"
     "                      DIR/scanner.json, DIR/data.h5 (histogram + corrections), DIR/listmode.h5,\n"
     "                      DIR/mu.nii.gz and DIR/recon.json\n"
+    "  --dynamic           a dynamic list-mode study instead (petrel demo --dynamic --help)\n"
     "  --quiet             only the final summary\n"
     "  --json              progress as JSON lines\n";
 
@@ -122,6 +123,8 @@ static pet_status save_inputs(const char *dir, const pet_scanner *scanner, const
 
 int pet_cli_demo(int argc, char **argv)
 {
+  for (int i = 1; i < argc; ++i)
+    if (!strcmp(argv[i], "--dynamic")) return pet_cli_demo_dynamic(argc, argv);
   if (pet_cli_is_help(argc, argv)) {
     fputs(demo_help, stdout);
     return 0;

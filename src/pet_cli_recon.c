@@ -9,6 +9,7 @@
 
 #include "pet_cli.h"
 #include "pet_cli_data.h"
+#include "pet_cli_dynamic.h"
 #include "pet_cli_util.h"
 #include "pet_comm.h"
 #include "pet_config.h"
@@ -34,6 +35,10 @@ static const char *recon_help =
     "                        not match the config and data\n"
     "  --resume-if-present   resume when the checkpoint exists, else start (for requeued jobs)\n"
     "  --quiet, --json       progress: none, or JSON lines\n"
+    "dynamic (list-mode): --frames 6x10,8x30,10x60 (or \"10,10,30\", \"0-10,20-30@1.02\", study.dyn)\n"
+    "  reconstructs each frame (frames over ranks, or rank groups per frame), decay-corrected with\n"
+    "  --half_life_s; output: one 4D NIfTI + <stem>.json (FrameTimesStart, FrameDuration), or\n"
+    "  --frame_files true; --tac_mask labels.nii.gz adds <stem>_tac.csv and <stem>_tac.png\n"
     "exit codes: 0 done, 1 error, 2 usage, 3 stopped by SIGTERM/SIGUSR1 after writing a checkpoint\n";
 
 /* Hash of the fields that determine the iterates: a checkpoint may be resumed with other
@@ -329,6 +334,10 @@ static int run_recon(int argc, char **argv, bool sens_only)
 
   int device = -1;
   if (cfg->gpu) PET_TRY_GOTO(st, pet_comm_setup_gpu(comm, a.backend, &device), out);
+  if (!sens_only && cfg->frames[0]) {
+    st = pet_cli_recon_dynamic(cfg, comm, device);
+    goto out;
+  }
   st = pet_cli_load_inputs(cfg, comm, !sens_only, &in);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   if (!sens_only && in.kind == PET_KIND_NONE)

@@ -98,6 +98,8 @@ static const field_case cases[] = {
     {"json_lines", "true", "on", "null", "1", "jsonl"},
     {"frames", "\"6x10,8x30\"", "2x5.5", "\"6x\"", "12", "3y10"},
     {"half_life_s", "6586.2", "109.77", "-1", "\"6586\"", "-5"},
+    {"tac_mask", "\"mask.nii\"", "m2.nii", "8", "[2]", LONG_PATH_MARK},
+    {"frame_files", "true", "yes", "\"no\"", "2", "perhaps"},
 };
 #define NUM_CASES (sizeof cases / sizeof cases[0])
 
@@ -363,11 +365,59 @@ static void test_config_frames(void **state)
   assert_int_equal(n, 9);
   assert_true(d[0] == 10.0 && d[5] == 10.0 && d[6] == 2.5 && d[7] == 2.5 && d[8] == 60.0);
   free(d);
-  const char *bad[] = {"x10", "6x", "6x0", "0x10", "6x10,", "6x10;8x30", "6*10", "6x-1", "a"};
+  /* durations, start-end with a gap, factors */
+  pet_frame_def *fd = NULL;
+  assert_int_equal(pet_config_set(&c, "frames", "2x10,5,30-40@1.5"), PET_OK);
+  assert_int_equal(pet_config_frame_defs(&c, &fd, &n), PET_OK);
+  assert_int_equal(n, 4);
+  assert_true(fd[0].start_s == 0 && fd[1].start_s == 10 && fd[2].start_s == 20 && fd[2].duration_s == 5);
+  assert_true(fd[3].start_s == 30 && fd[3].duration_s == 10 && fd[3].factor == 1.5 && fd[0].factor == 1.0);
+  free(fd);
+  const char *bad[] = {"x10", "6x", "6x0", "0x10", "6x10,", "6x10;8x30", "6*10", "6x-1", "a",
+                       "0-10,5-20", "10-5", "2x10@0", "2x10@"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
     assert_int_equal(pet_config_set(&c, "frames", bad[i]), PET_ERR_CONFIG);
     assert_non_null(strstr(pet_last_error(), "frames"));
   }
+}
+
+static void test_config_frames_json_and_dyn(void **state)
+{
+  (void)state;
+  pet_config c;
+  pet_config_defaults(&c);
+  pet_frame_def *fd = NULL;
+  int n = 0;
+  const char *p = write_json("frames_list.json", "{\"frames\": [10, 10, 30]}");
+  assert_int_equal(pet_config_read_json(&c, p), PET_OK);
+  assert_int_equal(pet_config_frame_defs(&c, &fd, &n), PET_OK);
+  assert_int_equal(n, 3);
+  assert_true(fd[2].start_s == 20 && fd[2].duration_s == 30);
+  free(fd);
+  p = write_json("frames_pairs.json",
+                 "{\"frames\": [[0, 10], {\"start\": 20, \"end\": 25.5, \"factor\": 1.25}, {\"duration\": 4}]}");
+  assert_int_equal(pet_config_read_json(&c, p), PET_OK);
+  assert_int_equal(pet_config_frame_defs(&c, &fd, &n), PET_OK);
+  assert_int_equal(n, 3);
+  assert_true(fd[1].start_s == 20 && fd[1].duration_s == 5.5 && fd[1].factor == 1.25);
+  assert_true(fd[2].start_s == 25.5 && fd[2].duration_s == 4);
+  free(fd);
+  p = write_json("frames_bad.json", "{\"frames\": [[0, 10], \"x\"]}");
+  assert_int_equal(pet_config_read_json(&c, p), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "frame 1"));
+  /* a YRT-PET framing file: start times in ms, then the end of the last frame */
+  char dyn[1024];
+  snprintf(dyn, sizeof dyn, "%s", write_json("study.dyn", "0 10000\n20000 50000\n"));
+  pet_config_defaults(&c);
+  assert_int_equal(pet_config_set(&c, "frames", dyn), PET_OK);
+  assert_int_equal(pet_config_frame_defs(&c, &fd, &n), PET_OK);
+  assert_int_equal(n, 3);
+  assert_true(fd[0].duration_s == 10 && fd[1].start_s == 10 && fd[2].start_s == 20 && fd[2].duration_s == 30);
+  free(fd);
+  snprintf(dyn, sizeof dyn, "%s", write_json("bad.dyn", "0 10000 5000\n"));
+  assert_int_equal(pet_config_set(&c, "frames", dyn), PET_OK);
+  assert_int_equal(pet_config_frame_defs(&c, &fd, &n), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "increase"));
 }
 
 /* Every field set to a non-default value, written and read back identically. */
@@ -476,6 +526,7 @@ int main(void)
       cmocka_unit_test(test_config_cli_overrides_the_file),
       cmocka_unit_test(test_config_validate_cross_field),
       cmocka_unit_test(test_config_frames),
+      cmocka_unit_test(test_config_frames_json_and_dyn),
       cmocka_unit_test(test_config_round_trip_and_hash),
       cmocka_unit_test(test_config_hash_changes_with_every_field),
       cmocka_unit_test(test_config_examples_are_valid),
