@@ -71,7 +71,9 @@ static int bench_osem(const pet_osem_data *d, pet_image *x, int subsets, int64_t
   o.iterations = 1;
   o.subsets = subsets;
   o.on_subset = on_subset;
-  pet_gpu_opts g = {0, budget};
+  pet_gpu_opts g;
+  memset(&g, 0, sizeof g);
+  g.vram_budget_bytes = budget;
   double best = 1e30, best_total = 1e30;
   for (int r = 0; r < 2; ++r) {
     CHK(pet_image_fill(x, 1.0f));

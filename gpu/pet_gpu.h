@@ -113,6 +113,14 @@ struct pet_image;
 typedef struct pet_gpu_opts {
   int32_t device;            /* CUDA device index (after CUDA_VISIBLE_DEVICES) */
   int64_t vram_budget_bytes; /* projection-data batches must fit this; 0 = 80% of free VRAM */
+  /* Sensitivity hand-over (host images of the image's grid, num_sens of them: one per subset
+   * for a histogram, one for list-mode, PSF already applied), so that several runs over the
+   * same scanner and corrections (frames of a dynamic study) compute it once: with sens_in the
+   * run uploads these instead of computing; with sens_out (and no sens_in) it downloads what
+   * it computed into them. Both NULL: computed and kept on the device only. */
+  struct pet_image *const *sens_in;
+  struct pet_image *const *sens_out;
+  int32_t num_sens;
 } pet_gpu_opts;
 
 /**

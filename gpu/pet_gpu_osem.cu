@@ -389,6 +389,7 @@ extern "C" pet_status pet_osem_run_gpu(const struct pet_osem_data *d,
   float *d_x = NULL, *d_xf = NULL, *d_tmp = NULL, *d_back = NULL, *d_sens = NULL;
   float *smax = NULL;
   const bool x_dev = x->space == PET_DEVICE;
+  bool given = false; /* sensitivity handed over by the caller */
 
   smax = (float *)calloc((size_t)nsens, sizeof(float));
   PET_CHECK_GOTO(st, smax != NULL, PET_ERR_NOMEM, out, "gpu osem: out of host memory");
@@ -423,8 +424,25 @@ extern "C" pet_status pet_osem_run_gpu(const struct pet_osem_data *d,
     PET_TRY_GOTO(st, init_engine(&e, budget, max_items), out);
   }
 
-  /* sensitivity: A_s^T m per subset (histogram) or A^T m over all bins (list-mode) */
-  for (int32_t s = 0; s < nsens; ++s) {
+  /* sensitivity: given (uploaded), or A_s^T m per subset (histogram) / A^T m over all bins
+   * (list-mode) computed here */
+  given = g && g->sens_in;
+  if (given || (g && g->sens_out)) {
+    pet_image *const *hs = given ? g->sens_in : g->sens_out;
+    PET_CHECK_GOTO(st, g->num_sens == nsens, PET_ERR_ARG, out,
+                   "gpu osem: %d sensitivity images handed over, %d expected", g->num_sens, nsens);
+    for (int32_t s = 0; s < nsens; ++s) {
+      PET_TRY_GOTO(st, pet_image_require(hs[s], PET_HOST), out);
+      PET_CHECK_GOTO(st, pet_image_params_equal(&hs[s]->params, &x->params), PET_ERR_ARG, out,
+                     "gpu osem: sensitivity image %d is not on the image's grid", s);
+    }
+  }
+  for (int32_t s = 0; given && s < nsens; ++s) {
+    float *sens = d_sens + (size_t)s * (size_t)e.nv;
+    PET_TRY_GOTO(st, pet_gpu_memcpy(sens, g->sens_in[s]->data, ib, 0), out);
+    PET_TRY_GOTO(st, pet_gpu_max(e.ks, sens, e.nv, &smax[s]), out);
+  }
+  for (int32_t s = 0; !given && s < nsens; ++s) {
     float *sens = d_sens + (size_t)s * (size_t)e.nv;
     int64_t lo, hi, lors = 0;
     const int32_t Ss = lm ? 1 : S;
@@ -436,6 +454,7 @@ extern "C" pet_status pet_osem_run_gpu(const struct pet_osem_data *d,
     PET_TRY_GOTO(st, reduce_dev(red, sens, e.nv), out);
     if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, pet_gpu_blur(e.ks, e.g, o->psf_fwhm_mm, sens, d_tmp), out);
     PET_TRY_GOTO(st, pet_gpu_max(e.ks, sens, e.nv, &smax[s]), out);
+    if (g && g->sens_out) PET_TRY_GOTO(st, pet_gpu_memcpy(g->sens_out[s]->data, sens, ib, 1), out);
   }
 
   {

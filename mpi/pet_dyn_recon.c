@@ -5,7 +5,8 @@
 
 static pet_status run_frame(const pet_osem_data *tmpl, const pet_osem_opts *o, pet_image *const *sens,
                             const pet_dyn_opts *dy, const pet_dyn_source *src, int f, const pet_reducer *red,
-                            float *add_buf, pet_image *x, int64_t *events)
+                            float *add_buf, pet_image *x, int64_t *events, pet_image *const *gsens,
+                            bool *gsens_ready)
 {
   pet_osem_data d = *tmpl;
   d.histogram = NULL;
@@ -26,7 +27,19 @@ static pet_status run_frame(const pet_osem_data *tmpl, const pet_osem_opts *o, p
   fo.on_interrupt = NULL;
   fo.on_iteration = NULL;
   st = pet_image_fill(x, 1.0f);
-  if (st == PET_OK) st = dy->gpu ? pet_osem_run_gpu(&d, &fo, &dy->gpu_opts, x) : pet_osem_run(&d, &fo, sens, x);
+  if (st == PET_OK && dy->gpu) {
+    /* the sensitivity is computed once: by the caller (sens), or by this rank's (group's) first
+     * GPU frame, which hands it out through gsens for the later ones */
+    pet_gpu_opts g = dy->gpu_opts;
+    g.num_sens = 1;
+    if (sens && sens[0]) g.sens_in = sens;
+    else if (*gsens_ready) g.sens_in = gsens;
+    else g.sens_out = gsens;
+    st = pet_osem_run_gpu(&d, &fo, &g, x);
+    if (st == PET_OK && g.sens_out) *gsens_ready = true;
+  } else if (st == PET_OK) {
+    st = pet_osem_run(&d, &fo, sens, x);
+  }
   if (src->release) src->release(src->ctx, f);
   if (st != PET_OK) return st;
   const float scale = (float)pet_dyn_frame_scale(&dy->frames[f], dy->half_life_s);
@@ -50,7 +63,8 @@ pet_status pet_dyn_reconstruct(pet_comm *comm, const pet_osem_data *tmpl, const 
   const int64_t nv = pet_image_num_voxels(out[0]);
   pet_status st = PET_OK;
   pet_comm *group = NULL;
-  pet_image *x = NULL;
+  pet_image *x = NULL, *gsens = NULL;
+  bool gsens_ready = false;
   float *all = NULL, *add_buf = NULL;
   pet_reducer red;
   const pet_reducer *redp = NULL;
@@ -64,6 +78,7 @@ pet_status pet_dyn_reconstruct(pet_comm *comm, const pet_osem_data *tmpl, const 
   all = calloc((size_t)F * (size_t)nv, sizeof *all);
   if (all == NULL) st = PET_ERROR(PET_ERR_NOMEM, "dynamic: no memory for %d frames of %lld voxels", F, (long long)nv);
   if (st == PET_OK) st = pet_image_create_owned(&x, ip, PET_HOST);
+  if (st == PET_OK && dy->gpu && !(sens && sens[0])) st = pet_image_create_owned(&gsens, ip, PET_HOST);
   if (st == PET_OK && tmpl->add && dy->add_duration_s > 0) {
     add_buf = malloc((size_t)tmpl->layout->num_bins * sizeof *add_buf);
     if (!add_buf) st = PET_ERROR(PET_ERR_NOMEM, "dynamic: no memory for the per-frame additive term");
@@ -76,7 +91,7 @@ pet_status pet_dyn_reconstruct(pet_comm *comm, const pet_osem_data *tmpl, const 
     if (!pet_dyn_plan_has_frame(&plan, f)) continue;
     const double t0 = pet_comm_wtime();
     int64_t events = 0;
-    st = run_frame(tmpl, o, sens, dy, src, f, redp, add_buf, x, &events);
+    st = run_frame(tmpl, o, sens, dy, src, f, redp, add_buf, x, &events, &gsens, &gsens_ready);
     if (group) st = pet_comm_agree(group, st);
     if (st != PET_OK) break;
     if (plan.group_rank == 0) {
@@ -92,6 +107,7 @@ out:
   free(all);
   free(add_buf);
   pet_image_destroy(&x);
+  pet_image_destroy(&gsens);
   pet_comm_finalize(&group);
   return st;
 }

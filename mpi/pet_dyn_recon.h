@@ -35,7 +35,7 @@ typedef struct pet_dyn_opts {
   /* > 0: the template's per-bin additive term (randoms + scatter, counts) covers this many
    * seconds; a frame gets add x duration / add_duration_s. 0: used as given in every frame */
   double add_duration_s;
-  bool gpu;                    /* pet_osem_run_gpu with gpu_opts (computes its own sensitivity) */
+  bool gpu;                    /* pet_osem_run_gpu with gpu_opts; the sensitivity is computed once */
   pet_gpu_opts gpu_opts;
   /* called on rank 0 of each group after each of its frames (may be NULL) */
   void (*on_frame)(void *ctx, int frame, int64_t events, double seconds);
@@ -51,7 +51,8 @@ typedef struct pet_dyn_opts {
  * over comm from each group's rank 0, so every rank holds every frame: out[f] (num_frames host
  * images of sens[0]'s grid, created by the caller) are overwritten. sens: the list-mode
  * sensitivity (one image, A^T m over all bins), computed once by the caller and shared by all
- * frames (ignored with gpu). plan_out may be NULL. Collective on comm.
+ * frames; with gpu and no sens, each rank (group) computes it on its first frame and reuses it.
+ * plan_out may be NULL. Collective on comm.
  * Errors: PET_ERR_ARG, PET_ERR_NOMEM, PET_ERR_MPI, and any of load's or OSEM's, agreed over comm.
  */
 pet_status pet_dyn_reconstruct(pet_comm *comm, const pet_osem_data *tmpl, const pet_osem_opts *o,

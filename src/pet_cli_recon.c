@@ -450,7 +450,12 @@ static int run_recon(int argc, char **argv, bool sens_only)
   const double t_osem0 = pet_cli_now();
   if (cfg->gpu) {
     pet_gpu_opts g;
+    memset(&g, 0, sizeof g);
     g.device = device;
+    if (sens && sens[0]) { /* a loaded sensitivity (field "sensitivity") is used on the GPU too */
+      g.sens_in = sens;
+      g.num_sens = nsens;
+    }
     g.vram_budget_bytes = cfg->vram_budget_mb * 1024 * 1024;
     st = pet_osem_run_gpu(&d, &o, &g, x);
   } else {

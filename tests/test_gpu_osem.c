@@ -102,7 +102,9 @@ static void run_both(const pet_osem_data *d, const pet_osem_opts *o, int64_t bud
   pet_image_fill(xc, 1.0f);
   pet_image_fill(xg, 1.0f);
   assert_int_equal(pet_osem_run(d, o, NULL, xc), PET_OK);
-  pet_gpu_opts g = {0, budget};
+  pet_gpu_opts g;
+  memset(&g, 0, sizeof g);
+  g.vram_budget_bytes = budget;
   g_subsets_seen = 0;
   pet_osem_opts og = *o;
   og.on_subset = count_subset;
@@ -216,7 +218,9 @@ static void test_resume(void **state)
   assert_int_equal(pet_image_create_owned(&b, f->ip, PET_HOST), PET_OK);
   pet_image_fill(a, 1.0f);
   pet_image_fill(b, 1.0f);
-  pet_gpu_opts g = {0, 0};
+  pet_gpu_opts g;
+  memset(&g, 0, sizeof g);
+  g.vram_budget_bytes = 0;
   assert_int_equal(pet_osem_run_gpu(&d, &o, &g, a), PET_OK);
   pet_osem_opts oi = o;
   g_calls = 0;
@@ -236,6 +240,49 @@ static void test_resume(void **state)
   pet_image_destroy(&b);
 }
 
+/* The sensitivity handed out by one run and handed in to the next gives the same result, and
+ * equals the host's pet_osem_sensitivity. */
+static void test_sensitivity_hand_over(void **state)
+{
+  fixture *f = *state;
+  pet_osem_data d = histo_data(f);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.iterations = 1;
+  o.subsets = 4;
+  pet_image *a = NULL, *b = NULL, *gs[4] = {NULL}, *hs[4] = {NULL};
+  assert_int_equal(pet_image_create_owned(&a, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&b, f->ip, PET_HOST), PET_OK);
+  for (int s = 0; s < 4; ++s) {
+    assert_int_equal(pet_image_create_owned(&gs[s], f->ip, PET_HOST), PET_OK);
+    assert_int_equal(pet_image_create_owned(&hs[s], f->ip, PET_HOST), PET_OK);
+  }
+  pet_image_fill(a, 1.0f);
+  pet_image_fill(b, 1.0f);
+  pet_gpu_opts g;
+  memset(&g, 0, sizeof g);
+  g.sens_out = gs;
+  g.num_sens = 4;
+  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, a), PET_OK);
+  assert_int_equal(pet_osem_sensitivity(&d, &o, hs, 4), PET_OK);
+  double worst = 0;
+  for (int s = 0; s < 4; ++s) assert_true(rel_diff(hs[s], gs[s], &worst) < 1e-4);
+  memset(&g, 0, sizeof g);
+  g.sens_in = gs;
+  g.num_sens = 4;
+  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, b), PET_OK);
+  double r = rel_diff(a, b, &worst);
+  printf("  sensitivity hand-over: rel rmse %.3g\n", r);
+  assert_true(r < 1e-6);
+  g.num_sens = 3;
+  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, b), PET_ERR_ARG);
+  for (int s = 0; s < 4; ++s) {
+    pet_image_destroy(&gs[s]);
+    pet_image_destroy(&hs[s]);
+  }
+  pet_image_destroy(&a);
+  pet_image_destroy(&b);
+}
+
 static void test_device_image_in_place(void **state)
 {
   fixture *f = *state;
@@ -247,7 +294,9 @@ static void test_device_image_in_place(void **state)
   assert_int_equal(pet_image_create_owned(&xd, f->ip, PET_DEVICE), PET_OK);
   pet_image_fill(xh, 1.0f);
   pet_image_fill(xd, 1.0f);
-  pet_gpu_opts g = {0, 0};
+  pet_gpu_opts g;
+  memset(&g, 0, sizeof g);
+  g.vram_budget_bytes = 0;
   float *before = xd->data;
   assert_int_equal(pet_osem_run_gpu(&d, &o, &g, xh), PET_OK);
   assert_int_equal(pet_osem_run_gpu(&d, &o, &g, xd), PET_OK);
@@ -274,6 +323,7 @@ int main(void)
       cmocka_unit_test(test_listmode_tof),
       cmocka_unit_test(test_resume),
       cmocka_unit_test(test_device_image_in_place),
+      cmocka_unit_test(test_sensitivity_hand_over),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
