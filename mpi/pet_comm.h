@@ -91,6 +91,15 @@ pet_status pet_comm_split(pet_comm *c, int color, pet_comm **sub);
 /** Wall-clock seconds (MPI_Wtime). Local. */
 double pet_comm_wtime(void);
 
+/**
+ * Times an NCCL all-reduce (sum, in place) of n floats on the current device over a
+ * one-rank NCCL communicator, best of `iters` after a warm-up: the per-call cost of the
+ * device reduction that pet_comm_allreduce_sum issues once per OSEM subset (on one GPU it
+ * measures NCCL's launch and copy path, not the links). *ms = milliseconds per call.
+ * PET_ERR_UNSUPPORTED without NCCL. Local.
+ */
+pet_status pet_comm_nccl_allreduce_bench(int64_t n, int iters, double *ms);
+
 #ifdef __cplusplus
 }
 #endif
