@@ -28,7 +28,7 @@ grep -E "passed|failed|skipped" "$OUT/ctest.log" | grep -iv "tests passed" | tai
 PYTHONPATH=$B/python "$PY" -m pytest -q python/tests -k "gpu or device or torch or seed" 2>&1 | tail -3
 echo "== compute-sanitizer memcheck"
 for t in test_gpu_projector test_gpu_osem; do
-  compute-sanitizer --tool memcheck ./$B/tests/$t > "$OUT/memcheck_$t.log" 2>&1
+  timeout 240 compute-sanitizer --tool memcheck ./$B/tests/$t > "$OUT/memcheck_$t.log" 2>&1
   echo "$t: $(grep -E 'ERROR SUMMARY' "$OUT/memcheck_$t.log")"
   grep -E "Invalid|out of bounds|Address" "$OUT/memcheck_$t.log" | head -5
 done
@@ -39,10 +39,11 @@ PYTHONPATH=$B/python "$PY" -c "
 import petrel as p
 im = p.ImageOwned(p.ImageParams(150, 150, 24, 600.0, 600.0, 97.68)); im.allocate(); im.setValue(1.0)
 im.writeToFile('$OUT/clinical_ones.nii')"
+TIMEFORMAT="fwd_gpu_process_seconds %R"
 for i in 1 2; do
-  /usr/bin/time -f "fwd_gpu_process_seconds %e" ./$B/petrel fwd --scanner "$FIX/clinical/scanner.json" \
-    --image "$OUT/clinical_ones.nii" --out /tmp/clinical_fwd.his --gpu 2>&1 | tail -2
+  time ./$B/petrel fwd --scanner "$FIX/clinical/scanner.json" --image "$OUT/clinical_ones.nii" \
+    --out /tmp/clinical_fwd.his --gpu
 done
 ls -la /tmp/clinical_fwd.his
-./$B/bench/bench_dynamic --events 100000000 --frames 4 --iterations 1 --subsets 4 --gpu | tee "$OUT/bench_dynamic_gpu.jsonl"
+timeout 240 ./$B/bench/bench_dynamic --events 100000000 --frames 4 --iterations 1 --subsets 4 --gpu | tee "$OUT/bench_dynamic_gpu.jsonl"
 rm -f /tmp/clinical_fwd.his
