@@ -441,6 +441,8 @@ extern "C" pet_status pet_osem_run_gpu(const struct pet_osem_data *d,
     float *sens = d_sens + (size_t)s * (size_t)e.nv;
     PET_TRY_GOTO(st, pet_gpu_memcpy(sens, g->sens_in[s]->data, ib, 0), out);
     PET_TRY_GOTO(st, pet_gpu_max(e.ks, sens, e.nv, &smax[s]), out);
+    PET_CHECK_GOTO(st, smax[s] > 0.0f, PET_ERR_ARG, out,
+                   "gpu osem: the sensitivity image %d handed over is zero everywhere", s);
   }
   for (int32_t s = 0; !given && s < nsens; ++s) {
     float *sens = d_sens + (size_t)s * (size_t)e.nv;

@@ -264,7 +264,9 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
   s.release = src_release;
   s.ctx = &src;
   const double t_rec = pet_cli_now();
-  PET_TRY_GOTO(st, pet_dyn_reconstruct(comm, &d, &o, &sens, &dy, &s, x, NULL), out);
+  /* on the GPU without a loaded sensitivity, the first frame computes it on the device */
+  pet_image *const *sensp = cfg->gpu && !cfg->sensitivity[0] ? NULL : &sens;
+  PET_TRY_GOTO(st, pet_dyn_reconstruct(comm, &d, &o, sensp, &dy, &s, x, NULL), out);
   const double rec_s = pet_cli_now() - t_rec;
   if (rank == 0) st = write_outputs(cfg, fr, nf, x);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
