@@ -64,5 +64,14 @@ timeout 60 "$PETREL" recon --config h/recon.json --frames 2x10 --output x.nii.gz
 check "frames on a histogram are refused" test $? -ne 0
 check "... with a message" grep -q "needs list-mode" e2.log
 
+# on a GPU node: the GPU frames (sensitivity computed once on the device) equal the CPU ones
+if "$PETREL" info | grep -q "device 0"; then
+  timeout 180 "$PETREL" recon --config d/recon_dynamic.json --frames "$F5" --frame_files true --tac_mask "" \
+    --output g1.nii.gz --gpu > g1.log 2>&1
+  sameg() { local i; for ((i = 0; i < 5; ++i)); do f=$(printf "_frame%03d.nii.gz" "$i");
+    "$PETREL" diff "a1$f" "g1$f" --tol 1e-3 || return 1; done; }
+  check "GPU frames == CPU frames (1e-3)" sameg
+fi
+
 echo "cli_dynamic: $pass passed, $fail failed"
 test "$fail" -eq 0
