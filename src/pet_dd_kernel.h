@@ -49,7 +49,7 @@ PET_HD static inline int pet_dd_clip_slices(float cA, float cB, float hw, float 
  * TOF: times the kernel pdf at q_i (pet_tof_pdf at alpha_i |d| - centre), 1/mm, as Siddon's
  * TOF weights integrate the same kernel. Forward and back visit identical weights (adjoint).
  */
-PET_HD static inline float pet_dd_lor(const float *PET_RESTRICT lor, const float *orient,
+PET_HD static PET_WORKER float pet_dd_lor(const float *PET_RESTRICT lor, const float *orient,
                                       float size_trans, float size_z, pet_image_params g,
                                       const float *PET_RESTRICT img_in, float *img_out,
                                       float back_val, int mode, const pet_tof_kernel *tof,

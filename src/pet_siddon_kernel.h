@@ -93,7 +93,7 @@ PET_HD static inline void pet_siddon_axis_start(float p, float d, float b0, floa
  * The inner loop has no division: alphas advance by precomputed per-voxel steps, and the
  * weights telescope, so the chord sum is exact up to float rounding of its two ends.
  */
-PET_HD static inline float pet_siddon_ray(float x1, float y1, float z1, float x2, float y2,
+PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, float x2, float y2,
                                           float z2, pet_image_params g,
                                           const float *PET_RESTRICT img_in, float *img_out,
                                           float back_val, int mode, const pet_tof_kernel *tof,
@@ -302,7 +302,7 @@ PET_HD static inline void pet_mrs_ray(const float *PET_RESTRICT lor, const float
  * Multi-ray Siddon: the average over num_rays rays (pet_mrs_ray) of the Siddon weights.
  * num_rays == 1 is plain Siddon on the LOR itself (bit for bit). mode as pet_siddon_ray.
  */
-PET_HD static inline float pet_mrs_lor(const float *PET_RESTRICT lor, const float *orient,
+PET_HD static PET_WORKER float pet_mrs_lor(const float *PET_RESTRICT lor, const float *orient,
                                        int32_t num_rays, float size_trans, float size_z,
                                        pet_image_params g, const float *PET_RESTRICT img_in,
                                        float *img_out, float back_val, int mode,
