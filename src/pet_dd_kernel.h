@@ -11,6 +11,22 @@
 #include "pet_siddon_kernel.h"
 #include "pet_tof_kernel.h"
 
+/* Narrows the slice range [*f0, *f1] (float slice indices) to the slices where a footprint
+ * centred at c = cA + fi cB (voxel units along one axis) with half-width at most hw comes
+ * within reach of [0, n): |c - n/2| <= n/2 + hw, widened by one slice either side. Returns 0
+ * when no slice is left. Local. */
+PET_HD static inline int pet_dd_clip_slices(float cA, float cB, float hw, float n, float *f0,
+                                           float *f1)
+{
+  float lo = -hw, hi = n + hw;
+  if (fabsf(cB) < 1e-12f) return cA >= lo && cA <= hi;
+  float icb = 1.0f / cB;
+  float t0 = (lo - cA) * icb, t1 = (hi - cA) * icb;
+  *f0 = pet_maxf(*f0, pet_minf(t0, t1) - 1.0f);
+  *f1 = pet_minf(*f1, pet_maxf(t0, t1) + 1.0f);
+  return *f0 <= *f1;
+}
+
 /**
  * Distance-driven weights of the LOR p1 -> p2 (lor: x1 y1 z1 x2 y2 z2, mm), exactly:
  *
@@ -33,7 +49,7 @@
  * TOF: times the kernel pdf at q_i (pet_tof_pdf at alpha_i |d| - centre), 1/mm, as Siddon's
  * TOF weights integrate the same kernel. Forward and back visit identical weights (adjoint).
  */
-PET_HD static inline float pet_dd_lor(const float *PET_RESTRICT lor, const float *orient,
+PET_HD static PET_WORKER float pet_dd_lor(const float *PET_RESTRICT lor, const float *orient,
                                       float size_trans, float size_z, pet_image_params g,
                                       const float *PET_RESTRICT img_in, float *img_out,
                                       float back_val, int mode, const pet_tof_kernel *tof,
@@ -82,49 +98,85 @@ PET_HD static inline float pet_dd_lor(const float *PET_RESTRICT lor, const float
     /* first/last slice centre in [lo, hi]: clamp in float before converting to int */
   float fi0 = pet_maxf((lo - b0[a]) / vox[a] - 0.5f, -1.0f);
   float fi1 = pet_minf((hi - b0[a]) / vox[a] - 0.5f, (float)nv[a]);
+
+  /* Everything on slice i is linear in fi = i (alpha_i = al0 + fi dal), so it is evaluated as
+   * base + fi * step, with the footprint edges in voxel units of b and z (no division per
+   * slice but the normalisation). */
+  float ivb = 1.0f / vox[b], ivz = 1.0f / vox[2];
+  float al0 = (b0[a] + 0.5f * vox[a] - pa) * ida, dal = vox[a] * ida;
+  float dwt = wt[1] - wt[0], dwz = wz[1] - wz[0];
+  /* footprint centre and width in voxel units: c = cA + fi cB, w = wA + fi wB */
+  float cbA = (pb + al0 * d[b] - b0[b]) * ivb, cbB = dal * d[b] * ivb;
+  float czA = (pz + al0 * d[2] - b0[2]) * ivz, czB = dal * d[2] * ivz;
+  float wbA = (wt[0] + al0 * dwt) * ivb, wbB = dal * dwt * ivb;
+  float wzA = (wz[0] + al0 * dwz) * ivz, wzB = dal * dwz * ivz;
+  float nbf = (float)nv[b], nzf = (float)nv[2];
+  /* Slices whose footprint can touch the image box (the centre within half the widest
+   * footprint, plus one voxel, of [0, n) along b and z; then one slice more either side):
+   * the others give j0 > j1 or k0 > k1 below, so this only skips empty work. */
+  if (!pet_dd_clip_slices(cbA, cbB, 0.5f * pet_maxf(wt[0], wt[1]) * ivb + 1.0f, nbf, &fi0,
+                          &fi1))
+    return 0.0f;
+  if (!pet_dd_clip_slices(czA, czB, 0.5f * pet_maxf(wz[0], wz[1]) * ivz + 1.0f, nzf, &fi0,
+                          &fi1))
+    return 0.0f;
+  float tc = tof ? pet_tof_centre_mm(len, tof_ps) : 0.0f;
+  if (tof) {
+    /* the TOF support |alpha |d| - tc| <= half_width, in slices, with one slice of margin */
+    float ilen = 1.0f / len;
+    float aA = ((tc - tof->half_width_mm) * ilen - al0) / dal;
+    float aB = ((tc + tof->half_width_mm) * ilen - al0) / dal;
+    fi0 = pet_maxf(fi0, pet_minf(aA, aB) - 1.0f);
+    fi1 = pet_minf(fi1, pet_maxf(aA, aB) + 1.0f);
+  }
+  if (!(fi0 <= fi1)) return 0.0f;
   int32_t i0 = -pet_floori(-fi0), i1 = pet_floori(fi1);
   i0 = i0 < 0 ? 0 : i0;
   i1 = i1 > nv[a] - 1 ? nv[a] - 1 : i1;
   if (i0 > i1) return 0.0f;
 
   float dl = vox[a] * len * fabsf(ida);
-  float tc = tof ? pet_tof_centre_mm(len, tof_ps) : 0.0f;
-  float ivb = 1.0f / vox[b], ivz = 1.0f / vox[2];
-  float nbm1 = (float)(nv[b] - 1), nzm1 = (float)(nv[2] - 1);
+  float nbm1 = nbf - 1.0f, nzm1 = nzf - 1.0f;
+  int64_t stb = st[b], stz = st[2];
   float sum = 0.0f;
   for (int32_t i = i0; i <= i1; ++i) {
-    float c = b0[a] + ((float)i + 0.5f) * vox[a];
-    float al = (c - pa) * ida;
-    float w = wt[0] + al * (wt[1] - wt[0]);
-    float h = wz[0] + al * (wz[1] - wz[0]);
-    float scale = dl / (w * h);
+    float fi = (float)i;
+    float scale = dl;
     if (tof) {
-      scale *= pet_tof_pdf(tof, al * len - tc);
+      scale *= pet_tof_pdf(tof, (al0 + fi * dal) * len - tc);
       if (scale == 0.0f) continue;
     }
-    float cb = pb + al * d[b], cz = pz + al * d[2];
-    float blo = cb - 0.5f * w, bhi = cb + 0.5f * w;
-    float zlo = cz - 0.5f * h, zhi = cz + 0.5f * h;
-    /* voxel ranges of the footprint, clamped to the image (in float first: no int overflow) */
-    int32_t j0 = pet_floori(pet_minf(pet_maxf((blo - b0[b]) * ivb, 0.0f), nbm1 + 1.0f));
-    int32_t j1 = pet_floori(pet_maxf(pet_minf((bhi - b0[b]) * ivb, nbm1), -1.0f));
-    int32_t k0 = pet_floori(pet_minf(pet_maxf((zlo - b0[2]) * ivz, 0.0f), nzm1 + 1.0f));
-    int32_t k1 = pet_floori(pet_maxf(pet_minf((zhi - b0[2]) * ivz, nzm1), -1.0f));
+    float cb = cbA + fi * cbB, cz = czA + fi * czB;
+    float hwb = 0.5f * pet_maxf(wbA + fi * wbB, 0.0f), hwz = 0.5f * pet_maxf(wzA + fi * wzB, 0.0f);
+    float blo = cb - hwb, bhi = cb + hwb;
+    float zlo = cz - hwz, zhi = cz + hwz;
+    /* voxel ranges of the footprint, clamped to the image (in float first: no int overflow;
+     * the lower ends are >= 0, so truncation is the floor) */
+    int32_t j0 = (int32_t)pet_minf(pet_maxf(blo, 0.0f), nbf);
+    int32_t j1 = pet_floori(pet_maxf(pet_minf(bhi, nbm1), -1.0f));
+    int32_t k0 = (int32_t)pet_minf(pet_maxf(zlo, 0.0f), nzf);
+    int32_t k1 = pet_floori(pet_maxf(pet_minf(zhi, nzm1), -1.0f));
     if (j0 > j1 || k0 > k1) continue;
+    /* weight = (overlap_b / width_b) (overlap_z / width_z) dl: edges in voxel units, so the
+     * overlaps of one slice sum to its width (inside the image) whatever the rounding; a
+     * footprint that rounds to (near) zero width has (near) zero overlaps: no 0/0 */
+    scale /= pet_maxf(bhi - blo, 1e-5f) * pet_maxf(zhi - zlo, 1e-5f);
     int64_t base = (int64_t)i * st[a];
+    float fj0 = (float)j0, fk0 = (float)k0;
     if (j1 - j0 <= 1 && k1 - k0 <= 1) {
       /* the common case (footprint <= one voxel in each direction): a fixed 2 x 2 block,
        * branch free; a second row/column outside [j0, j1] / [k0, k1] gets overlap 0 and the
        * index of the first (never out of the image) */
-      float bj = b0[b] + (float)j0 * vox[b];
-      float zk = b0[2] + (float)k0 * vox[2];
-      float ob0 = pet_maxf(pet_minf(bhi, bj + vox[b]) - pet_maxf(blo, bj), 0.0f);
-      float ob1 = j1 > j0 ? pet_maxf(pet_minf(bhi, bj + 2.0f * vox[b]) - (bj + vox[b]), 0.0f) : 0.0f;
-      float oz0 = pet_maxf(pet_minf(zhi, zk + vox[2]) - pet_maxf(zlo, zk), 0.0f) * scale;
-      float oz1 =
-          k1 > k0 ? pet_maxf(pet_minf(zhi, zk + 2.0f * vox[2]) - (zk + vox[2]), 0.0f) * scale : 0.0f;
-      int64_t i00 = base + (int64_t)k0 * st[2] + (int64_t)j0 * st[b];
-      int64_t djb = j1 > j0 ? st[b] : 0, dkz = k1 > k0 ? st[2] : 0;
+      float ob0 = pet_minf(bhi, fj0 + 1.0f) - pet_maxf(blo, fj0);
+      float ob1 = j1 > j0 ? pet_minf(bhi, fj0 + 2.0f) - (fj0 + 1.0f) : 0.0f;
+      float oz0 = (pet_minf(zhi, fk0 + 1.0f) - pet_maxf(zlo, fk0)) * scale;
+      float oz1 = k1 > k0 ? (pet_minf(zhi, fk0 + 2.0f) - (fk0 + 1.0f)) * scale : 0.0f;
+      ob0 = pet_maxf(ob0, 0.0f);
+      ob1 = pet_maxf(ob1, 0.0f);
+      oz0 = pet_maxf(oz0, 0.0f);
+      oz1 = pet_maxf(oz1, 0.0f);
+      int64_t i00 = base + (int64_t)k0 * stz + (int64_t)j0 * stb;
+      int64_t djb = j1 > j0 ? stb : 0, dkz = k1 > k0 ? stz : 0;
       if (mode == PET_WALK_FWD) {
         sum += oz0 * (ob0 * img_in[i00] + ob1 * img_in[i00 + djb]) +
                oz1 * (ob0 * img_in[i00 + dkz] + ob1 * img_in[i00 + dkz + djb]);
@@ -157,17 +209,17 @@ PET_HD static inline float pet_dd_lor(const float *PET_RESTRICT lor, const float
       continue;
     }
     for (int32_t k = k0; k <= k1; ++k) {
-      float zk = b0[2] + (float)k * vox[2];
-      float ovz = pet_minf(zhi, zk + vox[2]) - pet_maxf(zlo, zk);
+      float fk = (float)k;
+      float ovz = pet_minf(zhi, fk + 1.0f) - pet_maxf(zlo, fk);
       if (!(ovz > 0.0f)) continue;
       float sk = ovz * scale;
-      int64_t bk = base + (int64_t)k * st[2];
+      int64_t bk = base + (int64_t)k * stz;
       for (int32_t j = j0; j <= j1; ++j) {
-        float bj = b0[b] + (float)j * vox[b];
-        float ovb = pet_minf(bhi, bj + vox[b]) - pet_maxf(blo, bj);
+        float fj = (float)j;
+        float ovb = pet_minf(bhi, fj + 1.0f) - pet_maxf(blo, fj);
         if (!(ovb > 0.0f)) continue;
         float wv = ovb * sk;
-        int64_t idx = bk + (int64_t)j * st[b];
+        int64_t idx = bk + (int64_t)j * stb;
         if (mode == PET_WALK_FWD)
           sum += wv * img_in[idx];
         else if (mode == PET_WALK_BACK_ATOMIC)

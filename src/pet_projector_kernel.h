@@ -16,7 +16,7 @@
  * mode PET_WALK_FWD returns sum_v a_iv img_in[v]; PET_WALK_BACK_* add a_iv * back_val to
  * img_out[v] and return 0. The weights a_iv are those of pet_project_fwd_cpu.
  */
-PET_HD static inline float pet_project_lor(const pet_projector_params *p,
+PET_HD static PET_WORKER float pet_project_lor(const pet_projector_params *p,
                                            const pet_tof_kernel *tof, const pet_lor_batch *b,
                                            int64_t i, pet_image_params g,
                                            const float *PET_RESTRICT img_in, float *img_out,

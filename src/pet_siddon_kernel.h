@@ -93,7 +93,7 @@ PET_HD static inline void pet_siddon_axis_start(float p, float d, float b0, floa
  * The inner loop has no division: alphas advance by precomputed per-voxel steps, and the
  * weights telescope, so the chord sum is exact up to float rounding of its two ends.
  */
-PET_HD static inline float pet_siddon_ray(float x1, float y1, float z1, float x2, float y2,
+PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, float x2, float y2,
                                           float z2, pet_image_params g,
                                           const float *PET_RESTRICT img_in, float *img_out,
                                           float back_val, int mode, const pet_tof_kernel *tof,
@@ -267,19 +267,10 @@ PET_HD static inline void pet_crystal_face_axes(float nx, float ny, float nz, fl
  * i.e. stratified in one coordinate and a golden-ratio lattice in the other, with different
  * pairings at the two ends so that the rays also spread in angle. out: x1 y1 z1 x2 y2 z2.
  */
-PET_HD static inline void pet_mrs_ray(const float *PET_RESTRICT lor, const float *orient,
-                                      int32_t r, int32_t num_rays, float size_trans,
-                                      float size_z, float *PET_RESTRICT out)
+/** The face axes of both ends of a multi-ray LOR (pet_mrs_ray): axes = u1 v1 u2 v2. Local. */
+PET_HD static inline void pet_mrs_face_axes(const float *PET_RESTRICT lor, const float *orient,
+                                            float *PET_RESTRICT axes)
 {
-  float inv_r = 1.0f / (float)num_rays;
-  float h = (float)r + 0.5f;
-  float s1 = h * inv_r - 0.5f;
-  float t1 = h * 0.6180339887f;
-  t1 = t1 - floorf(t1) - 0.5f;
-  float s2 = h * 0.7548776662f;
-  s2 = s2 - floorf(s2) - 0.5f;
-  float t2 = ((float)(num_rays - r) - 0.5f) * inv_r - 0.5f;
-  float u[3], v[3];
   for (int e = 0; e < 2; ++e) {
     float nx, ny, nz;
     if (orient) {
@@ -291,18 +282,46 @@ PET_HD static inline void pet_mrs_ray(const float *PET_RESTRICT lor, const float
       ny = lor[4] - lor[1];
       nz = lor[5] - lor[2];
     }
-    pet_crystal_face_axes(nx, ny, nz, u, v);
+    pet_crystal_face_axes(nx, ny, nz, axes + 6 * e, axes + 6 * e + 3);
+  }
+}
+
+/** Ray r of pet_mrs_ray from the face axes of pet_mrs_face_axes (shared by the rays). Local. */
+PET_HD static inline void pet_mrs_ray_from_axes(const float *PET_RESTRICT lor,
+                                                const float *PET_RESTRICT axes, int32_t r,
+                                                int32_t num_rays, float size_trans,
+                                                float size_z, float *PET_RESTRICT out)
+{
+  float inv_r = 1.0f / (float)num_rays;
+  float h = (float)r + 0.5f;
+  float s1 = h * inv_r - 0.5f;
+  float t1 = h * 0.6180339887f;
+  t1 = t1 - floorf(t1) - 0.5f;
+  float s2 = h * 0.7548776662f;
+  s2 = s2 - floorf(s2) - 0.5f;
+  float t2 = ((float)(num_rays - r) - 0.5f) * inv_r - 0.5f;
+  for (int e = 0; e < 2; ++e) {
+    const float *u = axes + 6 * e, *v = axes + 6 * e + 3;
     float s = (e == 0 ? s1 : s2) * size_trans;
     float t = (e == 0 ? t1 : t2) * size_z;
     for (int c = 0; c < 3; ++c) out[3 * e + c] = lor[3 * e + c] + s * u[c] + t * v[c];
   }
 }
 
+PET_HD static inline void pet_mrs_ray(const float *PET_RESTRICT lor, const float *orient,
+                                      int32_t r, int32_t num_rays, float size_trans,
+                                      float size_z, float *PET_RESTRICT out)
+{
+  float axes[12];
+  pet_mrs_face_axes(lor, orient, axes);
+  pet_mrs_ray_from_axes(lor, axes, r, num_rays, size_trans, size_z, out);
+}
+
 /**
  * Multi-ray Siddon: the average over num_rays rays (pet_mrs_ray) of the Siddon weights.
  * num_rays == 1 is plain Siddon on the LOR itself (bit for bit). mode as pet_siddon_ray.
  */
-PET_HD static inline float pet_mrs_lor(const float *PET_RESTRICT lor, const float *orient,
+PET_HD static PET_WORKER float pet_mrs_lor(const float *PET_RESTRICT lor, const float *orient,
                                        int32_t num_rays, float size_trans, float size_z,
                                        pet_image_params g, const float *PET_RESTRICT img_in,
                                        float *img_out, float back_val, int mode,
@@ -312,10 +331,11 @@ PET_HD static inline float pet_mrs_lor(const float *PET_RESTRICT lor, const floa
     return pet_siddon_ray(lor[0], lor[1], lor[2], lor[3], lor[4], lor[5], g, img_in, img_out,
                           back_val, mode, tof, tof_ps);
   float inv_r = 1.0f / (float)num_rays;
-  float ray[6];
+  float ray[6], axes[12];
   float sum = 0.0f;
+  pet_mrs_face_axes(lor, orient, axes);
   for (int32_t r = 0; r < num_rays; ++r) {
-    pet_mrs_ray(lor, orient, r, num_rays, size_trans, size_z, ray);
+    pet_mrs_ray_from_axes(lor, axes, r, num_rays, size_trans, size_z, ray);
     sum += pet_siddon_ray(ray[0], ray[1], ray[2], ray[3], ray[4], ray[5], g, img_in, img_out,
                           back_val * inv_r, mode, tof, tof_ps);
   }
