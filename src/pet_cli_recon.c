@@ -434,6 +434,26 @@ static int run_recon(int argc, char **argv, bool sens_only)
   st = load_or_compute_sens(cfg, &d, &o, &in.image, rank, &sens, &nsens, cfg->gpu);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   const double t_sens = pet_cli_now() - t_sens0;
+  /* An image grid that does not fit the scanner: voxels that no LOR crosses (sensitivity 0)
+   * cannot be estimated and stay 0 (a counted, logged skip); a grid that no LOR crosses at all
+   * is an error. */
+  if (sens && sens[0]) {
+    int64_t nv = pet_image_num_voxels(sens[0]), unseen = 0;
+    for (int64_t v = 0; v < nv; ++v) {
+      float sum = 0.0f;
+      for (int s = 0; s < nsens; ++s) sum += sens[s]->data[v];
+      unseen += sum <= 0.0f;
+    }
+    if (unseen == nv)
+      st = PET_ERROR(PET_ERR_CONFIG, "field \"image\": no LOR of scanner %s crosses the image grid (%dx%dx%d, "
+                     "centre %g, %g, %g mm): check the image size and offsets", in.scanner->params.name,
+                     in.image.nx, in.image.ny, in.image.nz, (double)in.image.off_x, (double)in.image.off_y,
+                     (double)in.image.off_z);
+    else if (unseen > 0 && rank == 0 && !cfg->quiet)
+      fprintf(stderr, "petrel: %lld of %lld voxels are crossed by no LOR (outside the scanner's field of view): "
+              "they stay 0\n", (long long)unseen, (long long)nv);
+    PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  }
 
   ctx.prog.quiet = cfg->quiet;
   ctx.prog.json = cfg->json_lines;

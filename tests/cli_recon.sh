@@ -69,6 +69,12 @@ sed -E 's/"detsPerRing":[[:space:]]*256/"detsPerRing": 128/' in/scanner.json > o
 rm -f out_bad.nii.gz
 "$PETREL" recon --config in/recon.json --scanner other_scanner.json --output out_bad.nii.gz --quiet > bad.log 2>&1; rc=$?
 if [ $rc -ne 0 ] && grep -q "bins" bad.log && [ ! -e out_bad.nii.gz ]; then ok "data of another scanner rejected"; else bad "mismatched scanner: rc=$rc $(cat bad.log)"; fi
+# an image grid that no LOR crosses is an error naming the field; one partly outside is logged
+rm -f out_bad.nii.gz
+"$PETREL" recon --config in/recon.json --image.off_z 500 --output out_bad.nii.gz > bad.log 2>&1; rc=$?
+if [ $rc -ne 0 ] && grep -q '"image"' bad.log && [ ! -e out_bad.nii.gz ]; then ok "image outside the scanner rejected"; else bad "image outside: rc=$rc $(tail -2 bad.log)"; fi
+"$PETREL" recon --config in/recon.json --iterations 1 --image.length_x 600 --image.length_y 600 --output big.nii.gz > big.log 2>&1; rc=$?
+if [ $rc -eq 0 ] && grep -q "crossed by no LOR" big.log; then ok "voxels outside the field of view counted and logged"; else bad "big grid: rc=$rc $(tail -2 big.log)"; fi
 # a failing rank stops every rank (missing file seen by all ranks; bounded time)
 rm -f out_bad.nii.gz
 timeout 60 $MPIRUN -np 2 "$PETREL" recon --config in/recon.json --data /nonexistent.h5 --output out_bad.nii.gz --quiet > bad.log 2>&1; rc=$?
