@@ -379,23 +379,7 @@ static inline void put_lor(const pet_histo_layout *L, const float *lut, int64_t 
   int32_t d1 = 0, d2 = 0;
   bool valid = false;
   bin_dets(L, bin, &d1, &d2, &valid);
-  const float *a = lut + 6 * (int64_t)d1, *b = lut + 6 * (int64_t)d2;
-  float *o = lor + 6 * k;
-  o[0] = a[0];
-  o[1] = a[1];
-  o[2] = a[2];
-  o[3] = b[0];
-  o[4] = b[1];
-  o[5] = b[2];
-  if (orient != NULL) {
-    float *n = orient + 6 * k;
-    n[0] = a[3];
-    n[1] = a[4];
-    n[2] = a[5];
-    n[3] = b[3];
-    n[4] = b[4];
-    n[5] = b[5];
-  }
+  pet_scanner_put_lor(lut, d1, d2, k, lor, orient);
 }
 
 pet_status pet_histo_get_lors(const pet_histo_layout *L, const pet_scanner *s,

@@ -169,24 +169,7 @@ pet_status pet_listmode_get_lors(const pet_listmode *lm, const pet_scanner *s, i
   const float *lut = s->lut;
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < count; ++k) {
-    const float *a = lut + 6 * (int64_t)lm->d1[first + k];
-    const float *b = lut + 6 * (int64_t)lm->d2[first + k];
-    float *o = lor + 6 * k;
-    o[0] = a[0];
-    o[1] = a[1];
-    o[2] = a[2];
-    o[3] = b[0];
-    o[4] = b[1];
-    o[5] = b[2];
-    if (orient != NULL) {
-      float *n = orient + 6 * k;
-      n[0] = a[3];
-      n[1] = a[4];
-      n[2] = a[5];
-      n[3] = b[3];
-      n[4] = b[4];
-      n[5] = b[5];
-    }
+    pet_scanner_put_lor(lut, lm->d1[first + k], lm->d2[first + k], k, lor, orient);
     if (tof_ps != NULL) tof_ps[k] = lm->tof_ps[first + k];
   }
   return PET_OK;

@@ -2,6 +2,7 @@
 #ifndef PET_SCANNER_H
 #define PET_SCANNER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pet_status.h"
@@ -63,6 +64,26 @@ void pet_scanner_destroy(pet_scanner **s);
 pet_status pet_scanner_read_lut(const char *path, int64_t num_dets, float **lut);
 /** Writes the LUT atomically (temp file + rename). */
 pet_status pet_scanner_write_lut(const pet_scanner *s, const char *path);
+
+/** Writes LOR k of a batch: the LUT positions of d1 and d2 into lor[6k..6k+5] and, if orient
+ *  is not NULL, their outward normals into orient[6k..6k+5]. Ids are not checked. */
+static inline void pet_scanner_put_lor(const float *lut, int64_t d1, int64_t d2, int64_t k, float *lor,
+                                       float *orient)
+{
+  const float *a = lut + 6 * d1, *b = lut + 6 * d2;
+  float *o = lor + 6 * k;
+  for (int i = 0; i < 3; ++i) {
+    o[i] = a[i];
+    o[3 + i] = b[i];
+  }
+  if (orient != NULL) {
+    float *n = orient + 6 * k;
+    for (int i = 0; i < 3; ++i) {
+      n[i] = a[3 + i];
+      n[3 + i] = b[3 + i];
+    }
+  }
+}
 
 /** Number of detectors. */
 static inline int64_t pet_scanner_num_dets(const pet_scanner *s) { return s->num_dets; }
