@@ -34,6 +34,8 @@ static const char *recon_help =
     "  --resume              continue from the checkpoint (field \"checkpoint\"); refused if it does\n"
     "                        not match the config and data\n"
     "  --resume-if-present   resume when the checkpoint exists, else start (for requeued jobs)\n"
+    "  --requeue-on-signal   under SLURM: after a signal has stopped the run with a checkpoint,\n"
+    "                        requeue the job (scontrol requeue $SLURM_JOB_ID) so it resumes\n"
     "  --quiet, --json       progress: none, or JSON lines\n"
     "dynamic (list-mode): --frames 6x10,8x30,10x60 (or \"10,10,30\", \"0-10,20-30@1.02\", study.dyn)\n"
     "  reconstructs each frame (frames over ranks, or rank groups per frame), decay-corrected with\n"
@@ -144,7 +146,7 @@ static pet_status on_iteration(void *ctx, int it, const pet_image *x)
 
 typedef struct recon_args {
   pet_config cfg;
-  bool resume, resume_if_present;
+  bool resume, resume_if_present, requeue;
   bool slab_update;
   pet_comm_backend backend;
 } recon_args;
@@ -170,6 +172,8 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
       a->resume = true;
     } else if (!strcmp(arg, "--resume-if-present")) {
       a->resume_if_present = true;
+    } else if (!strcmp(arg, "--requeue-on-signal")) {
+      a->requeue = true;
     } else if (!strcmp(arg, "--gpu")) {
       a->cfg.gpu = true;
     } else if (!strcmp(arg, "--quiet")) {
@@ -203,6 +207,11 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
     }
   }
   if (pet_config_validate(&a->cfg) != PET_OK) return 2;
+  /* a job that may be requeued needs somewhere to resume from */
+  if ((a->requeue || a->resume_if_present) && !a->cfg.checkpoint[0] && a->cfg.output[0]) {
+    int n = snprintf(a->cfg.checkpoint, sizeof a->cfg.checkpoint, "%s.ckpt.h5", a->cfg.output);
+    if (n < 0 || (size_t)n >= sizeof a->cfg.checkpoint) a->cfg.checkpoint[0] = '\0';
+  }
   return 0;
 }
 
@@ -431,6 +440,8 @@ static int run_recon(int argc, char **argv, bool sens_only)
   }
 
   const double t_sens0 = pet_cli_now();
+  /* options against the data (e.g. subsets <= angles) before any per-subset allocation */
+  PET_TRY_GOTO(st, pet_comm_agree(comm, pet_osem_check(&d, &o)), out);
   st = load_or_compute_sens(cfg, &d, &o, &in.image, rank, &sens, &nsens, cfg->gpu);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   const double t_sens = pet_cli_now() - t_sens0;
@@ -505,7 +516,17 @@ out:
   pet_image_destroy(&x);
   pet_cli_free_inputs(&in);
   pet_comm_finalize(&comm);
-  if (st == PET_ERR_INTERRUPTED) return 3;
+  if (st == PET_ERR_INTERRUPTED) {
+    /* the checkpoint is on disk: a requeued job starts again with --resume-if-present */
+    const char *job = getenv("SLURM_JOB_ID");
+    if (a.requeue && cfg->checkpoint[0] && rank == 0 && job && *job && strspn(job, "0123456789_") == strlen(job)) {
+      char cmd[128];
+      snprintf(cmd, sizeof cmd, "scontrol requeue %s", job);
+      fprintf(stderr, "petrel: requeueing SLURM job %s\n", job);
+      if (system(cmd) != 0) fprintf(stderr, "petrel: '%s' failed; resubmit the job to resume\n", cmd);
+    }
+    return 3;
+  }
   if (st == PET_ERR_CONFIG) return 2;
   return st == PET_OK ? 0 : 1;
 }

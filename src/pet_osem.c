@@ -70,6 +70,8 @@ static pet_status check_data(const pet_osem_data *d, const pet_osem_opts *o)
   return pet_projector_params_check(&o->proj);
 }
 
+pet_status pet_osem_check(const pet_osem_data *d, const pet_osem_opts *o) { return check_data(d, o); }
+
 /* Host work buffers for one batch. */
 typedef struct batch_buf {
   int64_t cap;

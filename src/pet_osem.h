@@ -95,6 +95,9 @@ typedef struct pet_osem_opts {
 
 pet_osem_opts pet_osem_opts_default(void);
 
+/** Checks data and options (what pet_osem_run checks first), naming the bad field. */
+pet_status pet_osem_check(const pet_osem_data *d, const pet_osem_opts *opts);
+
 /** Total number of elements of the data that OSEM iterates over (bins or events). */
 int64_t pet_osem_data_size(const pet_osem_data *d);
 

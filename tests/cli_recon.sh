@@ -114,6 +114,25 @@ if [ -e ck3.h5 ]; then
   check "checkpoint removed after a finished run" test ! -e ck3.h5
 fi
 
+# under SLURM (--requeue-on-signal, as the sbatch scripts run it): a signal writes the default
+# checkpoint <output>.ckpt.h5 and requeues the job; the requeued start resumes and finishes
+mkdir -p fakebin
+printf '#!/bin/sh\necho "$@" >> "%s/scontrol.calls"\n' "$T" > fakebin/scontrol
+chmod +x fakebin/scontrol
+PATH="$T/fakebin:$PATH" SLURM_JOB_ID=4242 "$PETREL" recon --config in/recon.json --iterations 4 \
+  --output rq.nii.gz --resume-if-present --requeue-on-signal > rq.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do grep -q "subset 2/" rq.log 2>/dev/null && break; sleep 0.02; done
+kill -USR1 $pid; wait $pid; rc=$?
+if [ $rc -eq 3 ]; then
+  check "SIGUSR1 under SLURM: default checkpoint written" test -e rq.nii.gz.ckpt.h5
+  check "... and the job requeued (scontrol requeue 4242)" grep -qx "requeue 4242" scontrol.calls
+  PATH="$T/fakebin:$PATH" SLURM_JOB_ID=4242 timeout 120 "$PETREL" recon --config in/recon.json --iterations 4 \
+    --output rq.nii.gz --resume-if-present --requeue-on-signal --quiet
+  check "requeued start resumes and equals the uninterrupted run" "$PETREL" diff full.nii.gz rq.nii.gz --tol 0
+elif [ $rc -eq 0 ]; then ok "run finished before SIGUSR1 arrived (machine too fast)";
+else bad "SIGUSR1 under SLURM: rc=$rc $(tail -3 rq.log)"; fi
+
 # sensitivity alone
 timeout 120 "$PETREL" sens --config in/recon.json --save_sensitivity sens.nii.gz --quiet
 check "petrel sens writes the sensitivity" test -s sens.nii.gz
