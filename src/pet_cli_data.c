@@ -186,22 +186,19 @@ static pet_status attenuation_from_image(const pet_inputs *in, const char *path,
   pet_image *mu = NULL;
   PET_TRY(pet_image_read_nifti(&mu, path));
   pet_status st = PET_OK;
-  const int64_t cap = (int64_t)1 << 20;
-  float *lor = malloc((size_t)cap * 6 * sizeof(float)), *proj = malloc((size_t)cap * sizeof(float));
+  const int64_t cap = count < ((int64_t)1 << 20) ? count : ((int64_t)1 << 20);
+  float *proj = malloc((size_t)(cap > 0 ? cap : 1) * sizeof(float));
   pet_projector_params pp = pet_projector_params_default();
   pp.crystal_size_trans = in->scanner->params.crystal_size_trans;
   pp.crystal_size_z = in->scanner->params.crystal_size_z;
   pp.num_threads = cfg->threads;
-  PET_CHECK_GOTO(st, lor && proj, PET_ERR_NOMEM, out, "attenuation_image: out of memory");
+  PET_CHECK_GOTO(st, proj != NULL, PET_ERR_NOMEM, out, "attenuation_image: out of memory");
   for (int64_t k0 = first; k0 < first + count; k0 += cap) {
     int64_t cnt = first + count - k0 < cap ? first + count - k0 : cap;
-    PET_TRY_GOTO(st, pet_histo_get_lors(in->layout, in->scanner, NULL, k0, cnt, lor, NULL), out);
-    pet_lor_batch b = {cnt, lor, NULL, NULL};
-    PET_TRY_GOTO(st, pet_project_fwd_cpu(&pp, &b, mu, proj), out);
+    PET_TRY_GOTO(st, pet_histo_project_fwd_cpu(in->layout, in->scanner, &pp, mu, k0, cnt, proj), out);
     for (int64_t i = 0; i < cnt; ++i) mult[k0 + i] *= expf(-proj[i]);
   }
 out:
-  free(lor);
   free(proj);
   pet_image_destroy(&mu);
   return st;

@@ -155,18 +155,8 @@ int pet_cli_fwd(int argc, char **argv)
   if (a.gpu) {
     PET_TRY_GOTO(st, fwd_gpu(&a, &pp, img, h), out);
   } else {
-    const int64_t cap = (int64_t)1 << 20, nb = h->layout->num_bins;
-    float *lor = malloc((size_t)cap * 24), *orient = malloc((size_t)cap * 24);
-    for (int64_t k0 = 0; k0 < nb && st == PET_OK && lor && orient; k0 += cap) {
-      int64_t cnt = nb - k0 < cap ? nb - k0 : cap;
-      st = pet_histo_get_lors(h->layout, s, NULL, k0, cnt, lor, orient);
-      pet_lor_batch b = {cnt, lor, orient, NULL};
-      if (st == PET_OK) st = pet_project_fwd_cpu(&pp, &b, img, h->data + k0);
-    }
-    if (!lor || !orient) st = PET_ERROR(PET_ERR_NOMEM, "fwd: out of memory");
-    free(lor);
-    free(orient);
-    if (st != PET_OK) goto out;
+    PET_TRY_GOTO(st, pet_histo_project_fwd_cpu(h->layout, s, &pp, img, 0, h->layout->num_bins, h->data),
+                 out);
   }
   PET_TRY_GOTO(st, write_histogram_file(h, a.out), out);
   if (!a.quiet)

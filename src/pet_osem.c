@@ -533,8 +533,6 @@ pet_status pet_osem_forward_model(const pet_osem_data *d, const pet_osem_opts *o
   pet_status st = PET_OK;
   pet_image *xf = NULL;
   const pet_image *img = x;
-  batch_buf b;
-  PET_TRY(batch_alloc(&b, batch_cap(o)));
   pet_projector_params pp = o->proj;
   pp.tof = 0;
   if (o->psf_fwhm_mm > 0) {
@@ -544,21 +542,14 @@ pet_status pet_osem_forward_model(const pet_osem_data *d, const pet_osem_opts *o
     img = xf;
   }
   const int64_t nb = d->layout->num_bins;
-  for (int64_t k0 = 0; k0 < nb; k0 += b.cap) {
-    int64_t cnt = nb - k0 < b.cap ? nb - k0 : b.cap;
-    PET_TRY_GOTO(st, pet_histo_get_lors(d->layout, d->scanner, NULL, k0, cnt, b.lor, b.orient), done);
-    pet_lor_batch lb = make_batch(&b, cnt, false);
-    PET_TRY_GOTO(st, pet_project_fwd_cpu(&pp, &lb, img, out + k0), done);
+  PET_TRY_GOTO(st, pet_histo_project_fwd_cpu(d->layout, d->scanner, &pp, img, 0, nb, out), done);
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < cnt; ++i) {
-      int64_t bin = k0 + i;
-      float m = d->mult ? d->mult[bin] : 1.0f;
-      float a = d->add ? d->add[bin] : 0.0f;
-      out[bin] = m * out[bin] + a;
-    }
+  for (int64_t bin = 0; bin < nb; ++bin) {
+    float m = d->mult ? d->mult[bin] : 1.0f;
+    float a = d->add ? d->add[bin] : 0.0f;
+    out[bin] = m * out[bin] + a;
   }
 done:
-  batch_free(&b);
   pet_image_destroy(&xf);
   return st;
 }

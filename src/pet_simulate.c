@@ -29,35 +29,6 @@ void pet_sim_result_free(pet_sim_result *r)
   memset(r, 0, sizeof *r);
 }
 
-/* out[bin] = A img over all bins, in batches. */
-static pet_status project_all(const pet_scanner *s, const pet_histo_layout *L, const pet_image *img,
-                              const pet_projector_params *pp, float *out)
-{
-  const int64_t cap = (int64_t)1 << 20;
-  float *lor = malloc((size_t)cap * 6 * sizeof(float));
-  float *orient = malloc((size_t)cap * 6 * sizeof(float));
-  pet_status st = PET_OK;
-  if (!lor || !orient) {
-    st = PET_ERROR(PET_ERR_NOMEM, "simulate: out of memory");
-    goto out;
-  }
-  for (int64_t k0 = 0; k0 < L->num_bins && st == PET_OK; k0 += cap) {
-    int64_t cnt = L->num_bins - k0 < cap ? L->num_bins - k0 : cap;
-    st = pet_histo_get_lors(L, s, NULL, k0, cnt, lor, orient);
-    if (st != PET_OK) break;
-    pet_lor_batch b;
-    b.n = cnt;
-    b.lor = lor;
-    b.orient = orient;
-    b.tof_ps = NULL;
-    st = pet_project_fwd_cpu(pp, &b, img, out + k0);
-  }
-out:
-  free(lor);
-  free(orient);
-  return st;
-}
-
 pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *L,
                                   const pet_image *truth, const pet_image *mu,
                                   const pet_sim_opts *o, pet_sim_result *out)
@@ -72,11 +43,11 @@ pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *
   pp.tof = 0;
   out->counts = malloc((size_t)nb * sizeof(float));
   PET_CHECK_GOTO(st, out->counts != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory");
-  PET_TRY_GOTO(st, project_all(s, L, truth, &pp, out->counts), fail);
+  PET_TRY_GOTO(st, pet_histo_project_fwd_cpu(L, s, &pp, truth, 0, nb, out->counts), fail);
   if (mu) {
     out->attenuation = malloc((size_t)nb * sizeof(float));
     PET_CHECK_GOTO(st, out->attenuation != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory");
-    PET_TRY_GOTO(st, project_all(s, L, mu, &pp, out->attenuation), fail);
+    PET_TRY_GOTO(st, pet_histo_project_fwd_cpu(L, s, &pp, mu, 0, nb, out->attenuation), fail);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < nb; ++i) out->attenuation[i] = expf(-out->attenuation[i]);
   }
