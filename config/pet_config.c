@@ -12,6 +12,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "pet_fileutil.h"
+
 #define MAX_FRAMES 100000
 
 typedef enum field_type {
@@ -782,37 +784,10 @@ out:
 
 pet_status pet_config_write_json(const pet_config *cfg, const char *path)
 {
-  pet_status st = PET_OK;
-  char *json = NULL, *tmp = NULL;
-  int fd = -1;
+  char *json = NULL;
   PET_CHECK(cfg && path, PET_ERR_ARG, "pet_config_write_json: NULL argument");
   PET_TRY(pet_config_to_json(cfg, true, &json));
-  size_t cap = strlen(path) + 32;
-  tmp = malloc(cap);
-  PET_CHECK_GOTO(st, tmp != NULL, PET_ERR_NOMEM, out, "%s: out of memory", path);
-  snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-  PET_CHECK_GOTO(st, fd >= 0, PET_ERR_IO, out, "%s: cannot create %s: %s", path, tmp,
-                 strerror(errno));
-  size_t n = strlen(json), done = 0;
-  while (done < n) {
-    ssize_t w = write(fd, json + done, n - done);
-    if (w < 0 && errno == EINTR) continue;
-    PET_CHECK_GOTO(st, w > 0, PET_ERR_IO, out, "%s: write to %s failed: %s", path, tmp,
-                   strerror(errno));
-    done += (size_t)w;
-  }
-  PET_CHECK_GOTO(st, fsync(fd) == 0, PET_ERR_IO, out, "%s: fsync failed: %s", path,
-                 strerror(errno));
-  int rc = close(fd);
-  fd = -1;
-  PET_CHECK_GOTO(st, rc == 0, PET_ERR_IO, out, "%s: close failed: %s", path, strerror(errno));
-  PET_CHECK_GOTO(st, rename(tmp, path) == 0, PET_ERR_IO, out, "%s: cannot rename %s to it: %s",
-                 path, tmp, strerror(errno));
-out:
-  if (fd >= 0) close(fd);
-  if (st != PET_OK && tmp) remove(tmp);
-  free(tmp);
+  pet_status st = pet_file_write_atomic(path, json, strlen(json));
   free(json);
   return st;
 }

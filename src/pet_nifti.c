@@ -13,6 +13,8 @@
 #include <nifti1_io.h>
 #include <zlib.h>
 
+#include "pet_fileutil.h"
+
 #define NIFTI_HDR_BYTES 348
 #define NIFTI_VOX_OFFSET 352 /* header + the 4-byte extension flag (no extensions) */
 /* Above this many voxels a header is treated as corrupt rather than trusted for malloc. */
@@ -37,40 +39,6 @@ static pet_status path_kind(const char *path, nifti_kind *kind)
     return PET_OK;
   }
   return PET_ERROR(PET_ERR_ARG, "%s: a NIfTI image needs the extension .nii or .nii.gz", path);
-}
-
-/*
- * A temporary file next to `path` keeping its extension ("dir/out.nii.gz" ->
- * "dir/.out.tmp<pid>_<n>.nii.gz"), created with O_EXCL. src/pet_fileutil.h did not exist when
- * this was written; this is the minimal local equivalent.
- */
-static pet_status open_temp(const char *path, const char *ext, char **tmp_path, int *fd)
-{
-  static unsigned counter = 0;
-  const char *slash = strrchr(path, '/');
-  size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
-  const char *base = path + dir_len;
-  size_t stem_len = strlen(base) - strlen(ext);
-  size_t cap = strlen(path) + 64;
-  char *name = malloc(cap);
-  if (!name) return PET_ERROR(PET_ERR_NOMEM, "%s: out of memory", path);
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    unsigned n;
-#pragma omp atomic capture
-    n = counter++;
-    snprintf(name, cap, "%.*s.%.*s.tmp%ld_%u%s", (int)dir_len, path, (int)stem_len, base,
-             (long)getpid(), n, ext);
-    *fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (*fd >= 0) {
-      *tmp_path = name;
-      return PET_OK;
-    }
-    if (errno != EEXIST) break;
-  }
-  pet_status st = PET_ERROR(PET_ERR_IO, "%s: cannot create the temporary file %s: %s", path,
-                            name, strerror(errno));
-  free(name);
-  return st;
 }
 
 /* A sink over a plain or gzip stream that remembers the first failure. */
@@ -149,7 +117,7 @@ static pet_status write_frames(const pet_image *const *frames, int nt, bool four
   pet_status st = PET_OK;
   nifti_kind kind = NIFTI_PLAIN;
   char *tmp = NULL;
-  int fd = -1;
+  FILE *tf = NULL;
   sink out;
   memset(&out, 0, sizeof out);
 
@@ -175,20 +143,16 @@ static pet_status write_frames(const pet_image *const *frames, int nt, bool four
   fill_header(&h, p, four_d ? nt : 0);
   static const char ext_flag[4] = {0, 0, 0, 0};
 
-  PET_TRY_GOTO(st, open_temp(path, kind == NIFTI_GZ ? ".nii.gz" : ".nii", &tmp, &fd), out);
+  PET_TRY_GOTO(st, pet_file_open_temp(path, &tmp, &tf), out);
   out.kind = kind;
   if (kind == NIFTI_GZ) {
-    int gz_fd = dup(fd); /* gzclose closes its descriptor; fd stays ours for fsync */
+    int gz_fd = dup(fileno(tf)); /* gzclose closes its descriptor; tf stays ours to commit */
     out.gz = gz_fd >= 0 ? gzdopen(gz_fd, "wb6") : NULL;
     if (!out.gz && gz_fd >= 0) close(gz_fd);
     PET_CHECK_GOTO(st, out.gz != NULL, PET_ERR_IO, out, "%s: cannot open a gzip stream on %s",
                    path, tmp);
   } else {
-    int f_fd = dup(fd);
-    out.f = f_fd >= 0 ? fdopen(f_fd, "wb") : NULL;
-    if (!out.f && f_fd >= 0) close(f_fd);
-    PET_CHECK_GOTO(st, out.f != NULL, PET_ERR_IO, out, "%s: cannot open %s: %s", path, tmp,
-                   strerror(errno));
+    out.f = tf;
   }
   sink_write(&out, &h, sizeof h);
   sink_write(&out, ext_flag, sizeof ext_flag);
@@ -197,25 +161,14 @@ static pet_status write_frames(const pet_image *const *frames, int nt, bool four
   if (kind == NIFTI_GZ) {
     if (gzclose(out.gz) != Z_OK) out.failed = true;
     out.gz = NULL;
-  } else {
-    if (fclose(out.f) != 0) out.failed = true;
-    out.f = NULL;
   }
+  out.f = NULL; /* plain: tf itself, flushed, fsynced and closed by the commit */
   PET_CHECK_GOTO(st, !out.failed, PET_ERR_IO, out, "%s: write failed (temporary file %s): %s",
                  path, tmp, strerror(errno));
-  PET_CHECK_GOTO(st, fsync(fd) == 0, PET_ERR_IO, out, "%s: fsync of %s failed: %s", path, tmp,
-                 strerror(errno));
-  PET_CHECK_GOTO(st, close(fd) == 0, PET_ERR_IO, out, "%s: close of %s failed: %s", path, tmp,
-                 strerror(errno));
-  fd = -1;
-  PET_CHECK_GOTO(st, rename(tmp, path) == 0, PET_ERR_IO, out, "%s: cannot rename %s to it: %s",
-                 path, tmp, strerror(errno));
+  st = pet_file_commit(&tf, &tmp, path);
 out:
   if (out.gz) gzclose(out.gz);
-  if (out.f) fclose(out.f);
-  if (fd >= 0) close(fd);
-  if (st != PET_OK && tmp) remove(tmp);
-  free(tmp);
+  pet_file_abort(&tf, &tmp); /* no-op after a commit */
   return st;
 }
 

@@ -5,21 +5,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-/* Writes rows of 8-bit pixels (channels 1 or 3) to path via a temp file + rename. */
+#include "pet_fileutil.h"
+
+/* Writes rows of 8-bit pixels (channels 1 or 3) to path, atomically (pet_fileutil). */
 static pet_status write_png(const char *path, const unsigned char *pix, int w, int h, int channels)
 {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  PET_CHECK(f != NULL, PET_ERR_IO, "%s: cannot open for writing", path);
+  FILE *f = NULL;
+  char *tmp = NULL;
+  PET_TRY(pet_file_open_temp(path, &tmp, &f));
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!png || !info || setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
-    fclose(f);
-    remove(tmp);
+    pet_file_abort(&f, &tmp);
     return PET_ERROR(PET_ERR_IO, "%s: libpng failed to write the image", path);
   }
   png_init_io(png, f);
@@ -30,11 +29,7 @@ static pet_status write_png(const char *path, const unsigned char *pix, int w, i
   for (int r = 0; r < h; ++r) png_write_row(png, (png_const_bytep)(pix + (size_t)r * w * channels));
   png_write_end(png, NULL);
   png_destroy_write_struct(&png, &info);
-  if (fclose(f) != 0 || rename(tmp, path) != 0) {
-    remove(tmp);
-    return PET_ERROR(PET_ERR_IO, "%s: cannot write the PNG file", path);
-  }
-  return PET_OK;
+  return pet_file_commit(&f, &tmp, path);
 }
 
 pet_status pet_png_write_montage(const char *path, const pet_image *const *imgs, int num_imgs)
