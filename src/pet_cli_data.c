@@ -54,9 +54,10 @@ pet_status pet_cli_detect_format(const char *path, pet_data_format hint, pet_dat
   if (f == PET_DATA_YRT_LISTMODE) *kind = PET_KIND_LISTMODE;
   if (f == PET_DATA_HDF5) {
     int64_t nb = 0;
-    pet_error_set_print(false);
+    /* probing: a list-mode file is not a histogram, and that is no error to print */
+    bool was = pet_error_set_print(false);
     pet_status st = pet_h5_histogram_info(path, &nb, NULL, 0, NULL);
-    pet_error_set_print(true);
+    pet_error_set_print(was);
     if (st == PET_OK) {
       *kind = PET_KIND_HISTOGRAM;
     } else {

@@ -56,7 +56,12 @@ void pet_error_clear(void)
   last_st = PET_OK;
 }
 
-void pet_error_set_print(bool on) { print_errors = on; }
+bool pet_error_set_print(bool on)
+{
+  bool was = print_errors;
+  print_errors = on;
+  return was;
+}
 void pet_error_set_rank(int rank) { error_rank = rank; }
 
 void pet_log(const char *fmt, ...)

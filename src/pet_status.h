@@ -42,8 +42,9 @@ const char *pet_last_error(void);
 pet_status pet_last_status(void);
 /** Forget the last error of this thread. Local. */
 void pet_error_clear(void);
-/** Switch printing of errors on stderr on or off (the Python module turns it off). Local. */
-void pet_error_set_print(bool on);
+/** Switch printing of errors on stderr on or off (the Python module turns it off); returns
+ *  the previous setting, so that a caller can restore it. Local. */
+bool pet_error_set_print(bool on);
 /** Rank shown in messages; -1 (the default) shows none. Local. */
 void pet_error_set_rank(int rank);
 
