@@ -135,16 +135,12 @@ int main(int argc, char **argv)
   double sens_s = 0.0;
   CHK(pet_image_create_owned(&sens, ip, PET_HOST));
   if (!gpu) {
-    pet_histogram *empty = NULL;
-    float zero = 0.f;
-    CHK(pet_histogram_create(&empty, scanner, PET_ALIAS, PET_HOST));
-    CHK(pet_histogram_bind(empty, &zero));
-    pet_osem_data ds = d;
-    ds.histogram = empty;
+    /* the list-mode sensitivity: one image over all bins (d holds no events yet) */
+    pet_osem_opts os = o;
+    os.subsets = 1;
     const double t0 = pet_comm_wtime();
-    CHK(pet_osem_sensitivity(&ds, &o, &sens, 1));
+    CHK(pet_osem_sensitivity(&d, &os, &sens, 1));
     sens_s = pet_comm_wtime() - t0;
-    pet_histogram_destroy(&empty);
   }
 
   pet_dyn_frame *fr = calloc((size_t)F, sizeof *fr);

@@ -500,8 +500,6 @@ static PyObject *osem_generate_sens(osem_object *self, PyObject *args, PyObject 
   const pet_image_params ip = ((py_image_params_object *)params)->p;
   sens_args a;
   memset(&a, 0, sizeof a);
-  pet_histogram *empty = NULL;
-  float dummy = 0.0f;
   pet_status st = PET_OK;
   a.d.scanner = ((py_scanner_object *)self->scanner)->s;
   a.d.layout = self->layout;
@@ -509,25 +507,13 @@ static PyObject *osem_generate_sens(osem_object *self, PyObject *args, PyObject 
   a.d.lm_count = -1;
   a.o = osem_opts(self);
   a.nsens = lm ? 1 : self->subsets;
-  if (lm) {
-    a.d.listmode = ((py_listmode_object *)self->data)->lm;
-  } else {
-    /* a histogram's sensitivity needs only its layout: an empty histogram of the scanner */
-    st = pet_histogram_create(&empty, a.d.scanner, PET_ALIAS, PET_HOST);
-    if (st == PET_OK) st = pet_histogram_bind(empty, &dummy);
-    if (st != PET_OK) {
-      pet_histogram_destroy(&empty);
-      return py_raise_status(st);
-    }
-    a.d.histogram = empty;
-    a.d.layout = empty->layout;
-  }
+  /* a histogram's sensitivity needs only the layout and the factors, not the counts */
+  if (lm) a.d.listmode = ((py_listmode_object *)self->data)->lm;
   PyObject *list = PyList_New(a.nsens);
   a.sens = calloc((size_t)a.nsens, sizeof *a.sens);
   if (list == NULL || a.sens == NULL) {
     Py_XDECREF(list);
     free(a.sens);
-    pet_histogram_destroy(&empty);
     return PyErr_NoMemory();
   }
   /* ImageOwned objects own the results; the C run fills them */
@@ -536,7 +522,6 @@ static PyObject *osem_generate_sens(osem_object *self, PyObject *args, PyObject 
     if (img == NULL) {
       Py_DECREF(list); /* the NULL slots left are skipped */
       free(a.sens);
-      pet_histogram_destroy(&empty);
       return NULL;
     }
     PyList_SET_ITEM(list, s, img);
@@ -550,7 +535,6 @@ static PyObject *osem_generate_sens(osem_object *self, PyObject *args, PyObject 
   self->busy = 0;
   if (lm) --((py_projdata_object *)self->data)->pins;
   free(a.sens);
-  pet_histogram_destroy(&empty);
   if (st == PET_ERR_INTERRUPTED && PyErr_Occurred()) {
     Py_DECREF(list);
     return NULL;

@@ -123,7 +123,6 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
   pet_frame_def *defs = NULL;
   pet_dyn_frame *fr = NULL;
   pet_image *sens = NULL, **x = NULL;
-  pet_histogram *empty = NULL;
   dyn_source src;
   memset(&src, 0, sizeof src);
   int nf = 0;
@@ -204,17 +203,13 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
     if (st == PET_OK) st = pet_image_copy(sens, full);
     pet_image_destroy(&full);
   } else if (st == PET_OK && !cfg->gpu) {
-    float zero = 0.0f;
-    pet_osem_data ds;
+    pet_osem_data ds; /* the factors over all bins, no events */
     pet_cli_osem_data(&in, &ds);
-    st = pet_histogram_create(&empty, in.scanner, PET_ALIAS, PET_HOST);
-    if (st == PET_OK) st = pet_histogram_bind(empty, &zero);
-    ds.histogram = empty;
+    ds.histogram = NULL;
     ds.listmode = NULL;
     pet_osem_opts os = o;
     os.subsets = 1;
-    if (st == PET_OK) st = pet_osem_sensitivity(&ds, &os, &sens, 1);
-    pet_histogram_destroy(&empty);
+    st = pet_osem_sensitivity(&ds, &os, &sens, 1);
     if (st == PET_OK && cfg->save_sensitivity[0] && rank == 0) st = pet_image_write_nifti(sens, cfg->save_sensitivity);
   }
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);

@@ -380,14 +380,7 @@ static int run_recon(int argc, char **argv, bool sens_only)
   const double t_io = pet_cli_now() - t0;
 
   if (sens_only) {
-    /* the histogram-less data: pet_osem_sensitivity needs a data set, use an empty histogram alias */
-    pet_histogram *empty = NULL;
-    PET_TRY_GOTO(st, pet_histogram_create(&empty, in.scanner, PET_ALIAS, PET_HOST), out);
-    float dummy = 0.0f;
-    PET_TRY_GOTO(st, pet_histogram_bind(empty, &dummy), out);
-    d.histogram = empty;
     st = load_or_compute_sens(cfg, &d, &o, &in.image, rank, &sens, &nsens, false);
-    pet_histogram_destroy(&empty);
     PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
     if (rank == 0 && !cfg->quiet)
       printf("sens: wrote %s in %.2f s\n", cfg->save_sensitivity, pet_cli_now() - t0);

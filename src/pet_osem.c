@@ -45,11 +45,14 @@ int64_t pet_osem_data_size(const pet_osem_data *d)
   return d->layout->num_bins;
 }
 
-static pet_status check_data(const pet_osem_data *d, const pet_osem_opts *o)
+/* need_data: a reconstruction needs exactly one of a histogram and a list-mode; a sensitivity
+ * needs only the scanner, the layout and the factors (and ignores TOF). */
+static pet_status check(const pet_osem_data *d, const pet_osem_opts *o, bool need_data)
 {
   PET_CHECK(d != NULL && o != NULL, PET_ERR_ARG, "osem: NULL data or options");
   PET_CHECK(d->scanner != NULL && d->layout != NULL, PET_ERR_ARG, "osem: scanner and bin layout required");
-  PET_CHECK((d->histogram != NULL) != (d->listmode != NULL), PET_ERR_ARG,
+  PET_CHECK(!(d->histogram && d->listmode), PET_ERR_ARG, "osem: give one of a histogram and a list-mode, not both");
+  PET_CHECK(!need_data || d->histogram || d->listmode, PET_ERR_ARG,
             "osem: give exactly one of a histogram and a list-mode");
   if (d->histogram) PET_TRY(pet_histogram_require(d->histogram));
   if (d->listmode) {
@@ -63,12 +66,14 @@ static pet_status check_data(const pet_osem_data *d, const pet_osem_opts *o)
   PET_CHECK(is_listmode(d) || o->subsets <= d->layout->num_phi, PET_ERR_CONFIG,
             "osem: subsets (%d) must not exceed the histogram's %lld angles", o->subsets,
             (long long)d->layout->num_phi);
-  PET_CHECK(!o->proj.tof || (is_listmode(d) && d->listmode->has_tof), PET_ERR_CONFIG,
+  PET_CHECK(!need_data || !o->proj.tof || (is_listmode(d) && d->listmode->has_tof), PET_ERR_CONFIG,
             "osem: TOF needs list-mode data with TOF values");
   PET_CHECK(o->psf_fwhm_mm >= 0.0f && isfinite(o->psf_fwhm_mm), PET_ERR_CONFIG,
             "osem: psf_fwhm_mm must be >= 0");
   return pet_projector_params_check(&o->proj);
 }
+
+static pet_status check_data(const pet_osem_data *d, const pet_osem_opts *o) { return check(d, o, true); }
 
 pet_status pet_osem_check(const pet_osem_data *d, const pet_osem_opts *o) { return check_data(d, o); }
 
@@ -204,7 +209,7 @@ static pet_status sens_histogram_subset(const pet_osem_data *d, const pet_osem_o
 pet_status pet_osem_sensitivity(const pet_osem_data *d, const pet_osem_opts *o, pet_image **sens,
                                 int32_t num_sens)
 {
-  PET_TRY(check_data(d, o));
+  PET_TRY(check(d, o, false));
   PET_CHECK(sens != NULL && num_sens >= 1, PET_ERR_ARG, "osem: no sensitivity images given");
   int32_t S = is_listmode(d) ? 1 : o->subsets;
   PET_CHECK(num_sens == S, PET_ERR_ARG, "osem: %d sensitivity images given, %d expected", num_sens, S);

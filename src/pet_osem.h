@@ -102,8 +102,9 @@ pet_status pet_osem_check(const pet_osem_data *d, const pet_osem_opts *opts);
 int64_t pet_osem_data_size(const pet_osem_data *d);
 
 /**
- * Sensitivity image(s) (host). For a histogram, sens must hold `subsets` images (one per
- * subset, A_s^T m); for list-mode one image (A^T m over all scanner bins). Each image has the
+ * Sensitivity image(s) (host). For a histogram, or for data with neither a histogram nor a
+ * list-mode (only the scanner, layout and factors are read), sens must hold `subsets` images
+ * (one per subset, A_s^T m); for list-mode one image (A^T m over all scanner bins). Each image has the
  * geometry of sens[0]. Collective on opts->reducer (each rank projects its share).
  */
 pet_status pet_osem_sensitivity(const pet_osem_data *d, const pet_osem_opts *opts,

@@ -281,6 +281,40 @@ static void test_psf_blur_is_self_adjoint(void **state)
   pet_image_destroy(&gb);
 }
 
+/* The sensitivity reads only the scanner, the layout and the factors: data without counts
+ * gives the same images as a histogram, and run() still needs data. */
+static void test_sensitivity_needs_no_counts(void **state)
+{
+  fixture *f = *state;
+  pet_histogram *h = NULL;
+  assert_int_equal(pet_histogram_create_owned(&h, f->scanner), PET_OK);
+  pet_osem_data d = histo_data(f, h, NULL);
+  pet_osem_data none = d;
+  none.histogram = NULL;
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 2;
+  pet_image *a[2] = {NULL}, *b[2] = {NULL};
+  for (int s = 0; s < 2; ++s) {
+    assert_int_equal(pet_image_create_owned(&a[s], f->ip, PET_HOST), PET_OK);
+    assert_int_equal(pet_image_create_owned(&b[s], f->ip, PET_HOST), PET_OK);
+  }
+  assert_int_equal(pet_osem_sensitivity(&d, &o, a, 2), PET_OK);
+  assert_int_equal(pet_osem_sensitivity(&none, &o, b, 2), PET_OK);
+  double sum = 0;
+  for (int s = 0; s < 2; ++s)
+    for (int64_t v = 0; v < pet_image_num_voxels(a[s]); ++v) {
+      assert_true(a[s]->data[v] == b[s]->data[v]);
+      sum += a[s]->data[v];
+    }
+  assert_true(sum > 0);
+  assert_int_equal(pet_osem_run(&none, &o, NULL, a[0]), PET_ERR_ARG); /* a reconstruction needs data */
+  for (int s = 0; s < 2; ++s) {
+    pet_image_destroy(&a[s]);
+    pet_image_destroy(&b[s]);
+  }
+  pet_histogram_destroy(&h);
+}
+
 static void test_osem_rejects_bad_options(void **state)
 {
   fixture *f = *state;
@@ -324,6 +358,7 @@ int main(void)
       cmocka_unit_test(test_listmode_osem_equals_histogram_osem),
       cmocka_unit_test(test_corrections_recover_the_phantom_and_are_needed),
       cmocka_unit_test(test_psf_blur_is_self_adjoint),
+      cmocka_unit_test(test_sensitivity_needs_no_counts),
       cmocka_unit_test(test_osem_rejects_bad_options),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
