@@ -147,7 +147,7 @@ static pet_status read_lm_shares(pet_comm *comm, const char *path, int64_t n, in
   const int rank = pet_comm_rank(comm), size = pet_comm_size(comm);
   for (int32_t s = 0; s < S; ++s) {
     int64_t first, count;
-    pet_osem_rank_events(n, S, s, rank, size, &first, &count);
+    pet_plan_rank_events(n, S, s, rank, size, &first, &count);
     PET_TRY(pet_h5_read_listmode_range_all(comm, path, first, count, lm->time_ms + first, lm->d1 + first,
                                            lm->d2 + first, lm->has_tof ? lm->tof_ps + first : NULL));
     *bytes += count * (lm->has_tof ? 16 : 12);
@@ -276,7 +276,7 @@ pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_
   }
   const int64_t nb = in->layout->num_bins;
   int64_t bfirst = 0, bcount = nb;
-  if (size > 1) pet_osem_rank_bins(in->layout, rank, size, &bfirst, &bcount);
+  if (size > 1) pet_plan_rank_bins(in->layout, rank, size, &bfirst, &bcount);
 
   if (need_data && cfg->data[0]) {
     pet_data_format fmt;
@@ -404,6 +404,8 @@ pet_status pet_cli_osem_opts(const pet_config *cfg, const pet_scanner *s, pet_os
   o->proj.tof_n_sigmas = (float)cfg->tof_n_sigmas;
   o->proj.num_threads = cfg->threads;
   o->psf_fwhm_mm = (float)cfg->psf_fwhm_mm;
+  o->gpu = cfg->gpu; /* the device index comes from the communicator (pet_comm_setup_gpu) */
+  o->vram_budget_bytes = cfg->vram_budget_mb * 1024 * 1024;
   if (cfg->tof)
     PET_CHECK(s->params.tof_fwhm_ps > 0, PET_ERR_CONFIG,
               "field \"tof\": the scanner (%s) has no TOF resolution (tofResolution_ps)", s->params.name);

@@ -40,7 +40,7 @@ pet_status pet_cli_detect_format(const char *path, pet_data_format hint, pet_dat
 /**
  * Loads the scanner, the grid, the data and the corrections of cfg. With more than one rank
  * the histogram, list-mode and per-bin corrections are read only where this rank projects
- * (pet_osem_rank_bins / pet_osem_rank_events) from HDF5 files, with collective reads
+ * (pet_plan_rank_bins / pet_plan_rank_events) from HDF5 files, with collective reads
  * (pet_h5_read_*_range_all); elsewhere they stay zero. Every step's status is agreed, so all
  * ranks return the same status. need_data: false for sensitivity-only runs. comm may be NULL
  * (one process). Collective on comm.

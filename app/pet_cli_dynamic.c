@@ -191,6 +191,7 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
   PET_TRY_GOTO(st, pet_cli_osem_opts(cfg, in.scanner, &o), out);
   pet_reducer red = pet_comm_reducer(comm);
   o.reducer = &red;
+  o.gpu_device = device;
 
   /* the sensitivity, once over all ranks and all bins, shared by every frame */
   st = pet_image_create_owned(&sens, in.image, PET_HOST);
@@ -202,8 +203,8 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
                      cfg->sensitivity);
     if (st == PET_OK) st = pet_image_copy(sens, full);
     pet_image_destroy(&full);
-  } else if (st == PET_OK && !cfg->gpu) {
-    pet_osem_data ds; /* the factors over all bins, no events */
+  } else if (st == PET_OK) {
+    pet_osem_data ds; /* the factors over all bins, no events (on the GPU with --gpu) */
     pet_cli_osem_data(&in, &ds);
     ds.histogram = NULL;
     ds.listmode = NULL;
@@ -246,9 +247,6 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
   dy.half_life_s = cfg->half_life_s;
   /* per-bin randoms/scatter cover the acquisition from the first to the last event */
   dy.add_duration_s = n > 0 ? (t_last - t_first + 1) / 1000.0 : 0.0;
-  dy.gpu = cfg->gpu;
-  dy.gpu_opts.device = device;
-  dy.gpu_opts.vram_budget_bytes = cfg->vram_budget_mb * 1024 * 1024;
   frame_log fl = {cfg->quiet, nf};
   dy.on_frame = on_frame;
   dy.cb_ctx = &fl;
@@ -259,9 +257,7 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
   s.release = src_release;
   s.ctx = &src;
   const double t_rec = pet_cli_now();
-  /* on the GPU without a loaded sensitivity, the first frame computes it on the device */
-  pet_image *const *sensp = cfg->gpu && !cfg->sensitivity[0] ? NULL : &sens;
-  PET_TRY_GOTO(st, pet_dyn_reconstruct(comm, &d, &o, sensp, &dy, &s, x, NULL), out);
+  PET_TRY_GOTO(st, pet_dyn_reconstruct(comm, &d, &o, &sens, &dy, &s, x, NULL), out);
   const double rec_s = pet_cli_now() - t_rec;
   if (rank == 0) st = write_outputs(cfg, fr, nf, x);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);

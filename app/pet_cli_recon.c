@@ -258,8 +258,7 @@ static void print_layout(const pet_config *cfg, const pet_inputs *in, const pet_
 }
 
 static pet_status load_or_compute_sens(const pet_config *cfg, const pet_osem_data *d, const pet_osem_opts *o,
-                                       const pet_image_params *ip, int rank, pet_image ***sens_out, int *nsens_out,
-                                       bool gpu)
+                                       const pet_image_params *ip, int rank, pet_image ***sens_out, int *nsens_out)
 {
   const int nsens = d->listmode || !d->histogram ? 1 : o->subsets;
   pet_image **sens = calloc((size_t)nsens, sizeof *sens);
@@ -286,7 +285,6 @@ static pet_status load_or_compute_sens(const pet_config *cfg, const pet_osem_dat
     pet_image_destroy(&full);
     return st;
   }
-  if (gpu) return PET_OK; /* the GPU path computes its own on the device */
   for (int s = 0; s < nsens; ++s) PET_TRY(pet_image_create_owned(&sens[s], *ip, PET_HOST));
   PET_TRY(pet_osem_sensitivity(d, o, sens, nsens));
   if (cfg->save_sensitivity[0] && rank == 0) {
@@ -369,7 +367,8 @@ static int run_recon(int argc, char **argv, bool sens_only)
   o.reducer = &red;
   if (sens_only) o.subsets = 1;
 
-  o.slab_update = a.slab_update && !cfg->gpu;
+  o.slab_update = a.slab_update;
+  o.gpu_device = device;
   /* nodes and GPUs in use (collective, so every rank computes it) */
   const int ndev = cfg->gpu ? pet_gpu_device_count() : 0;
   int64_t where[2] = {pet_comm_local_rank(comm) == 0 ? 1 : 0,
@@ -380,7 +379,7 @@ static int run_recon(int argc, char **argv, bool sens_only)
   const double t_io = pet_cli_now() - t0;
 
   if (sens_only) {
-    st = load_or_compute_sens(cfg, &d, &o, &in.image, rank, &sens, &nsens, false);
+    st = load_or_compute_sens(cfg, &d, &o, &in.image, rank, &sens, &nsens);
     PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
     if (rank == 0 && !cfg->quiet)
       printf("sens: wrote %s in %.2f s\n", cfg->save_sensitivity, pet_cli_now() - t0);
@@ -435,13 +434,13 @@ static int run_recon(int argc, char **argv, bool sens_only)
   const double t_sens0 = pet_cli_now();
   /* options against the data (e.g. subsets <= angles) before any per-subset allocation */
   PET_TRY_GOTO(st, pet_comm_agree(comm, pet_osem_check(&d, &o)), out);
-  st = load_or_compute_sens(cfg, &d, &o, &in.image, rank, &sens, &nsens, cfg->gpu);
+  st = load_or_compute_sens(cfg, &d, &o, &in.image, rank, &sens, &nsens);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   const double t_sens = pet_cli_now() - t_sens0;
   /* An image grid that does not fit the scanner: voxels that no LOR crosses (sensitivity 0)
    * cannot be estimated and stay 0 (a counted, logged skip); a grid that no LOR crosses at all
    * is an error. */
-  if (sens && sens[0]) {
+  {
     int64_t nv = pet_image_num_voxels(sens[0]), unseen = 0;
     for (int64_t v = 0; v < nv; ++v) {
       float sum = 0.0f;
@@ -472,19 +471,7 @@ static int run_recon(int argc, char **argv, bool sens_only)
   o.should_stop = should_stop;
   o.on_interrupt = on_interrupt;
   const double t_osem0 = pet_cli_now();
-  if (cfg->gpu) {
-    pet_gpu_opts g;
-    memset(&g, 0, sizeof g);
-    g.device = device;
-    if (sens && sens[0]) { /* a loaded sensitivity (field "sensitivity") is used on the GPU too */
-      g.sens_in = sens;
-      g.num_sens = nsens;
-    }
-    g.vram_budget_bytes = cfg->vram_budget_mb * 1024 * 1024;
-    st = pet_osem_run_gpu(&d, &o, &g, x);
-  } else {
-    st = pet_osem_run(&d, &o, sens, x);
-  }
+  st = pet_osem_run(&d, &o, sens, x);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   const double t_osem = pet_cli_now() - t_osem0;
   if (rank == 0) st = pet_image_write_nifti(x, cfg->output);

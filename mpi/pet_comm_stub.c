@@ -68,17 +68,21 @@ pet_status pet_comm_allreduce_sum(pet_comm *c, float *buf, int64_t n, pet_memspa
   return PET_OK;
 }
 
-pet_status pet_comm_reduce_scatter_sum(pet_comm *c, const float *send, float *recv, const int64_t *counts)
+pet_status pet_comm_reduce_scatter_sum(pet_comm *c, const float *send, float *recv, const int64_t *counts,
+                                       pet_memspace space)
 {
   (void)c;
   PET_CHECK(send != NULL && recv != NULL && counts != NULL, PET_ERR_ARG, "reduce_scatter: NULL argument");
-  if (send != recv) memmove(recv, send, (size_t)counts[0] * sizeof(float));
+  if (send == recv) return PET_OK;
+  const size_t bytes = (size_t)counts[0] * sizeof(float);
+  if (space == PET_DEVICE) return pet_gpu_memcpy(recv, send, bytes, 2);
+  memmove(recv, send, bytes);
   return PET_OK;
 }
 
-pet_status pet_comm_allgather(pet_comm *c, float *buf, const int64_t *counts)
+pet_status pet_comm_allgather(pet_comm *c, float *buf, const int64_t *counts, pet_memspace space)
 {
-  (void)c; (void)buf; (void)counts;
+  (void)c; (void)buf; (void)counts; (void)space;
   return PET_OK;
 }
 

@@ -61,11 +61,13 @@ const char *pet_comm_device_backend(const pet_comm *c);
  *  NCCL, or staged through the host when NCCL is not in use. Collective on comm. */
 pet_status pet_comm_allreduce_sum(pet_comm *c, float *buf, int64_t n, pet_memspace space);
 /** Sums, then gives each rank only its slab: recv gets elements [counts-prefix) of the sum.
- *  counts[r] elements go to rank r (host). Collective on comm. */
+ *  counts[r] elements go to rank r. Host buffers: MPI_Reduce_scatter; device buffers: one
+ *  NCCL reduce per slab in a group, or staged through the host without NCCL. Collective. */
 pet_status pet_comm_reduce_scatter_sum(pet_comm *c, const float *send, float *recv,
-                                       const int64_t *counts);
-/** Gathers each rank's slab (counts[r] floats at offset sum(counts[<r])) into buf. Collective. */
-pet_status pet_comm_allgather(pet_comm *c, float *buf, const int64_t *counts);
+                                       const int64_t *counts, pet_memspace space);
+/** Gathers each rank's slab (counts[r] floats at offset sum(counts[<r])) into buf, in place
+ *  (host: MPI_Allgatherv; device: NCCL broadcasts in a group, or staged). Collective. */
+pet_status pet_comm_allgather(pet_comm *c, float *buf, const int64_t *counts, pet_memspace space);
 /** Sums doubles / int64s over ranks in place. Collective on comm. */
 pet_status pet_comm_allreduce_sum_f64(pet_comm *c, double *buf, int64_t n);
 pet_status pet_comm_allreduce_sum_i64(pet_comm *c, int64_t *buf, int64_t n);

@@ -8,7 +8,6 @@
 
 #include "pet_comm.h"
 #include "pet_dynamic.h"
-#include "pet_gpu.h"
 #include "pet_osem.h"
 #include "pet_status.h"
 
@@ -19,7 +18,7 @@ extern "C" {
 /**
  * Where a rank gets the events of a frame. load fills d->listmode, d->lm_first, d->lm_count
  * (d is a copy of the template, corrections set) with at least the events this rank projects
- * (pet_osem_rank_events of the frame over its group); what it points to stays owned by the
+ * (pet_plan_rank_events of the frame over its group); what it points to stays owned by the
  * source until release(ctx, frame) (may be NULL). Called only for frames of this rank.
  */
 typedef struct pet_dyn_source {
@@ -35,8 +34,6 @@ typedef struct pet_dyn_opts {
   /* > 0: the template's per-bin additive term (randoms + scatter, counts) covers this many
    * seconds; a frame gets add x duration / add_duration_s. 0: used as given in every frame */
   double add_duration_s;
-  bool gpu;                    /* pet_osem_run_gpu with gpu_opts; the sensitivity is computed once */
-  pet_gpu_opts gpu_opts;
   /* called on rank 0 of each group after each of its frames (may be NULL) */
   void (*on_frame)(void *ctx, int frame, int64_t events, double seconds);
   void *cb_ctx;
@@ -51,7 +48,8 @@ typedef struct pet_dyn_opts {
  * over comm from each group's rank 0, so every rank holds every frame: out[f] (num_frames host
  * images of sens[0]'s grid, created by the caller) are overwritten. sens: the list-mode
  * sensitivity (one image, A^T m over all bins), computed once by the caller and shared by all
- * frames; with gpu and no sens, each rank (group) computes it on its first frame and reuses it.
+ * frames; without sens, each rank (group) computes it on its first frame (with the backend of
+ * o: on the GPU when o->gpu) and reuses it.
  * plan_out may be NULL. Collective on comm.
  * Errors: PET_ERR_ARG, PET_ERR_NOMEM, PET_ERR_MPI, and any of load's or OSEM's, agreed over comm.
  */

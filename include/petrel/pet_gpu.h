@@ -95,41 +95,18 @@ pet_status pet_projlist_device_fwd(pet_projlist_device *pl, const pet_projector_
 pet_status pet_projlist_device_back(pet_projlist_device *pl, const pet_projector_params *p,
                                     pet_image *img);
 
-/* ---- GPU reconstruction (gpu/pet_gpu_osem.cu) ---- */
+/* ---- GPU reconstruction: the GPU backend of the OSEM loop, pet_osem_gpu_backend()
+ * (pet_osem_backend.h), chosen with pet_osem_opts.gpu ---- */
 struct pet_osem_data;
 struct pet_osem_opts;
-struct pet_image;
-
-typedef struct pet_gpu_opts {
-  int32_t device;            /* CUDA device index (after CUDA_VISIBLE_DEVICES) */
-  int64_t vram_budget_bytes; /* projection-data batches must fit this; 0 = 80% of free VRAM */
-  /* Sensitivity hand-over (host images of the image's grid, num_sens of them: one per subset
-   * for a histogram, one for list-mode, PSF already applied), so that several runs over the
-   * same scanner and corrections (frames of a dynamic study) compute it once: with sens_in the
-   * run uploads these instead of computing; with sens_out (and no sens_in) it downloads what
-   * it computed into them. Both NULL: computed and kept on the device only. */
-  struct pet_image *const *sens_in;
-  struct pet_image *const *sens_out;
-  int32_t num_sens;
-} pet_gpu_opts;
-
-/**
- * OSEM on the GPU, same semantics and options as pet_osem_run (corrections, list-mode, TOF,
- * PSF, progress callbacks, reducer — whose allreduce_sum gets device buffers). x: host image,
- * the initial image on entry and the result on return. The image and sensitivity stay on the
- * device across subsets; projection data streams through batches that fit the VRAM budget.
- * Collective on opts->reducer. PET_ERR_UNSUPPORTED without CUDA, PET_ERR_CUDA without a device.
- */
-pet_status pet_osem_run_gpu(const struct pet_osem_data *d, const struct pet_osem_opts *opts,
-                            const pet_gpu_opts *g, struct pet_image *x);
 
 /** Runs fn(ctx) between two CUDA events on the default stream; *ms = the time between them. */
 pet_status pet_gpu_time_ms(pet_status (*fn)(void *), void *ctx, float *ms);
 /** Microbenchmark: n float atomicAdds into a device buffer of nvox floats; *ms = kernel time. */
 pet_status pet_gpu_bench_atomics(float *img, int64_t nvox, int64_t n, float *ms);
 
-/** Device bytes per LOR that pet_osem_run_gpu's batches take for (d, o): the budget divided
- *  by this is the batch size. */
+/** Device bytes per LOR that the GPU backend's batches take for (d, o): the budget divided by
+ *  this is the batch size. */
 int64_t pet_gpu_osem_bytes_per_lor(const struct pet_osem_data *d, const struct pet_osem_opts *o);
 
 #ifdef __cplusplus

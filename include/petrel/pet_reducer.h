@@ -19,12 +19,13 @@ typedef struct pet_reducer {
   pet_status (*allreduce_sum)(void *ctx, float *buf, int64_t n, pet_memspace space);
   /* agree on a status across ranks: returns the worst status of any rank */
   pet_status (*agree)(void *ctx, pet_status local);
-  /* Optional pair for the slab update (both NULL = not offered; host buffers only).
+  /* Optional pair for the slab update (both NULL = not offered); space: where the buffers live.
    * reduce_scatter_sum: sums send (sum(counts) floats) over ranks and gives rank r only the
    * counts[r] floats of its slab (at offset sum(counts[<r]) of the sum) in recv.
    * allgather: each rank's slab of buf (counts[r] floats at that offset) to every rank. */
-  pet_status (*reduce_scatter_sum)(void *ctx, const float *send, float *recv, const int64_t *counts);
-  pet_status (*allgather)(void *ctx, float *buf, const int64_t *counts);
+  pet_status (*reduce_scatter_sum)(void *ctx, const float *send, float *recv, const int64_t *counts,
+                                   pet_memspace space);
+  pet_status (*allgather)(void *ctx, float *buf, const int64_t *counts, pet_memspace space);
 } pet_reducer;
 
 #ifdef __cplusplus

@@ -5,7 +5,7 @@
 
 static pet_status run_frame(const pet_osem_data *tmpl, const pet_osem_opts *o, pet_image *const *sens,
                             const pet_dyn_opts *dy, const pet_dyn_source *src, int f, const pet_reducer *red,
-                            float *add_buf, pet_image *x, int64_t *events, pet_image *const *gsens,
+                            float *add_buf, pet_image *x, int64_t *events, pet_image **gsens,
                             bool *gsens_ready)
 {
   pet_osem_data d = *tmpl;
@@ -27,19 +27,13 @@ static pet_status run_frame(const pet_osem_data *tmpl, const pet_osem_opts *o, p
   fo.on_interrupt = NULL;
   fo.on_iteration = NULL;
   st = pet_image_fill(x, 1.0f);
-  if (st == PET_OK && dy->gpu) {
-    /* the sensitivity is computed once: by the caller (sens), or by this rank's (group's) first
-     * GPU frame, which hands it out through gsens for the later ones */
-    pet_gpu_opts g = dy->gpu_opts;
-    g.num_sens = 1;
-    if (sens && sens[0]) g.sens_in = sens;
-    else if (*gsens_ready) g.sens_in = gsens;
-    else g.sens_out = gsens;
-    st = pet_osem_run_gpu(&d, &fo, &g, x);
-    if (st == PET_OK && g.sens_out) *gsens_ready = true;
-  } else if (st == PET_OK) {
-    st = pet_osem_run(&d, &fo, sens, x);
+  /* the sensitivity is computed once: by the caller (sens), or on this rank's (group's) first
+   * frame, by the frame's backend and over the group, then kept for the later ones */
+  if (st == PET_OK && !(sens && sens[0]) && !*gsens_ready) {
+    st = pet_osem_sensitivity(&d, &fo, gsens, 1);
+    *gsens_ready = st == PET_OK;
   }
+  if (st == PET_OK) st = pet_osem_run(&d, &fo, sens && sens[0] ? sens : gsens, x);
   if (src->release) src->release(src->ctx, f);
   if (st != PET_OK) return st;
   const float scale = (float)pet_dyn_frame_scale(&dy->frames[f], dy->half_life_s);
@@ -53,7 +47,6 @@ pet_status pet_dyn_reconstruct(pet_comm *comm, const pet_osem_data *tmpl, const 
 {
   PET_CHECK(comm && tmpl && o && dy && src && src->load && out && dy->frames && dy->num_frames >= 1, PET_ERR_ARG,
             "dynamic: NULL argument");
-  PET_CHECK(dy->gpu || (sens && sens[0]), PET_ERR_ARG, "dynamic: no sensitivity image");
   const int F = dy->num_frames;
   const int rank = pet_comm_rank(comm), size = pet_comm_size(comm);
   pet_dyn_plan plan;
@@ -78,7 +71,7 @@ pet_status pet_dyn_reconstruct(pet_comm *comm, const pet_osem_data *tmpl, const 
   all = calloc((size_t)F * (size_t)nv, sizeof *all);
   if (all == NULL) st = PET_ERROR(PET_ERR_NOMEM, "dynamic: no memory for %d frames of %lld voxels", F, (long long)nv);
   if (st == PET_OK) st = pet_image_create_owned(&x, ip, PET_HOST);
-  if (st == PET_OK && dy->gpu && !(sens && sens[0])) st = pet_image_create_owned(&gsens, ip, PET_HOST);
+  if (st == PET_OK && !(sens && sens[0])) st = pet_image_create_owned(&gsens, ip, PET_HOST);
   if (st == PET_OK && tmpl->add && dy->add_duration_s > 0) {
     add_buf = malloc((size_t)tmpl->layout->num_bins * sizeof *add_buf);
     if (!add_buf) st = PET_ERROR(PET_ERR_NOMEM, "dynamic: no memory for the per-frame additive term");

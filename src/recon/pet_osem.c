@@ -1,5 +1,10 @@
+/* petrel: THE OSEM loop. One loop for every backend (CPU: pet_osem_cpu.c, GPU:
+ * gpu/pet_gpu_osem.cu) and every layout of ranks: the plan (pet_plan.h) says which items of
+ * each subset this rank projects and which image slab it updates, the backend projects them
+ * into its back projection, the reducer sums it over ranks once per subset (allreduce, or
+ * reduce-scatter to slabs + allgather), and each rank updates its slab of the image through
+ * an Alias of it. Resume, interrupts, progress and the division guards live here only. */
 #include "pet_osem.h"
-#include "pet_project_batch.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -8,12 +13,7 @@
 
 #include <omp.h>
 
-/* Division guards, following YRT-PET: a ratio whose predicted count m*Ax + a is not above
- * PRED_EPS contributes 0 (the LOR sees no activity in the model, so it carries no
- * information about the image), and a voxel whose sensitivity is at most SENS_REL_EPS times
- * the largest sensitivity is outside what the data can see and is set to 0. */
-#define PRED_EPS 1e-10f
-#define SENS_REL_EPS 1e-8f
+#include "pet_project_batch.h"
 
 static double now_s(void)
 {
@@ -34,7 +34,6 @@ pet_osem_opts pet_osem_opts_default(void)
 
 static bool is_listmode(const pet_osem_data *d) { return d->listmode != NULL; }
 
-static int64_t lm_first(const pet_osem_data *d) { return d->lm_count < 0 ? 0 : d->lm_first; }
 static int64_t lm_count(const pet_osem_data *d)
 {
   return d->lm_count < 0 ? d->listmode->num_events : d->lm_count;
@@ -76,96 +75,26 @@ static pet_status check(const pet_osem_data *d, const pet_osem_opts *o, bool nee
 
 static pet_status check_data(const pet_osem_data *d, const pet_osem_opts *o) { return check(d, o, true); }
 
-pet_status pet_osem_check(const pet_osem_data *d, const pet_osem_opts *o) { return check_data(d, o); }
+static const pet_osem_backend_ops *backend_of(const pet_osem_opts *o);
 
-/* Host work buffers for one batch. */
-typedef struct batch_buf {
-  int64_t cap;
-  float *lor, *orient, *tof, *proj;
-  int64_t *bins;
-} batch_buf;
-
-static void batch_free(batch_buf *b)
+pet_status pet_osem_check(const pet_osem_data *d, const pet_osem_opts *o)
 {
-  free(b->lor);
-  free(b->orient);
-  free(b->tof);
-  free(b->proj);
-  free(b->bins);
-  memset(b, 0, sizeof *b);
+  PET_TRY(check_data(d, o));
+  const pet_osem_backend_ops *ops = backend_of(o);
+  PET_CHECK(ops != NULL, PET_ERR_UNSUPPORTED, "osem: this petrel build has no CUDA support (rebuild with -DPET_ENABLE_CUDA=ON)");
+  return ops->check(d, o);
 }
 
-static pet_status batch_alloc(batch_buf *b, int64_t cap)
+
+static const pet_osem_backend_ops *backend_of(const pet_osem_opts *o) 
 {
-  memset(b, 0, sizeof *b);
-  b->cap = cap;
-  b->lor = malloc((size_t)cap * 6 * sizeof(float));
-  b->orient = malloc((size_t)cap * 6 * sizeof(float));
-  b->tof = malloc((size_t)cap * sizeof(float));
-  b->proj = malloc((size_t)cap * sizeof(float));
-  b->bins = malloc((size_t)cap * sizeof(int64_t));
-  if (!b->lor || !b->orient || !b->tof || !b->proj || !b->bins) {
-    batch_free(b);
-    return PET_ERROR(PET_ERR_NOMEM, "osem: cannot allocate host buffers for %lld LORs", (long long)cap);
-  }
-  return PET_OK;
+  return o->gpu ? pet_osem_gpu_backend() : pet_osem_cpu_backend();
 }
 
-static int64_t batch_cap(const pet_osem_opts *o)
-{
-  return o->batch_lors > 0 ? o->batch_lors : ((int64_t)1 << 20);
-}
-
-/* This rank's contiguous share [*lo, *hi) of n items. */
-static void my_share(const pet_reducer *r, int64_t n, int64_t *lo, int64_t *hi)
-{
-  int rank = r ? r->rank : 0, size = r ? r->size : 1;
-  *lo = n * rank / size;
-  *hi = n * (rank + 1) / size;
-}
-
-/* Histogram shares are whole z-bins (the same for every subset), so that a rank's data is one
- * contiguous range of bins in the file: [z0 * num_phi * num_r, z1 * num_phi * num_r). */
-static void histo_share(const pet_histo_layout *L, const pet_reducer *r, int32_t S, int32_t s,
-                        int64_t *lo, int64_t *hi)
-{
-  int64_t z0, z1;
-  my_share(r, L->num_zbin, &z0, &z1);
-  int64_t per_z = pet_histo_subset_size(L->num_phi, L->num_r, 1, S, s);
-  *lo = z0 * per_z;
-  *hi = z1 * per_z;
-}
-
-void pet_osem_rank_bins(const pet_histo_layout *L, int rank, int size, int64_t *first, int64_t *count)
-{
-  pet_reducer r;
-  memset(&r, 0, sizeof r);
-  r.rank = rank;
-  r.size = size;
-  int64_t z0, z1;
-  my_share(&r, L->num_zbin, &z0, &z1);
-  *first = z0 * L->num_phi * L->num_r;
-  *count = (z1 - z0) * L->num_phi * L->num_r;
-}
-
-void pet_osem_rank_events(int64_t num_events, int32_t S, int32_t s, int rank, int size,
-                          int64_t *first, int64_t *count)
-{
-  pet_reducer r;
-  memset(&r, 0, sizeof r);
-  r.rank = rank;
-  r.size = size;
-  int64_t beg, end, lo, hi;
-  pet_listmode_subset_range(num_events, S, s, &beg, &end);
-  my_share(&r, end - beg, &lo, &hi);
-  *first = beg + lo;
-  *count = hi - lo;
-}
-
-static pet_status reduce(const pet_reducer *r, float *buf, int64_t n)
+static pet_status reduce(const pet_reducer *r, float *buf, int64_t n, pet_memspace space)
 {
   if (r == NULL || r->size <= 1 || r->allreduce_sum == NULL) return PET_OK;
-  return r->allreduce_sum(r->ctx, buf, n, PET_HOST);
+  return r->allreduce_sum(r->ctx, buf, n, space);
 }
 
 static pet_status agree(const pet_reducer *r, pet_status st)
@@ -174,35 +103,91 @@ static pet_status agree(const pet_reducer *r, pet_status st)
   return r->agree(r->ctx, st);
 }
 
-static pet_lor_batch make_batch(const batch_buf *b, int64_t n, bool tof)
+/* One run's state: the backend, the plan, and the image buffers in the backend's space. */
+typedef struct engine {
+  const pet_osem_backend_ops *ops;
+  void *be;
+  pet_plan plan;
+  pet_image_params g;
+  int32_t nsens;
+  pet_image **sens;     /* nsens images (backend space) */
+  bool *sens_owned;     /* sens[s] made here (else the caller's) */
+  float *smax;          /* largest value of each sensitivity image */
+  pet_image *x, *xf, *back, *slab_back; /* x: the caller's image when in the backend's space */
+  bool x_owned;
+  pet_image *x_slab;    /* Alias of this rank's slab of x (slab update), NULL for an empty slab */
+  pet_image **sens_slab;
+} engine;
+
+static void engine_free(engine *e)
 {
-  pet_lor_batch lb;
-  lb.n = n;
-  lb.lor = b->lor;
-  lb.orient = b->orient;
-  lb.tof_ps = tof ? b->tof : NULL;
-  return lb;
+  if (e->ops && e->be) {
+    e->ops->sync(e->be);
+    e->ops->destroy(e->be);
+  }
+  for (int32_t s = 0; e->sens && s < e->nsens; ++s) {
+    if (e->sens_owned[s]) pet_image_destroy(&e->sens[s]);
+    if (e->sens_slab) pet_image_destroy(&e->sens_slab[s]);
+  }
+  free(e->sens);
+  free(e->sens_owned);
+  free(e->sens_slab);
+  free(e->smax);
+  if (e->x_owned) pet_image_destroy(&e->x);
+  pet_image_destroy(&e->xf);
+  pet_image_destroy(&e->back);
+  pet_image_destroy(&e->slab_back);
+  pet_image_destroy(&e->x_slab);
+  pet_plan_free(&e->plan);
+  memset(e, 0, sizeof *e);
 }
 
-/* Back-projection of m over subset s of S of all histogram bins (this rank's share). */
-static pet_status sens_histogram_subset(const pet_osem_data *d, const pet_osem_opts *o,
-                                        int32_t S, int32_t s, batch_buf *b, pet_image *out)
+/* Backend, plan and the sensitivity slots for (d, o) on grid g. */
+static pet_status engine_init(engine *e, const pet_osem_data *d, const pet_osem_opts *o,
+                              const pet_image_params *g, bool need_data)
 {
-  const pet_histo_layout *L = d->layout;
-  int64_t lo, hi;
-  histo_share(L, o->reducer, S, s, &lo, &hi);
-  pet_projector_params pp = o->proj;
-  pp.tof = 0; /* the TOF kernel integrates to 1 along the LOR */
-  for (int64_t k0 = lo; k0 < hi; k0 += b->cap) {
-    int64_t cnt = hi - k0 < b->cap ? hi - k0 : b->cap;
-    PET_TRY(pet_histo_get_subset_lors(L, d->scanner, S, s, k0, cnt, b->lor, b->orient));
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < cnt; ++i) {
-      int64_t bin = pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, s, k0 + i);
-      b->proj[i] = d->mult ? d->mult[bin] : 1.0f;
-    }
-    pet_lor_batch lb = make_batch(b, cnt, false);
-    PET_TRY(pet_project_back_cpu(&pp, &lb, b->proj, out));
+  memset(e, 0, sizeof *e);
+  PET_TRY(check(d, o, need_data));
+  e->ops = backend_of(o);
+  PET_CHECK(e->ops != NULL, PET_ERR_UNSUPPORTED,
+            "osem: this petrel build has no CUDA support (rebuild with -DPET_ENABLE_CUDA=ON)");
+  PET_TRY(e->ops->check(d, o));
+  e->g = *g;
+  int64_t budget = 0;
+  PET_TRY(e->ops->budget(o, &budget));
+  PET_TRY(pet_plan_make(&e->plan, d, o, g, e->ops->bytes_per_item(d, o), budget));
+  e->nsens = e->plan.sens_subsets;
+  e->sens = calloc((size_t)e->nsens, sizeof *e->sens);
+  e->sens_owned = calloc((size_t)e->nsens, sizeof *e->sens_owned);
+  e->smax = calloc((size_t)e->nsens, sizeof *e->smax);
+  PET_CHECK(e->sens && e->sens_owned && e->smax, PET_ERR_NOMEM, "osem: out of memory");
+  return e->ops->create(&e->be, d, o, g, e->plan.batch_items);
+}
+
+/* A sensitivity image of the backend's space for slot s: the caller's when it is already
+ * there (host = host), else one made here. */
+static pet_status sens_slot(engine *e, int32_t s, pet_image *caller)
+{
+  if (caller && caller->space == e->ops->space) {
+    e->sens[s] = caller;
+    return PET_OK;
+  }
+  e->sens_owned[s] = true;
+  return pet_image_create_owned(&e->sens[s], e->g, e->ops->space);
+}
+
+/* A_s^T m for every sensitivity slot (this rank's share, summed over ranks, PSF applied). */
+static pet_status compute_sens(engine *e, const pet_osem_opts *o)
+{
+  const pet_plan *p = &e->plan;
+  for (int32_t s = 0; s < e->nsens; ++s) {
+    pet_status st = e->ops->fill(e->be, e->sens[s], 0.0f);
+    if (st == PET_OK) st = e->ops->sens_subset(e->be, e->nsens, s, p->sens_lo[s], p->sens_hi[s], e->sens[s]);
+    if (st == PET_OK) st = e->ops->sync(e->be);
+    PET_TRY(agree(o->reducer, st));
+    PET_TRY(reduce(o->reducer, e->sens[s]->data, pet_image_num_voxels(e->sens[s]), e->ops->space));
+    if (o->psf_fwhm_mm > 0) PET_TRY(e->ops->blur(e->be, e->sens[s], o->psf_fwhm_mm));
+    PET_TRY(e->ops->max(e->be, e->sens[s], &e->smax[s]));
   }
   return PET_OK;
 }
@@ -210,174 +195,23 @@ static pet_status sens_histogram_subset(const pet_osem_data *d, const pet_osem_o
 pet_status pet_osem_sensitivity(const pet_osem_data *d, const pet_osem_opts *o, pet_image **sens,
                                 int32_t num_sens)
 {
-  PET_TRY(check(d, o, false));
-  PET_CHECK(sens != NULL && num_sens >= 1, PET_ERR_ARG, "osem: no sensitivity images given");
-  int32_t S = is_listmode(d) ? 1 : o->subsets;
+  PET_CHECK(sens != NULL && num_sens >= 1 && sens[0] != NULL, PET_ERR_ARG, "osem: no sensitivity images given");
+  PET_CHECK(d != NULL && o != NULL, PET_ERR_ARG, "osem: NULL data or options");
+  const int32_t S = d->listmode ? 1 : o->subsets;
   PET_CHECK(num_sens == S, PET_ERR_ARG, "osem: %d sensitivity images given, %d expected", num_sens, S);
-  batch_buf b;
-  PET_TRY(batch_alloc(&b, batch_cap(o)));
-  pet_status st = PET_OK;
-  for (int32_t s = 0; s < S && st == PET_OK; ++s) {
-    if ((st = pet_image_require(sens[s], PET_HOST)) != PET_OK) break;
-    if ((st = pet_image_fill(sens[s], 0.0f)) != PET_OK) break;
-    st = sens_histogram_subset(d, o, S, s, &b, sens[s]);
-    st = agree(o->reducer, st);
-    if (st == PET_OK) st = reduce(o->reducer, sens[s]->data, pet_image_num_voxels(sens[s]));
-    if (st == PET_OK && o->psf_fwhm_mm > 0) st = pet_image_gaussian_blur(sens[s], o->psf_fwhm_mm);
+  for (int32_t s = 0; s < num_sens; ++s) {
+    PET_TRY(pet_image_require(sens[s], PET_HOST));
+    PET_CHECK(pet_image_params_equal(&sens[s]->params, &sens[0]->params), PET_ERR_ARG,
+              "osem: sensitivity image %d is not on the grid of image 0", s);
   }
-  batch_free(&b);
+  engine e;
+  pet_status st = engine_init(&e, d, o, &sens[0]->params, false);
+  for (int32_t s = 0; st == PET_OK && s < e.nsens; ++s) st = sens_slot(&e, s, sens[s]);
+  if (st == PET_OK) st = compute_sens(&e, o);
+  for (int32_t s = 0; st == PET_OK && s < e.nsens; ++s)
+    if (e.sens_owned[s]) st = pet_image_copy(sens[s], e.sens[s]);
+  engine_free(&e);
   return st;
-}
-
-/* Fills b with the LORs of items [k0, k0+cnt) of subset s (histogram: only bins with
- * non-zero counts, collected first; list-mode: events). Returns the LOR count in *n and,
- * for histograms, the bins in b->bins. *next is the subset-local index to continue from. */
-static pet_status load_batch(const pet_osem_data *d, int32_t S, int32_t s, int64_t k0, int64_t hi,
-                             batch_buf *b, int64_t *n, int64_t *next)
-{
-  if (is_listmode(d)) {
-    int64_t beg, end;
-    pet_listmode_subset_range(lm_count(d), S, s, &beg, &end);
-    (void)end;
-    int64_t cnt = hi - k0 < b->cap ? hi - k0 : b->cap;
-    PET_TRY(pet_listmode_get_lors(d->listmode, d->scanner, lm_first(d) + beg + k0, cnt, b->lor,
-                                  b->orient, d->listmode->has_tof ? b->tof : NULL));
-    *n = cnt;
-    *next = k0 + cnt;
-    return PET_OK;
-  }
-  const pet_histo_layout *L = d->layout;
-  const float *y = d->histogram->data;
-  int64_t m = 0, k = k0;
-  for (; k < hi && m < b->cap; ++k) {
-    int64_t bin = pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, s, k);
-    if (y[bin] != 0.0f) b->bins[m++] = bin;
-  }
-  if (m > 0) PET_TRY(pet_histo_get_lors(L, d->scanner, b->bins, 0, m, b->lor, b->orient));
-  *n = m;
-  *next = k;
-  return PET_OK;
-}
-
-static int64_t subset_items(const pet_osem_data *d, int32_t S, int32_t s)
-{
-  if (is_listmode(d)) {
-    int64_t beg, end;
-    pet_listmode_subset_range(lm_count(d), S, s, &beg, &end);
-    return end - beg;
-  }
-  const pet_histo_layout *L = d->layout;
-  return pet_histo_subset_size(L->num_phi, L->num_r, L->num_zbin, S, s);
-}
-
-/* Event's histogram bin, for per-bin multiplicative factors in list-mode; -1 if none. */
-static int64_t event_bin(const pet_osem_data *d, int64_t e)
-{
-  int64_t bin = -1;
-  if (pet_histo_dets_to_bin(d->layout, (int32_t)d->listmode->d1[e], (int32_t)d->listmode->d2[e],
-                            &bin) != PET_OK)
-    return -1;
-  return bin;
-}
-
-/* back += A_s^T (m y / (m A_s x + a)) over this rank's share of subset s. */
-static pet_status ratio_back(const pet_osem_data *d, const pet_osem_opts *o, int32_t S, int32_t s,
-                             const pet_image *xf, batch_buf *b, pet_image *back, int64_t *lors)
-{
-  int64_t lo, hi;
-  const bool lm = is_listmode(d);
-  if (lm)
-    my_share(o->reducer, subset_items(d, S, s), &lo, &hi);
-  else
-    histo_share(d->layout, o->reducer, S, s, &lo, &hi);
-  int64_t beg = 0, end = 0;
-  if (lm) pet_listmode_subset_range(lm_count(d), S, s, &beg, &end);
-  int64_t k = lo;
-  while (k < hi) {
-    int64_t n = 0, next = k;
-    PET_TRY(load_batch(d, S, s, k, hi, b, &n, &next));
-    if (n > 0) {
-      pet_lor_batch lb = make_batch(b, n, o->proj.tof != 0);
-      PET_TRY(pet_project_fwd_cpu(&o->proj, &lb, xf, b->proj));
-      int64_t base = lm_first(d) + beg + k;
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) {
-        float m = 1.0f, a = 0.0f, y = 1.0f;
-        if (lm) {
-          int64_t e = base + i;
-          if (d->mult || d->add) {
-            /* per-bin corrections apply to each event of the bin: the additive term is the
-             * bin's expected randoms + scatter, as in the histogram model */
-            int64_t bin = event_bin(d, e);
-            if (d->mult) m = bin >= 0 ? d->mult[bin] : 0.0f;
-            if (d->add) a = bin >= 0 ? d->add[bin] : 0.0f;
-          }
-          if (d->lm_add) a += d->lm_add[e];
-        } else {
-          int64_t bin = b->bins[i];
-          y = d->histogram->data[bin];
-          if (d->mult) m = d->mult[bin];
-          if (d->add) a = d->add[bin];
-        }
-        float pred = m * b->proj[i] + a;
-        b->proj[i] = pred > PRED_EPS ? m * y / pred : 0.0f;
-      }
-      PET_TRY(pet_project_back_cpu(&o->proj, &lb, b->proj, back));
-      *lors += n;
-    }
-    k = next;
-  }
-  return PET_OK;
-}
-
-/* The voxel threshold of a sensitivity image: relative to its largest value over the whole
- * image (also when only a slab is updated, so that every rank count gives the same image). */
-static float sens_threshold(const pet_image *sens, float sens_scale)
-{
-  int64_t nv = pet_image_num_voxels(sens);
-  float smax = 0.0f;
-  for (int64_t v = 0; v < nv; ++v) smax = fmaxf(smax, sens->data[v]);
-  return SENS_REL_EPS * smax * sens_scale;
-}
-
-/* x <- x * back / (sens * scale) voxel by voxel; x, back and sens have the same voxel count
- * (the whole image, or aliases of the same slab of each). */
-static void em_update(pet_image *x, const float *back, const pet_image *sens, float sens_scale, float thr)
-{
-  int64_t nv = pet_image_num_voxels(x);
-#pragma omp parallel for schedule(static)
-  for (int64_t v = 0; v < nv; ++v) {
-    float sv = sens->data[v] * sens_scale;
-    x->data[v] = sv > thr && sv > 0.0f ? x->data[v] * back[v] / sv : 0.0f;
-  }
-}
-
-void pet_osem_rank_slab(int32_t nz, int rank, int size, int32_t *z0, int32_t *z1)
-{
-  *z0 = (int32_t)((int64_t)nz * rank / size);
-  *z1 = (int32_t)((int64_t)nz * (rank + 1) / size);
-}
-
-/* The slab update's state: each rank's voxel count, this rank's summed back projection and
- * Aliases of its slab of x and of each sensitivity image. */
-typedef struct slab_state {
-  int64_t *counts;
-  int64_t offset;  /* first voxel of this rank's slab */
-  float *back;     /* counts[rank] floats (at least 1) */
-  pet_image *x;    /* Alias over x's slab, NULL for an empty slab */
-  pet_image **sens;
-  int32_t nsens;
-} slab_state;
-
-static void slab_free(slab_state *sl)
-{
-  free(sl->counts);
-  free(sl->back);
-  pet_image_destroy(&sl->x);
-  if (sl->sens)
-    for (int32_t s = 0; s < sl->nsens; ++s) pet_image_destroy(&sl->sens[s]);
-  free(sl->sens);
-  memset(sl, 0, sizeof *sl);
 }
 
 /* Params of slices [z0, z1) of p: same voxel size, centre moved to the slab's centre. */
@@ -391,68 +225,76 @@ static pet_image_params slab_params(const pet_image_params *p, int32_t z0, int32
   return q;
 }
 
-static pet_status slab_setup(const pet_reducer *r, pet_image *x, pet_image *const *sens, int32_t nsens,
-                             slab_state *sl)
+/* The slab update: this rank's summed back projection, and Aliases of its slab of x and of
+ * each sensitivity image (in the backend's space). */
+static pet_status slab_setup(engine *e)
 {
-  memset(sl, 0, sizeof *sl);
-  const pet_image_params *p = &x->params;
-  const int64_t plane = (int64_t)p->nx * p->ny;
-  sl->counts = malloc((size_t)r->size * sizeof(int64_t));
-  sl->sens = calloc((size_t)nsens, sizeof *sl->sens);
-  sl->nsens = nsens;
-  PET_CHECK(sl->counts && sl->sens, PET_ERR_NOMEM, "osem: out of memory for the slab update");
-  int32_t z0 = 0, z1 = 0;
-  for (int rk = 0; rk < r->size; ++rk) {
-    pet_osem_rank_slab(p->nz, rk, r->size, &z0, &z1);
-    sl->counts[rk] = (int64_t)(z1 - z0) * plane;
+  const pet_plan *p = &e->plan;
+  const pet_image_params q = slab_params(&e->g, p->z0, p->z1);
+  if (p->z1 == p->z0) { /* more ranks than slices: this rank only takes part */
+    pet_image_params one = e->g;
+    one.nx = one.ny = one.nz = 1;
+    return pet_image_create_owned(&e->slab_back, one, e->ops->space);
   }
-  pet_osem_rank_slab(p->nz, r->rank, r->size, &z0, &z1);
-  sl->offset = (int64_t)z0 * plane;
-  sl->back = malloc((size_t)(sl->counts[r->rank] > 0 ? sl->counts[r->rank] : 1) * sizeof(float));
-  PET_CHECK(sl->back != NULL, PET_ERR_NOMEM, "osem: out of memory for the slab update");
-  if (z1 == z0) return PET_OK; /* more ranks than slices: this rank only takes part */
-  const pet_image_params q = slab_params(p, z0, z1);
-  PET_TRY(pet_image_create_alias(&sl->x, q, x->data + sl->offset, PET_HOST));
-  for (int32_t s = 0; s < nsens; ++s)
-    PET_TRY(pet_image_create_alias(&sl->sens[s], q, sens[s]->data + sl->offset, PET_HOST));
+  PET_TRY(pet_image_create_owned(&e->slab_back, q, e->ops->space));
+  PET_TRY(pet_image_create_alias(&e->x_slab, q, e->x->data + p->slab_offset, e->ops->space));
+  e->sens_slab = calloc((size_t)e->nsens, sizeof *e->sens_slab);
+  PET_CHECK(e->sens_slab != NULL, PET_ERR_NOMEM, "osem: out of memory for the slab update");
+  for (int32_t s = 0; s < e->nsens; ++s)
+    PET_TRY(pet_image_create_alias(&e->sens_slab[s], q, e->sens[s]->data + p->slab_offset, e->ops->space));
   return PET_OK;
+}
+
+/* The caller's x up to date with the backend's (for callbacks and the result). */
+static pet_status sync_x(engine *e, pet_image *x)
+{
+  PET_TRY(e->ops->sync(e->be));
+  return e->x_owned ? pet_image_copy(x, e->x) : PET_OK;
 }
 
 pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_image *const *sens_in,
                         pet_image *x)
 {
-  PET_TRY(check_data(d, o));
-  PET_TRY(pet_image_require(x, PET_HOST));
-  pet_status st = PET_OK;
-  const int32_t S = o->subsets;
-  const int32_t nsens = is_listmode(d) ? 1 : S;
-  pet_image **sens_own = NULL, *back = NULL, *xf = NULL;
-  pet_image *const *sens = sens_in;
-  batch_buf b;
-  memset(&b, 0, sizeof b);
-  slab_state sl;
-  memset(&sl, 0, sizeof sl);
-
-  if (sens == NULL) {
-    sens_own = calloc((size_t)nsens, sizeof *sens_own);
-    PET_CHECK_GOTO(st, sens_own != NULL, PET_ERR_NOMEM, out, "osem: out of memory");
-    for (int32_t s = 0; s < nsens; ++s)
-      PET_TRY_GOTO(st, pet_image_create_owned(&sens_own[s], x->params, PET_HOST), out);
-    PET_TRY_GOTO(st, pet_osem_sensitivity(d, o, sens_own, nsens), out);
-    sens = sens_own;
+  PET_CHECK(x != NULL, PET_ERR_ARG, "osem: NULL image");
+  PET_CHECK(x->data != NULL, PET_ERR_STATE, "osem: image used before allocate()/bind()");
+  engine e;
+  pet_status st = engine_init(&e, d, o, &x->params, true);
+  const pet_reducer *red = o ? o->reducer : NULL;
+  const int32_t S = o ? o->subsets : 0;
+  PET_TRY_GOTO(st, st, out);
+  const pet_osem_backend_ops *ops = e.ops;
+  const pet_plan *plan = &e.plan;
+  if (x->space == ops->space) {
+    e.x = x;
+  } else {
+    PET_CHECK_GOTO(st, ops->space == PET_DEVICE, PET_ERR_STATE, out,
+                   "osem: the image is in device memory; reconstruct it with the GPU backend");
+    e.x_owned = true;
+    PET_TRY_GOTO(st, pet_image_create_owned(&e.x, x->params, ops->space), out);
+    PET_TRY_GOTO(st, pet_image_copy(e.x, x), out);
   }
-  for (int32_t s = 0; s < nsens; ++s) {
-    PET_TRY_GOTO(st, pet_image_require(sens[s], PET_HOST), out);
-    PET_CHECK_GOTO(st, pet_image_params_equal(&sens[s]->params, &x->params), PET_ERR_ARG, out,
-                   "osem: sensitivity image %d does not have the image's geometry", s);
+  /* sensitivity: given (host images), or computed here */
+  for (int32_t s = 0; s < e.nsens; ++s) {
+    pet_image *given = sens_in ? sens_in[s] : NULL;
+    if (given) {
+      PET_TRY_GOTO(st, pet_image_require(given, PET_HOST), out);
+      PET_CHECK_GOTO(st, pet_image_params_equal(&given->params, &x->params), PET_ERR_ARG, out,
+                     "osem: sensitivity image %d does not have the image's geometry", s);
+    }
+    PET_TRY_GOTO(st, sens_slot(&e, s, given), out);
   }
-  PET_TRY_GOTO(st, pet_image_create_owned(&back, x->params, PET_HOST), out);
-  if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, pet_image_create_owned(&xf, x->params, PET_HOST), out);
-  PET_TRY_GOTO(st, batch_alloc(&b, batch_cap(o)), out);
-  const pet_reducer *red = o->reducer;
-  const bool slab = o->slab_update && red != NULL && red->size > 1 && red->reduce_scatter_sum != NULL &&
-                    red->allgather != NULL && o->psf_fwhm_mm <= 0;
-  if (slab) st = slab_setup(red, x, sens, nsens, &sl);
+  if (sens_in) {
+    for (int32_t s = 0; s < e.nsens; ++s) {
+      if (e.sens_owned[s]) PET_TRY_GOTO(st, pet_image_copy(e.sens[s], sens_in[s]), out);
+      PET_TRY_GOTO(st, ops->max(e.be, e.sens[s], &e.smax[s]), out);
+      PET_CHECK_GOTO(st, e.smax[s] > 0.0f, PET_ERR_ARG, out, "osem: the sensitivity image %d given is zero everywhere", s);
+    }
+  } else {
+    PET_TRY_GOTO(st, compute_sens(&e, o), out);
+  }
+  PET_TRY_GOTO(st, pet_image_create_owned(&e.back, x->params, ops->space), out);
+  if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, pet_image_create_owned(&e.xf, x->params, ops->space), out);
+  if (plan->slab) st = slab_setup(&e);
   PET_TRY_GOTO(st, agree(red, st), out);
 
   const double t_start = now_s();
@@ -461,40 +303,49 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
   for (int32_t it = o->start_iteration; it < o->iterations; ++it) {
     for (int32_t s = (it == o->start_iteration ? o->start_subset : 0); s < S; ++s) {
       if (o->should_stop && o->should_stop(o->cb_ctx)) {
-        if (o->on_interrupt) PET_TRY_GOTO(st, o->on_interrupt(o->cb_ctx, it, s, x), out);
+        if (o->on_interrupt) {
+          PET_TRY_GOTO(st, sync_x(&e, x), out);
+          PET_TRY_GOTO(st, o->on_interrupt(o->cb_ctx, it, s, x), out);
+        }
         st = PET_ERR_INTERRUPTED;
         goto out;
       }
-      double t0 = now_s();
+      const double t0 = now_s();
       int64_t lors = 0;
-      const pet_image *fwd_img = x;
-      if (xf) {
-        PET_TRY_GOTO(st, pet_image_copy(xf, x), out);
-        PET_TRY_GOTO(st, pet_image_gaussian_blur(xf, o->psf_fwhm_mm), out);
-        fwd_img = xf;
+      const pet_image *fwd_img = e.x;
+      if (e.xf) {
+        PET_TRY_GOTO(st, ops->copy(e.be, e.xf, e.x), out);
+        PET_TRY_GOTO(st, ops->blur(e.be, e.xf, o->psf_fwhm_mm), out);
+        fwd_img = e.xf;
       }
-      PET_TRY_GOTO(st, pet_image_fill(back, 0.0f), out);
-      st = ratio_back(d, o, S, s, fwd_img, &b, back, &lors);
+      PET_TRY_GOTO(st, ops->fill(e.be, e.back, 0.0f), out);
+      st = ops->project_subset(e.be, S, s, plan->lo[s], plan->hi[s], plan->ev_base[s], fwd_img, e.back, &lors);
+      if (st == PET_OK) st = ops->sync(e.be);
       const double t_proj = now_s();
       PET_TRY_GOTO(st, agree(red, st), out);
-      const int32_t si = is_listmode(d) ? 0 : s;
-      const float scale = is_listmode(d) ? 1.0f / (float)S : 1.0f;
-      const float thr = sens_threshold(sens[si], scale);
+      const int32_t si = d->listmode ? 0 : s;
+      const float scale = d->listmode ? 1.0f / (float)S : 1.0f;
+      /* relative to the largest sensitivity over the whole image (also when only a slab is
+       * updated, so that every rank count gives the same image) */
+      const float thr = PET_OSEM_SENS_REL_EPS * e.smax[si] * scale;
       double t_red, t_upd, t_gather;
-      if (slab) {
-        /* each rank gets the sum only over its z-slab and updates that slab of x (an Alias
-         * of x's memory), then the slabs are gathered back into every rank's x */
-        PET_TRY_GOTO(st, red->reduce_scatter_sum(red->ctx, back->data, sl.back, sl.counts), out);
+      if (plan->slab) {
+        /* each rank gets the sum only over its z-slab and updates that slab of x (an Alias of
+         * x's memory), then the slabs are gathered back into every rank's x */
+        PET_TRY_GOTO(st, red->reduce_scatter_sum(red->ctx, e.back->data, e.slab_back->data, plan->slab_counts,
+                                                 ops->space), out);
         t_red = now_s();
-        if (sl.x) em_update(sl.x, sl.back, sl.sens[si], scale, thr);
+        if (e.x_slab) PET_TRY_GOTO(st, ops->em_update(e.be, e.x_slab, e.slab_back->data, e.sens_slab[si], scale, thr), out);
+        PET_TRY_GOTO(st, ops->sync(e.be), out);
         t_upd = now_s();
-        PET_TRY_GOTO(st, red->allgather(red->ctx, x->data, sl.counts), out);
+        PET_TRY_GOTO(st, red->allgather(red->ctx, e.x->data, plan->slab_counts, ops->space), out);
         t_gather = now_s();
       } else {
-        PET_TRY_GOTO(st, reduce(red, back->data, pet_image_num_voxels(back)), out);
+        PET_TRY_GOTO(st, reduce(red, e.back->data, pet_image_num_voxels(e.back), ops->space), out);
         t_red = now_s();
-        if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, pet_image_gaussian_blur(back, o->psf_fwhm_mm), out);
-        em_update(x, back->data, sens[si], scale, thr);
+        if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, ops->blur(e.be, e.back, o->psf_fwhm_mm), out);
+        PET_TRY_GOTO(st, ops->em_update(e.be, e.x, e.back->data, e.sens[si], scale, thr), out);
+        PET_TRY_GOTO(st, ops->sync(e.be), out);
         t_upd = t_gather = now_s();
       }
       ++done_subsets;
@@ -515,19 +366,17 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
         o->on_subset(o->cb_ctx, &p);
       }
     }
-    if (o->on_iteration) PET_TRY_GOTO(st, o->on_iteration(o->cb_ctx, it + 1, x), out);
+    if (o->on_iteration) {
+      PET_TRY_GOTO(st, sync_x(&e, x), out);
+      PET_TRY_GOTO(st, o->on_iteration(o->cb_ctx, it + 1, x), out);
+    }
   }
+  st = sync_x(&e, x);
 out:
-  slab_free(&sl);
-  batch_free(&b);
-  pet_image_destroy(&back);
-  pet_image_destroy(&xf);
-  if (sens_own) {
-    for (int32_t s = 0; s < nsens; ++s) pet_image_destroy(&sens_own[s]);
-    free(sens_own);
-  }
+  engine_free(&e);
   return st;
 }
+
 
 pet_status pet_osem_forward_model(const pet_osem_data *d, const pet_osem_opts *o, const pet_image *x,
                                   float *out)
@@ -583,6 +432,7 @@ pet_status pet_osem_loglik(const pet_osem_data *d, const pet_osem_opts *o, const
   *loglik = sum;
   return st;
 }
+
 
 /* 1D Gaussian taps for sigma in voxels, truncated at 3 sigma, normalised to 1. */
 static int gauss_taps(float sigma_vox, float *taps, int max_half)
