@@ -57,7 +57,7 @@ int64_t stage_bytes(const pet_osem_data *d, const pet_osem_opts *o)
   if (d->listmode != NULL) {
     b += 8; /* d1, d2 */
     if (d->mult) b += 4;
-    if (d->lm_add) b += 4;
+    if (d->lm_add || d->add) b += 4;
     if (o->proj.tof) b += 4;
   } else {
     b += 4; /* y */
@@ -154,7 +154,8 @@ pet_status init_engine(engine *e, int64_t cap)
     if (e->lm) {
       PET_TRY(alloc_pair((void **)&s->h_d1, (void **)&s->d_d1, c, "staged detector ids"));
       PET_TRY(alloc_pair((void **)&s->h_d2, (void **)&s->d_d2, c, "staged detector ids"));
-      if (d->lm_add) PET_TRY(alloc_pair((void **)&s->h_a, (void **)&s->d_a, c, "staged additive terms"));
+      if (d->lm_add || d->add)
+        PET_TRY(alloc_pair((void **)&s->h_a, (void **)&s->d_a, c, "staged additive terms"));
       if (e->tof) PET_TRY(alloc_pair((void **)&s->h_tof, (void **)&s->d_tof, c, "staged TOF"));
     } else {
       PET_TRY(alloc_pair((void **)&s->h_y, (void **)&s->d_y, c, "staged counts"));
@@ -201,25 +202,31 @@ pet_status stage(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, in
     memcpy(sl->h_d1, lmd->d1 + ev0, (size_t)n * 4);
     memcpy(sl->h_d2, lmd->d2 + ev0, (size_t)n * 4);
     if (e->tof) memcpy(sl->h_tof, lmd->tof_ps + ev0, (size_t)n * 4);
-    if (d->lm_add) memcpy(sl->h_a, d->lm_add + ev0, (size_t)n * 4);
-    if (mult) {
+    /* per-bin factors apply to each event of the bin (the additive term is the bin's expected
+     * randoms + scatter, as in the histogram model), plus the event's own additive term */
+    const float *add = d->add;
+    const bool has_a = add || d->lm_add;
+    if (mult || add) {
 #pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < n; ++i) {
         int64_t bin = -1;
         if (pet_histo_dets_to_bin(L, (int32_t)lmd->d1[ev0 + i], (int32_t)lmd->d2[ev0 + i],
                                   &bin) != PET_OK)
           bin = -1;
-        sl->h_m[i] = bin >= 0 ? mult[bin] : 0.0f;
+        if (mult) sl->h_m[i] = bin >= 0 ? mult[bin] : 0.0f;
+        if (add) sl->h_a[i] = (bin >= 0 ? add[bin] : 0.0f) + (d->lm_add ? d->lm_add[ev0 + i] : 0.0f);
       }
+    } else if (d->lm_add) {
+      memcpy(sl->h_a, d->lm_add + ev0, (size_t)n * 4);
     }
     const size_t b = (size_t)n * 4;
     PET_TRY(CU(cudaMemcpyAsync(sl->d_d1, sl->h_d1, b, cudaMemcpyHostToDevice, e->cs)));
     PET_TRY(CU(cudaMemcpyAsync(sl->d_d2, sl->h_d2, b, cudaMemcpyHostToDevice, e->cs)));
     if (e->tof) PET_TRY(CU(cudaMemcpyAsync(sl->d_tof, sl->h_tof, b, cudaMemcpyHostToDevice, e->cs)));
-    if (d->lm_add) PET_TRY(CU(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs)));
+    if (has_a) PET_TRY(CU(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs)));
     if (mult) PET_TRY(CU(cudaMemcpyAsync(sl->d_m, sl->h_m, b, cudaMemcpyHostToDevice, e->cs)));
     in->m = mult ? sl->d_m : NULL;
-    in->a = d->lm_add ? sl->d_a : NULL;
+    in->a = has_a ? sl->d_a : NULL;
   }
   PET_TRY(CU(cudaEventRecord(sl->copied, e->cs)));
   return PET_OK;
