@@ -22,10 +22,8 @@
 
 #include "pet_image.h"
 #include "pet_projector.h"
-#ifdef PET_BENCH_HAVE_HISTOGRAM
 #include "pet_histogram.h"
 #include "pet_scanner.h"
-#endif
 
 typedef struct bench_opts {
   int threads;
@@ -144,11 +142,7 @@ static int parse(int argc, char **argv, bench_opts *o)
 int main(int argc, char **argv)
 {
   bench_opts o = {2, "clinical", "S", "fwd",
-#ifdef PET_BENCH_HAVE_HISTOGRAM
                   "histogram",
-#else
-                  "cylinder",
-#endif
                   "auto", 4000000, 1000000};
   if (parse(argc, argv, &o)) return 2;
   int clinical = !strcmp(o.scanner, "clinical");
@@ -182,7 +176,6 @@ int main(int argc, char **argv)
     p.crystal_size_z = 25.0f / 8.0f;
   }
 
-#ifdef PET_BENCH_HAVE_HISTOGRAM
   pet_scanner *scanner = NULL;
   pet_histo_layout *layout = NULL;
   if (histogram) {
@@ -193,13 +186,6 @@ int main(int argc, char **argv)
     p.crystal_size_trans = sp.crystal_size_trans;
     p.crystal_size_z = sp.crystal_size_z;
   }
-#else
-  if (histogram) {
-    fprintf(stderr, "bench_projectors: built without the histogram module; use --lors "
-                    "cylinder\n");
-    return 2;
-  }
-#endif
 
   pet_image *img = NULL;
   if (pet_image_create_owned(&img, g, PET_HOST) != PET_OK) return 1;
@@ -214,11 +200,9 @@ int main(int argc, char **argv)
   double seconds = 0.0, checksum = 0.0;
   for (int64_t first = 0; first < o.n; first += chunk) {
     int64_t count = o.n - first < chunk ? o.n - first : chunk;
-#ifdef PET_BENCH_HAVE_HISTOGRAM
     if (histogram) {
       if (pet_histo_get_lors(layout, scanner, NULL, first, count, lor, ori) != PET_OK) return 1;
     } else
-#endif
     {
 #pragma omp parallel for num_threads(o.threads)
       for (int64_t k = 0; k < count; ++k) cylinder_lor(&rg, first + k, lor + 6 * k, ori + 6 * k);
@@ -249,9 +233,7 @@ int main(int argc, char **argv)
   free(ori);
   free(proj);
   pet_image_destroy(&img);
-#ifdef PET_BENCH_HAVE_HISTOGRAM
   pet_histo_layout_destroy(&layout);
   pet_scanner_destroy(&scanner);
-#endif
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "pet_h5.h"
 #include "pet_nifti.h"
 #include "pet_yrt_io.h"
+#include "pet_project_batch.h"
 
 pet_image_params pet_cli_default_grid(const pet_scanner *s)
 {

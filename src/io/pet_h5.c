@@ -11,12 +11,9 @@
 #include <hdf5.h>
 
 #include "pet_comm.h"
+#include "pet_version.h"
 #ifdef PET_HDF5_PARALLEL
 #include "pet_comm_mpi.h"
-#endif
-
-#ifndef PETREL_VERSION
-#define PETREL_VERSION "unknown"
 #endif
 
 /* Events read at once when narrowing a time window down to one element. */

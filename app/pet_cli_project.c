@@ -12,6 +12,7 @@
 #include "pet_h5.h"
 #include "pet_nifti.h"
 #include "pet_yrt_io.h"
+#include "pet_project_batch.h"
 
 typedef struct proj_args {
   const char *scanner, *image, *data, *out, *like, *projector, *in;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pet_devmem.h"
 #include "pet_projector.h"
 #include "pet_status.h"
 
@@ -24,19 +25,8 @@ pet_status pet_gpu_mem_info(size_t *free_bytes, size_t *total_bytes);
 /** Name of device `dev` into buf. */
 pet_status pet_gpu_device_name(int dev, char *buf, size_t len);
 
-/** cudaMalloc with a clear out-of-memory message naming `what` and the sizes. */
-pet_status pet_gpu_malloc(void **ptr, size_t bytes, const char *what);
-/** NULL-safe cudaFree. */
-void pet_gpu_free(void *ptr);
-/** Copies: kind 0 = host->device, 1 = device->host, 2 = device->device. Synchronous. */
-pet_status pet_gpu_memcpy(void *dst, const void *src, size_t bytes, int kind);
-/** Sets n floats of device memory to value. Synchronous. */
-pet_status pet_gpu_fill_f32(float *dev, int64_t n, float value);
 /** Waits for all work on the current device. */
 pet_status pet_gpu_synchronize(void);
-/** True when ptr is device (or managed) memory of the current context. */
-int pet_gpu_is_device_ptr(const void *ptr);
-
 /** Free memory of the current device in bytes (YRT-PET's getAvailableVRAM); 0 without one. */
 size_t pet_gpu_available_vram(void);
 

@@ -8,7 +8,6 @@
 
 #include "pet_hd.h"
 #include "pet_image.h"
-#include "pet_projector.h"
 #include "pet_scanner.h"
 #include "pet_status.h"
 
@@ -112,14 +111,6 @@ pet_status pet_histo_get_lors(const pet_histo_layout *L, const pet_scanner *s,
 pet_status pet_histo_get_subset_lors(const pet_histo_layout *L, const pet_scanner *s,
                                      int32_t num_subsets, int32_t subset, int64_t k0,
                                      int64_t count, float *lor, float *orient);
-
-/**
- * Forward projection of a host image into histogram bins [first, first + count) on the host:
- * out[k] = (A img) of bin first + k, in batches of 2^20 LORs (bounded memory). Local.
- */
-pet_status pet_histo_project_fwd_cpu(const pet_histo_layout *L, const pet_scanner *s,
-                                     const pet_projector_params *p, const pet_image *img,
-                                     int64_t first, int64_t count, float *out);
 
 #ifdef __cplusplus
 }

@@ -16,7 +16,7 @@ extern "C" {
 
 typedef enum pet_data_format {
   PET_DATA_AUTO = 0,          /* "auto": from the file (HDF5 signature, else the extension) */
-  PET_DATA_HDF5 = 1,          /* "hdf5": petrel's HDF5 layout (mpi/pet_h5.h) */
+  PET_DATA_HDF5 = 1,          /* "hdf5": petrel's HDF5 layout (include/petrel/pet_h5.h) */
   PET_DATA_YRT_HISTOGRAM = 2, /* "yrt-histogram": YRT-PET .his */
   PET_DATA_YRT_LISTMODE = 3   /* "yrt-listmode": YRT-PET .lmDat */
 } pet_data_format;

@@ -17,6 +17,7 @@
 #include "pet_image.h"
 #include "pet_listmode.h"
 #include "pet_projector.h"
+#include "pet_reducer.h"
 #include "pet_scanner.h"
 #include "pet_status.h"
 
@@ -38,21 +39,6 @@ typedef struct pet_osem_data {
    * lm_count < 0 means all events */
   int64_t lm_first, lm_count;
 } pet_osem_data;
-
-/** Sums a buffer over ranks (in place). space: where buf lives. NULL ops = one process. */
-typedef struct pet_reducer {
-  void *ctx;
-  int rank, size;
-  pet_status (*allreduce_sum)(void *ctx, float *buf, int64_t n, pet_memspace space);
-  /* agree on a status across ranks: returns the worst status of any rank */
-  pet_status (*agree)(void *ctx, pet_status local);
-  /* Optional pair for the slab update (both NULL = not offered; host buffers only).
-   * reduce_scatter_sum: sums send (sum(counts) floats) over ranks and gives rank r only the
-   * counts[r] floats of its slab (at offset sum(counts[<r]) of the sum) in recv.
-   * allgather: each rank's slab of buf (counts[r] floats at that offset) to every rank. */
-  pet_status (*reduce_scatter_sum)(void *ctx, const float *send, float *recv, const int64_t *counts);
-  pet_status (*allgather)(void *ctx, float *buf, const int64_t *counts);
-} pet_reducer;
 
 typedef struct pet_osem_progress {
   int iteration, num_iterations; /* 1-based */

@@ -1,4 +1,5 @@
 #include "pet_osem.h"
+#include "pet_project_batch.h"
 
 #include <math.h>
 #include <stdlib.h>

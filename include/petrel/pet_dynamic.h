@@ -1,6 +1,6 @@
 /* petrel: dynamic (multi-frame) list-mode reconstruction, the local parts: frame windows over
  * sorted event times, decay correction, the frame-parallel plan, time-activity curves and the
- * BIDS-style sidecar. The collective driver is mpi/pet_dyn_recon.h. */
+ * BIDS-style sidecar. The collective driver is pet_dyn_recon.h. */
 #ifndef PET_DYNAMIC_H
 #define PET_DYNAMIC_H
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "pet_fileutil.h"
-#include "pet_gpu.h"
+#include "pet_devmem.h"
 
 #define RAWD_MAX_DIMS 8
 /* Events and device floats go through host buffers of this many elements. */

@@ -6,6 +6,7 @@
 #include "pet_comm.h"
 #include "pet_gpu.h"
 #include "pet_status.h"
+#include "pet_version.h"
 
 typedef struct subcommand {
   const char *name;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pet_gpu.h"
+#include "pet_devmem.h"
 
 pet_image_params pet_image_params_make(int32_t nx, int32_t ny, int32_t nz, float length_x,
                                        float length_y, float length_z)

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "pet_image.h"
-#include "pet_osem.h"
+#include "pet_reducer.h"
 #include "pet_status.h"
 
 #ifdef __cplusplus

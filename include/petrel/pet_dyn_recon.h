@@ -1,5 +1,5 @@
 /* petrel: frame-parallel dynamic reconstruction over ranks (collective). The local parts
- * (frames, decay, plan, TACs) are in src/pet_dynamic.h. */
+ * (frames, decay, plan, TACs) are in pet_dynamic.h. */
 #ifndef PET_DYN_RECON_H
 #define PET_DYN_RECON_H
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pet_phantom.h"
+#include "pet_project_batch.h"
 
 pet_sim_opts pet_sim_opts_default(void)
 {
