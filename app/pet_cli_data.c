@@ -58,9 +58,14 @@ pet_status pet_cli_detect_format(const char *path, pet_data_format hint, pet_dat
     /* probing: a list-mode file is not a histogram, and that is no error to print */
     bool was = pet_error_set_print(false);
     pet_status st = pet_h5_histogram_info(path, &nb, NULL, 0, NULL);
+    char why[512];
+    snprintf(why, sizeof why, "%s", st != PET_OK ? pet_last_error() : "");
     pet_error_set_print(was);
     if (st == PET_OK) {
       *kind = PET_KIND_HISTOGRAM;
+    } else if (pet_h5_has_dataset(path, "histogram")) {
+      /* a histogram that is wrong in some way: say that, not that it is no list-mode */
+      return PET_ERROR(PET_ERR_IO, "field \"data\": %s", why);
     } else {
       int64_t n = 0;
       bool tof = false;
@@ -112,7 +117,8 @@ pet_status pet_cli_read_bins(pet_comm *comm, const char *path, const char *h5_na
     unsigned which = 0;
     st = pet_h5_histogram_info(path, &nb, NULL, 0, &which);
     if (st == PET_OK && nb != num_bins)
-      st = PET_ERROR(PET_ERR_IO, "%s: %lld bins, the scanner has %lld", path, (long long)nb, (long long)num_bins);
+      st = PET_ERROR(PET_ERR_IO, "%s: dataset /histogram has %lld bins, the scanner's histogram has %lld", path,
+                     (long long)nb, (long long)num_bins);
     PET_TRY(pet_comm_agree(comm, st));
     static const char *names[4] = {"normalisation", "attenuation", "randoms", "scatter"};
     const char *ds = "histogram";
@@ -155,6 +161,12 @@ static pet_status read_lm_shares(pet_comm *comm, const char *path, int64_t n, in
   return PET_OK;
 }
 
+/* A sum over ranks; comm NULL: one process. Collective on comm. */
+static pet_status sum_i64(pet_comm *comm, int64_t *v)
+{
+  return comm ? pet_comm_allreduce_sum_i64(comm, v, 1) : PET_OK;
+}
+
 static pet_status load_per_bin(pet_comm *comm, const char *path, const char *name, int64_t nb, int64_t first,
                                int64_t count, float fill, float **out)
 {
@@ -168,11 +180,21 @@ static pet_status load_per_bin(pet_comm *comm, const char *path, const char *nam
     free(buf);
     return PET_ERROR(st, "field \"%s\": %s", name, pet_last_error());
   }
-  for (int64_t i = first; i < first + count && st == PET_OK; ++i)
+  int64_t nonzero = 0;
+  for (int64_t i = first; i < first + count && st == PET_OK; ++i) {
     if (!isfinite(buf[i]) || buf[i] < 0)
       st = PET_ERROR(PET_ERR_IO, "%s: field \"%s\": bin %lld holds %g (must be finite and >= 0)", path, name,
                      (long long)i, (double)buf[i]);
+    nonzero += buf[i] != 0.0f;
+  }
   st = pet_comm_agree(comm, st);
+  /* a multiplicative factor that is 0 everywhere makes every LOR invisible */
+  if (st == PET_OK && fill == 1.0f) {
+    st = sum_i64(comm, &nonzero);
+    if (st == PET_OK && nonzero == 0 && nb > 0)
+      st = PET_ERROR(PET_ERR_IO, "%s: field \"%s\": every bin is 0 (a %s of 0 means no LOR is seen): wrong "
+                     "dataset or file?", path, name, name);
+  }
   if (st != PET_OK) {
     free(buf);
     return st;
@@ -187,7 +209,11 @@ static pet_status attenuation_from_image(const pet_inputs *in, const char *path,
 {
   pet_image *mu = NULL;
   PET_TRY(pet_image_read_nifti(&mu, path));
-  pet_status st = PET_OK;
+  pet_status st = pet_image_check_mu(mu, path);
+  if (st != PET_OK) {
+    pet_image_destroy(&mu);
+    return st;
+  }
   const int64_t cap = count < ((int64_t)1 << 20) ? count : ((int64_t)1 << 20);
   float *proj = malloc((size_t)(cap > 0 ? cap : 1) * sizeof(float));
   pet_projector_params pp = pet_projector_params_default();
@@ -204,6 +230,20 @@ out:
   free(proj);
   pet_image_destroy(&mu);
   return st;
+}
+
+/* The scanner's content: the JSON's bytes and the detector LUT it gave (from its LUT file or
+ * generated), so that a resumed run notices a changed scanner at an unchanged path. */
+static pet_status scanner_checksum(const char *path, const pet_scanner *s, uint64_t *sum)
+{
+  int64_t bytes = 0;
+  uint64_t h = 0;
+  PET_TRY(pet_cli_file_checksum(path, &bytes, &h));
+  const unsigned char *b = (const unsigned char *)s->lut;
+  for (size_t i = 0; b && i < (size_t)s->num_dets * 6 * sizeof(float); ++i) h = (h ^ b[i]) * 1099511628211ull;
+  for (int64_t i = 0; s->det_mask && i < s->num_dets; ++i) h = (h ^ s->det_mask[i]) * 1099511628211ull;
+  *sum = h;
+  return PET_OK;
 }
 
 /* Every step's status is agreed across ranks (a no-op for one process), so all ranks fail
@@ -224,13 +264,25 @@ static pet_status check_counts(const char *path, const float *v, int64_t first, 
   return PET_OK;
 }
 
+/* All-zero counts are allowed (an empty acquisition) but almost always a mistake: warn. */
+static pet_status warn_if_empty(pet_comm *comm, const char *path, const float *v, int64_t first, int64_t count)
+{
+  int64_t nonzero = 0;
+  for (int64_t i = first; i < first + count; ++i) nonzero += v[i] != 0.0f;
+  PET_TRY(sum_i64(comm, &nonzero));
+  if (nonzero == 0 && pet_comm_rank(comm) == 0)
+    fprintf(stderr, "petrel: warning: %s: field \"data\": every bin of the histogram is 0 (the image will be "
+            "0)\n", path);
+  return PET_OK;
+}
+
 static pet_status h5_histogram_matches(const pet_config *cfg, const pet_inputs *in, int64_t nb)
 {
   char name[PET_SCANNER_NAME_MAX] = "";
   int64_t fnb = 0;
   PET_TRY(pet_h5_histogram_info(cfg->data, &fnb, name, sizeof name, NULL));
-  PET_CHECK(fnb == nb, PET_ERR_IO, "%s: field \"data\": %lld bins, scanner %s (%s) has %lld", cfg->data,
-            (long long)fnb, in->scanner->params.name, cfg->scanner, (long long)nb);
+  PET_CHECK(fnb == nb, PET_ERR_IO, "%s: field \"data\": dataset /histogram has %lld bins, scanner %s (%s) has %lld",
+            cfg->data, (long long)fnb, in->scanner->params.name, cfg->scanner, (long long)nb);
   return PET_OK;
 }
 
@@ -264,6 +316,7 @@ pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_
   const int rank = pet_comm_rank(comm), size = pet_comm_size(comm);
   st = pet_scanner_read_json(&in->scanner, cfg->scanner);
   if (st == PET_OK) st = pet_histo_layout_create(&in->layout, in->scanner);
+  if (st == PET_OK) st = scanner_checksum(cfg->scanner, in->scanner, &in->scanner_checksum);
   AGREE_GOTO(st, st);
   if (cfg->image.nx > 0) {
     in->image = pet_image_params_make(cfg->image.nx, cfg->image.ny, cfg->image.nz, (float)cfg->image.length_x,
@@ -299,6 +352,7 @@ pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_
         AGREE_GOTO(st, yrt_histogram(cfg, in, nb));
       }
       AGREE_GOTO(st, check_counts(cfg->data, in->values, bfirst, bcount));
+      AGREE_GOTO(st, warn_if_empty(comm, cfg->data, in->values, bfirst, bcount));
       AGREE_GOTO(st, pet_histogram_create_alias(&in->histogram, in->scanner, in->values));
     } else {
       if (fmt == PET_DATA_HDF5) {
@@ -318,6 +372,9 @@ pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_
         in->bytes_read = in->data_bytes;
       }
       AGREE_GOTO(st, pet_listmode_check(in->listmode, in->scanner));
+      if (in->listmode->num_events == 0 && rank == 0)
+        fprintf(stderr, "petrel: warning: %s: field \"data\": the list-mode has no events (the image will be "
+                "0)\n", cfg->data);
     }
   }
   /* corrections: m = normalisation x attenuation, a = randoms + scatter, per bin. A list-mode

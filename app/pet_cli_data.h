@@ -26,6 +26,7 @@ typedef struct pet_inputs {
   float *mult, *add;        /* per bin or NULL */
   int64_t data_bytes;       /* size of the data file */
   uint64_t data_checksum;   /* of the data file's bytes (rank 0's view, shared) */
+  uint64_t scanner_checksum; /* of the scanner JSON's bytes and the detector LUT */
   int64_t bytes_read;       /* what this rank read of the data */
 } pet_inputs;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pet_cli.h"
+#include "pet_cli_check.h"
 #include "pet_cli_util.h"
 #include "pet_h5.h"
 #include "pet_histogram.h"
@@ -161,6 +162,9 @@ int pet_cli_demo(int argc, char **argv)
     }
   }
   if (st != PET_OK) return 2;
+  /* the output folders before the simulation, not after the reconstruction */
+  if (pet_cli_check_output_dir("--out", out_dir) != PET_OK) return 2;
+  if (save_dir && pet_cli_check_output_dir("--save-data", save_dir) != PET_OK) return 2;
   if (threads > 0) omp_set_num_threads((int)threads);
 
   pet_scanner *scanner = NULL;

@@ -10,6 +10,7 @@
 
 #include "pet_cli.h"
 #include "pet_cli_dynamic.h"
+#include "pet_cli_check.h"
 #include "pet_cli_util.h"
 #include "pet_comm.h"
 #include "pet_config.h"
@@ -178,6 +179,7 @@ int pet_cli_demo_dynamic(int argc, char **argv)
     }
   }
   if (st != PET_OK) return 2;
+  if (pet_cli_check_output_dir("--out", out_dir) != PET_OK) return 2;
   if (threads > 0) omp_set_num_threads((int)threads);
   cfg.iterations = (int32_t)iterations;
   cfg.subsets = (int32_t)subsets;

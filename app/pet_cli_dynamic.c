@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pet_cli_check.h"
 #include "pet_cli_data.h"
 #include "pet_cli_util.h"
 #include "pet_dyn_recon.h"
@@ -163,6 +164,14 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
     if (st == PET_OK && cfg->tof && !tof)
       st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"tof\" is true but the list-mode has no TOF values", cfg->data);
     src.tof = cfg->tof && tof;
+    /* frames are found through the time index: the time column must be sorted and the index
+     * agree with it (rank 0 reads the column; the others wait for its verdict) */
+    if (st == PET_OK && rank == 0) {
+      st = pet_h5_listmode_check_times(cfg->data, NULL);
+      if (st != PET_OK)
+        st = PET_ERROR(st, "field \"frames\": dynamic frames need time-sorted events: %s", pet_last_error());
+    }
+    st = pet_comm_agree(comm, st);
     int64_t inside = 0;
     for (int f = 0; f < nf && st == PET_OK; ++f) {
       st = pet_h5_listmode_find_window(cfg->data, fr[f].t0_ms, fr[f].t1_ms, &fr[f].first, &fr[f].count);
@@ -197,7 +206,7 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
   st = pet_image_create_owned(&sens, in.image, PET_HOST);
   if (st == PET_OK && cfg->sensitivity[0]) {
     pet_image *full = NULL;
-    st = pet_image_read_nifti(&full, cfg->sensitivity);
+    st = pet_cli_read_image_checked(cfg->sensitivity, "sensitivity", PET_CLI_IMAGE_NONNEG, &full);
     if (st == PET_OK && !pet_image_params_equal(&full->params, &in.image))
       st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"sensitivity\": its grid does not match the image grid",
                      cfg->sensitivity);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pet_cli.h"
+#include "pet_cli_check.h"
 #include "pet_cli_data.h"
 #include "pet_cli_util.h"
 #include "pet_gpu.h"
@@ -142,6 +143,8 @@ int pet_cli_fwd(int argc, char **argv)
     fprintf(stderr, "petrel fwd: --scanner, --image and --out are required\n");
     return 2;
   }
+  static const char *const fwd_exts[] = {".his", ".h5", ".hdf5", NULL};
+  if (pet_cli_check_output("--out", a.out, fwd_exts) != PET_OK) return 2;
   double t0 = pet_cli_now();
   pet_scanner *s = NULL;
   pet_histogram *h = NULL;
@@ -151,7 +154,7 @@ int pet_cli_fwd(int argc, char **argv)
   PET_TRY_GOTO(st, pet_scanner_read_json(&s, a.scanner), out);
   PET_TRY_GOTO(st, projector_params(&a, s, &pp), out);
   PET_CHECK_GOTO(st, !pp.tof, PET_ERR_CONFIG, out, "--tof: histograms are not TOF-binned");
-  PET_TRY_GOTO(st, pet_image_read_nifti(&img, a.image), out);
+  PET_TRY_GOTO(st, pet_cli_read_image_checked(a.image, "--image", PET_CLI_IMAGE_NONNEG, &img), out);
   PET_TRY_GOTO(st, pet_histogram_create_owned(&h, s), out);
   if (a.gpu) {
     PET_TRY_GOTO(st, fwd_gpu(&a, &pp, img, h), out);
@@ -220,6 +223,8 @@ int pet_cli_back(int argc, char **argv)
     fprintf(stderr, "petrel back: --scanner, --data and --out are required\n");
     return 2;
   }
+  static const char *const back_exts[] = {".nii", ".nii.gz", NULL};
+  if (pet_cli_check_output("--out", a.out, back_exts) != PET_OK) return 2;
   double t0 = pet_cli_now();
   pet_status st = PET_OK;
   pet_inputs in;
@@ -296,6 +301,8 @@ int pet_cli_convert(int argc, char **argv)
     fprintf(stderr, "petrel convert: --scanner, --in and --out are required\n");
     return 2;
   }
+  static const char *const convert_exts[] = {".his", ".h5", ".hdf5", ".lmDat", NULL};
+  if (pet_cli_check_output("--out", a.out, convert_exts) != PET_OK) return 2;
   pet_status st = PET_OK;
   pet_inputs in;
   pet_config cfg;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "pet_cli.h"
+#include "pet_cli_check.h"
 #include "pet_cli_data.h"
 #include "pet_cli_dynamic.h"
 #include "pet_cli_util.h"
@@ -42,25 +43,6 @@ static const char *recon_help =
     "  --half_life_s; output: one 4D NIfTI + <stem>.json (FrameTimesStart, FrameDuration), or\n"
     "  --frame_files true; --tac_mask labels.nii.gz adds <stem>_tac.csv and <stem>_tac.png\n"
     "exit codes: 0 done, 1 error, 2 usage, 3 stopped by SIGTERM/SIGUSR1 after writing a checkpoint\n";
-
-/* Hash of the fields that determine the iterates: a checkpoint may be resumed with other
- * output names, verbosity, thread counts, devices or a larger iteration count. */
-static uint64_t result_hash(const pet_config *cfg)
-{
-  pet_config c = *cfg;
-  c.quiet = false;
-  c.json_lines = false;
-  c.save_every = 0;
-  c.iterations = 1;
-  c.threads = 0;
-  c.gpu = false;
-  c.device = 0;
-  c.vram_budget_mb = 0;
-  c.output[0] = '\0';
-  c.checkpoint[0] = '\0';
-  c.save_sensitivity[0] = '\0';
-  return pet_config_hash(&c);
-}
 
 static volatile sig_atomic_t stop_requested = 0;
 static void on_signal(int sig)
@@ -101,9 +83,7 @@ static pet_status write_checkpoint(recon_ctx *c, int it, int s, const pet_image 
     ck.next_iteration = it;
     ck.next_subset = s;
     ck.num_ranks = pet_comm_size(c->comm);
-    ck.config_hash = result_hash(c->cfg);
-    ck.data_bytes = c->in->data_bytes;
-    ck.data_checksum = c->in->data_checksum;
+    pet_cli_checkpoint_identity(c->cfg, c->in, &ck);
     st = pet_h5_write_checkpoint(c->cfg->checkpoint, x, &ck);
     if (st == PET_OK && !c->prog.quiet)
       fprintf(stderr, "petrel: checkpoint written to %s (next: iteration %d, subset %d)\n", c->cfg->checkpoint,
@@ -208,7 +188,7 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
   }
   if (pet_config_validate(&a->cfg) != PET_OK) return 2;
   /* a job that may be requeued needs somewhere to resume from */
-  if ((a->requeue || a->resume_if_present) && !a->cfg.checkpoint[0] && a->cfg.output[0]) {
+  if ((a->requeue || a->resume_if_present || a->resume) && !a->cfg.checkpoint[0] && a->cfg.output[0]) {
     int n = snprintf(a->cfg.checkpoint, sizeof a->cfg.checkpoint, "%s.ckpt.h5", a->cfg.output);
     if (n < 0 || (size_t)n >= sizeof a->cfg.checkpoint) a->cfg.checkpoint[0] = '\0';
   }
@@ -269,8 +249,7 @@ static pet_status load_or_compute_sens(const pet_config *cfg, const pet_osem_dat
   if (cfg->sensitivity[0]) {
     /* a loaded sensitivity is the whole A^T m: each histogram subset uses 1/S of it */
     pet_image *full = NULL;
-    if (pet_image_read_nifti(&full, cfg->sensitivity) != PET_OK)
-      return PET_ERROR(pet_last_status(), "field \"sensitivity\": %s", pet_last_error());
+    PET_TRY(pet_cli_read_image_checked(cfg->sensitivity, "sensitivity", PET_CLI_IMAGE_NONNEG, &full));
     if (!pet_image_params_equal(&full->params, ip)) {
       pet_image_destroy(&full);
       return PET_ERROR(PET_ERR_CONFIG, "%s: field \"sensitivity\": its grid does not match the image grid",
@@ -338,6 +317,8 @@ static int run_recon(int argc, char **argv, bool sens_only)
   memset(&ck, 0, sizeof ck);
   bool resuming = false;
   const double t0 = pet_cli_now();
+  /* every output (and --resume's checkpoint) before anything is loaded or computed */
+  PET_TRY_GOTO(st, pet_comm_agree(comm, pet_cli_check_recon_outputs(cfg, sens_only, a.resume)), out);
 
   int device = -1;
   if (cfg->gpu) PET_TRY_GOTO(st, pet_comm_setup_gpu(comm, a.backend, &device), out);
@@ -393,28 +374,14 @@ static int run_recon(int argc, char **argv, bool sens_only)
                    cfg->checkpoint);
     if (exists) {
       st = pet_h5_read_checkpoint(cfg->checkpoint, &x, &ck);
-      if (st == PET_OK && ck.config_hash != result_hash(cfg))
-        st = PET_ERROR(PET_ERR_CONFIG, "%s: the checkpoint was written with another config (hash %016llx, "
-                       "this config %016llx): refusing to resume", cfg->checkpoint,
-                       (unsigned long long)ck.config_hash, (unsigned long long)result_hash(cfg));
-      if (st == PET_OK && (ck.data_bytes != in.data_bytes || ck.data_checksum != in.data_checksum))
-        st = PET_ERROR(PET_ERR_CONFIG, "%s: the checkpoint belongs to other data (%lld bytes, checksum %016llx; "
-                       "%s has %lld bytes, checksum %016llx): refusing to resume", cfg->checkpoint,
-                       (long long)ck.data_bytes, (unsigned long long)ck.data_checksum, cfg->data,
-                       (long long)in.data_bytes, (unsigned long long)in.data_checksum);
-      if (st == PET_OK && !pet_image_params_equal(&x->params, &in.image))
-        st = PET_ERROR(PET_ERR_CONFIG, "%s: the checkpoint's image grid differs from the config's", cfg->checkpoint);
-      if (st == PET_OK && ck.next_iteration >= cfg->iterations)
-        st = PET_ERROR(PET_ERR_CONFIG, "%s: the checkpoint is already past iteration %d", cfg->checkpoint,
-                       cfg->iterations);
+      if (st == PET_OK) st = pet_cli_check_resume(cfg, &in, &ck, x);
       resuming = st == PET_OK;
     }
     PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   }
   if (!resuming) {
     if (cfg->initial_image[0]) {
-      st = pet_image_read_nifti(&x, cfg->initial_image);
-      if (st != PET_OK) st = PET_ERROR(st, "field \"initial_image\": %s", pet_last_error());
+      st = pet_cli_read_image_checked(cfg->initial_image, "initial_image", PET_CLI_IMAGE_NONNEG, &x);
       if (st == PET_OK && !pet_image_params_equal(&x->params, &in.image))
         st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"initial_image\": its grid differs from the image grid",
                        cfg->initial_image);

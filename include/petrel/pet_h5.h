@@ -143,6 +143,18 @@ pet_status pet_h5_listmode_find_window(const char *path, uint32_t t0_ms, uint32_
                                        int64_t *first, int64_t *count);
 
 /**
+ * Reads the whole /listmode/time_ms (in blocks of 2^20 events) and checks that it is sorted
+ * and that /listmode/time_index, if present, agrees with it: what cutting frames by time
+ * through the index needs. *first_unsorted (may be NULL): the first event earlier than the
+ * one before it, or -1. Local. Errors: PET_ERR_IO naming the file, the events and their
+ * times (or the index window), PET_ERR_NOMEM.
+ */
+pet_status pet_h5_listmode_check_times(const char *path, int64_t *first_unsorted);
+
+/** True when path is an HDF5 file that holds an object `name` (e.g. "histogram"). Local. */
+bool pet_h5_has_dataset(const char *path, const char *name);
+
+/**
  * Reads events [first, first + count) into t, d1, d2 and tof (count elements each). Any of the
  * four may be NULL to skip that array; tof non-NULL needs a file with TOF. Local.
  * Errors: PET_ERR_ARG (first/count out of range, tof asked of a file without), PET_ERR_IO.
@@ -173,6 +185,8 @@ pet_status pet_h5_write_image(const char *path, const pet_image *img);
  */
 pet_status pet_h5_read_image(const char *path, pet_image **img);
 
+#define PET_H5_CKPT_FIELDS_MAX 8192
+
 /** What a checkpoint records besides the image: where to continue and what it belongs to. */
 typedef struct pet_h5_checkpoint {
   int32_t next_iteration, next_subset; /* 0-based position of the next subset to run */
@@ -180,6 +194,9 @@ typedef struct pet_h5_checkpoint {
   uint64_t config_hash;                /* pet_config_hash of the reconstruction's config */
   int64_t data_bytes;                  /* size of the data file */
   uint64_t data_checksum;              /* checksum of the data file's bytes */
+  /* "name: value" lines describing the run (attribute run_fields; "" if none), compared
+   * field by field on resume */
+  char fields[PET_H5_CKPT_FIELDS_MAX];
 } pet_h5_checkpoint;
 
 /** Writes the current image and the metadata to an HDF5 checkpoint, atomically. Local. */

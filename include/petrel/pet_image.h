@@ -73,6 +73,28 @@ pet_status pet_image_fill(pet_image *img, float value);
 /** Copies values between two images of equal params, in any memory spaces. */
 pet_status pet_image_copy(pet_image *dst, const pet_image *src);
 
+/**
+ * Checks every voxel of a host image: NaN and infinite values are errors, and negative ones
+ * unless allow_negative. On the first bad voxel, PET_ERR_ARG with a message naming `what` (the
+ * file or field), the voxel (i, j, k) (x, y, z indices, 0-based) and its value. Local.
+ */
+pet_status pet_image_check_values(const pet_image *img, const char *what, bool allow_negative);
+
+/** What a mu-map in 1/mm may hold at 511 keV: water is 0.0096 /mm, cortical bone ~0.017, steel
+ *  ~0.07. Any voxel above PET_MU_MAX_PER_MM, a mean above PET_MU_MEAN_MAX_PER_MM, or a median of
+ *  the non-air voxels (above PET_MU_AIR_PER_MM) above PET_MU_TYPICAL_MAX_PER_MM (3x water: what
+ *  a map in 1/cm, 0.096 for water, gives even when the body fills little of the grid) is an
+ *  error. */
+#define PET_MU_MAX_PER_MM 1.0
+#define PET_MU_MEAN_MAX_PER_MM 0.05
+#define PET_MU_AIR_PER_MM 0.002
+#define PET_MU_TYPICAL_MAX_PER_MM 0.03
+/**
+ * pet_image_check_values (no negatives), then the unit of a mu-map (the limits above):
+ * PET_ERR_ARG with a message naming `what` and the unit expected (1/mm). Local.
+ */
+pet_status pet_image_check_mu(const pet_image *img, const char *what);
+
 /** Voxel sizes in mm. */
 static inline float pet_image_vx(const pet_image_params *p) { return p->length_x / (float)p->nx; }
 static inline float pet_image_vy(const pet_image_params *p) { return p->length_y / (float)p->ny; }

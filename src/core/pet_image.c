@@ -170,3 +170,68 @@ pet_status pet_image_copy(pet_image *dst, const pet_image *src)
   int kind = dst->space == PET_DEVICE ? (src->space == PET_HOST ? 0 : 2) : 1;
   return pet_gpu_memcpy(dst->data, src->data, bytes, kind);
 }
+
+pet_status pet_image_check_values(const pet_image *img, const char *what, bool allow_negative)
+{
+  PET_CHECK(img != NULL, PET_ERR_ARG, "%s: NULL image", what ? what : "image");
+  PET_TRY(pet_image_require(img, PET_HOST));
+  const pet_image_params *p = &img->params;
+  const int64_t n = pet_image_num_voxels(img);
+  for (int64_t v = 0; v < n; ++v) {
+    const float x = img->data[v];
+    if (isfinite(x) && (allow_negative || x >= 0.0f)) continue;
+    const int64_t i = v % p->nx, j = (v / p->nx) % p->ny, k = v / ((int64_t)p->nx * p->ny);
+    return PET_ERROR(PET_ERR_ARG, "%s: voxel (%lld, %lld, %lld) holds %g (voxels must be finite%s)",
+                     what ? what : "image", (long long)i, (long long)j, (long long)k, (double)x,
+                     allow_negative ? "" : " and >= 0");
+  }
+  return PET_OK;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+  const float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median of the values above `floor` (0 if none). */
+static double median_above(const float *v, int64_t n, float floor)
+{
+  int64_t m = 0;
+  for (int64_t i = 0; i < n; ++i) m += v[i] > floor;
+  if (m == 0) return 0.0;
+  float *buf = malloc((size_t)m * sizeof *buf);
+  if (buf == NULL) return 0.0; /* the check is a plausibility test: skip it rather than fail */
+  for (int64_t i = 0, j = 0; i < n; ++i)
+    if (v[i] > floor) buf[j++] = v[i];
+  qsort(buf, (size_t)m, sizeof *buf, cmp_float);
+  const double med = buf[m / 2];
+  free(buf);
+  return med;
+}
+
+pet_status pet_image_check_mu(const pet_image *img, const char *what)
+{
+  PET_TRY(pet_image_check_values(img, what, false));
+  const pet_image_params *p = &img->params;
+  const int64_t n = pet_image_num_voxels(img);
+  double sum = 0.0;
+  int64_t vmax = 0;
+  for (int64_t v = 0; v < n; ++v) {
+    sum += img->data[v];
+    if (img->data[v] > img->data[vmax]) vmax = v;
+  }
+  const double mean = n > 0 ? sum / (double)n : 0.0, top = n > 0 ? img->data[vmax] : 0.0;
+  const double typical = median_above(img->data, n, (float)PET_MU_AIR_PER_MM);
+  if (top > PET_MU_MAX_PER_MM || mean > PET_MU_MEAN_MAX_PER_MM || typical > PET_MU_TYPICAL_MAX_PER_MM) {
+    const int64_t i = vmax % p->nx, j = (vmax / p->nx) % p->ny, k = vmax / ((int64_t)p->nx * p->ny);
+    return PET_ERROR(PET_ERR_ARG,
+                     "%s: implausible attenuation coefficients for 1/mm (largest %g at voxel (%lld, %lld, "
+                     "%lld), mean %g, median of the non-air voxels %g; a mu-map must be in 1/mm: water is "
+                     "0.0096 /mm; none above %g /mm, mean at most %g /mm, median of the voxels above %g /mm at "
+                     "most %g /mm; values in 1/cm are 10x too large)",
+                     what ? what : "mu-map", top, (long long)i, (long long)j, (long long)k, mean, typical,
+                     PET_MU_MAX_PER_MM, PET_MU_MEAN_MAX_PER_MM, PET_MU_AIR_PER_MM, PET_MU_TYPICAL_MAX_PER_MM);
+  }
+  return PET_OK;
+}

@@ -641,6 +641,82 @@ out:
   return st;
 }
 
+/* Streams /listmode/time_ms in blocks: sorted, and /listmode/time_index (if any) agreeing with
+ * it (index[k] = first event with time >= k * index_ms). */
+static pet_status listmode_check_times(const char *path, int64_t *first_unsorted)
+{
+  pet_status st = PET_OK;
+  hid_t file = H5I_INVALID_HID, times = H5I_INVALID_HID, index = H5I_INVALID_HID;
+  hsize_t tdims[1], idims[1] = {0};
+  uint32_t index_ms = 0, prev = 0, *block = NULL;
+  int64_t *idx = NULL, k = 0, num_windows = 0, bad_k = -1, bad_at = -1;
+  const int64_t B = (int64_t)1 << 20;
+  if (first_unsorted) *first_unsorted = -1;
+  PET_TRY_GOTO(st, open_read(path, &file), out);
+  PET_TRY_GOTO(st, open_dataset(path, file, event_names[0], H5T_INTEGER, 1, &times, tdims), out);
+  const int64_t n = (int64_t)tdims[0];
+  const bool has_index = link_exists(file, "listmode/time_index");
+  if (has_index) {
+    PET_TRY_GOTO(st, open_dataset(path, file, "listmode/time_index", H5T_INTEGER, 1, &index, idims), out);
+    PET_TRY_GOTO(st, attr_get(path, file, "listmode/time_index", "index_ms", H5T_INTEGER, H5T_NATIVE_UINT32,
+                              &index_ms),
+                 out);
+    PET_CHECK_GOTO(st, index_ms >= 1 && idims[0] >= 1 && idims[0] <= ((hsize_t)1 << 32), PET_ERR_IO, out,
+                   "%s: /listmode/time_index is corrupt (index_ms = %" PRIu32 ", %llu entries)", path, index_ms,
+                   (unsigned long long)idims[0]);
+    num_windows = (int64_t)idims[0] - 1;
+    idx = malloc((size_t)idims[0] * sizeof *idx);
+    PET_CHECK_GOTO(st, idx != NULL, PET_ERR_NOMEM, out, "%s: out of memory for the time index", path);
+    PET_TRY_GOTO(st, read_range(path, index, "listmode/time_index", H5T_NATIVE_INT64, 0, (int64_t)idims[0], idx),
+                 out);
+  }
+  block = malloc((size_t)(n < B ? (n > 0 ? n : 1) : B) * sizeof *block);
+  PET_CHECK_GOTO(st, block != NULL, PET_ERR_NOMEM, out, "%s: out of memory", path);
+  for (int64_t i0 = 0; i0 < n; i0 += B) {
+    const int64_t cnt = n - i0 < B ? n - i0 : B;
+    PET_TRY_GOTO(st, read_range(path, times, event_names[0], H5T_NATIVE_UINT32, i0, cnt, block), out);
+    for (int64_t j = 0; j < cnt; ++j) {
+      const int64_t i = i0 + j;
+      if (i > 0 && block[j] < prev) {
+        if (first_unsorted) *first_unsorted = i;
+        PET_CHECK_GOTO(st, false, PET_ERR_IO, out,
+                       "%s: /listmode/time_ms is not sorted: event %lld at %" PRIu32 " ms follows event %lld at "
+                       "%" PRIu32 " ms",
+                       path, (long long)i, block[j], (long long)(i - 1), prev);
+      }
+      prev = block[j];
+      /* every window starting at or before this event's time begins at this event; the
+       * first mismatch is reported after the whole column (unsorted times explain it better) */
+      for (; has_index && k < num_windows && (uint64_t)k * index_ms <= block[j]; ++k)
+        if (idx[k] != i && bad_k < 0) {
+          bad_k = k;
+          bad_at = i;
+        }
+    }
+  }
+  for (; has_index && k <= num_windows; ++k)
+    if (idx[k] != n && bad_k < 0) {
+      bad_k = k;
+      bad_at = n;
+    }
+  /* the index must also reach the last event's window */
+  PET_CHECK_GOTO(st, !has_index || n == 0 || (uint64_t)prev < (uint64_t)num_windows * index_ms, PET_ERR_IO, out,
+                 "%s: /listmode/time_index does not match /listmode/time_ms (its %lld windows of %" PRIu32
+                 " ms end before the last event, at %" PRIu32 " ms): rewrite the file with petrel convert",
+                 path, (long long)num_windows, index_ms, prev);
+  PET_CHECK_GOTO(st, bad_k < 0, PET_ERR_IO, out,
+                 "%s: /listmode/time_index does not match /listmode/time_ms (window %lld starts at event %lld, "
+                 "the times say %lld): rewrite the file with petrel convert",
+                 path, (long long)bad_k, (long long)idx[bad_k], (long long)bad_at);
+out:
+  free(block);
+  free(idx);
+  close_id(&index);
+  close_id(&times);
+  close_id(&file);
+  return st;
+}
+
 static pet_status read_listmode_range(const char *path, int64_t first, int64_t count,
                                       uint32_t *t, uint32_t *d1, uint32_t *d2, float *tof)
 {
@@ -827,6 +903,7 @@ static pet_status write_image(const char *path, const pet_image *img, const pet_
                           (int64_t)ck->config_hash, (int64_t)ck->data_checksum};
     for (int i = 0; i < 6; ++i)
       PET_TRY_GOTO(st, attr_put(path, file, "/", ckpt_i64[i], H5T_STD_I64LE, H5T_NATIVE_INT64, &v[i]), out);
+    if (ck->fields[0]) PET_TRY_GOTO(st, attr_put_str(path, file, "/", "run_fields", ck->fields), out);
   }
   space = H5Screate_simple(3, dims, NULL);
   dcpl = H5Pcreate(H5P_DATASET_CREATE);
@@ -979,6 +1056,31 @@ pet_status pet_h5_listmode_find_window(const char *path, uint32_t t0_ms, uint32_
   return st;
 }
 
+pet_status pet_h5_listmode_check_times(const char *path, int64_t *first_unsorted)
+{
+  PET_CHECK(path, PET_ERR_ARG, "pet_h5_listmode_check_times: NULL path");
+  h5_quiet q;
+  quiet_begin(&q);
+  pet_status st = listmode_check_times(path, first_unsorted);
+  quiet_end(&q);
+  return st;
+}
+
+bool pet_h5_has_dataset(const char *path, const char *name)
+{
+  h5_quiet q;
+  quiet_begin(&q);
+  hid_t file = H5I_INVALID_HID;
+  bool yes = false;
+  bool was = pet_error_set_print(false);
+  if (path && name && open_read(path, &file) == PET_OK) yes = link_exists(file, skip_slash(name));
+  pet_error_set_print(was);
+  pet_error_clear();
+  close_id(&file);
+  quiet_end(&q);
+  return yes;
+}
+
 pet_status pet_h5_read_listmode_range(const char *path, int64_t first, int64_t count,
                                       uint32_t *t, uint32_t *d1, uint32_t *d2, float *tof)
 {
@@ -1070,6 +1172,10 @@ static pet_status read_checkpoint(const char *path, pet_image **x, pet_h5_checkp
   ck->data_bytes = v[3];
   ck->config_hash = (uint64_t)v[4];
   ck->data_checksum = (uint64_t)v[5];
+  ck->fields[0] = '\0';
+  /* older checkpoints have no run_fields: then only the hashes can be compared */
+  if (H5Aexists_by_name(file, "/", "run_fields", H5P_DEFAULT) > 0)
+    PET_TRY_GOTO(st, attr_get_str(path, file, "/", "run_fields", ck->fields, sizeof ck->fields), out);
   close_id(&file);
   PET_TRY_GOTO(st, read_image(path, x), out);
 out:
