@@ -36,7 +36,7 @@ __global__ void mrs_fwd_check(int64_t n, const float *lor, const float *orient, 
   int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n)
     proj[i] = pet_mrs_lor(lor + 6 * i, orient ? orient + 6 * i : 0, rays, 4.0f, 4.0f, g, img,
-                          0, 0.0f, PET_WALK_FWD, 0, 0.0f);
+                          0, 0.0f, PET_WALK_FWD, 0, 0.0f, 0.0f);
 }
 
 __global__ void mrs_back_check(int64_t n, const float *lor, const float *orient, int32_t rays,
@@ -45,7 +45,7 @@ __global__ void mrs_back_check(int64_t n, const float *lor, const float *orient,
   int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n)
     pet_mrs_lor(lor + 6 * i, orient ? orient + 6 * i : 0, rays, 4.0f, 4.0f, g, 0, img, proj[i],
-                PET_WALK_BACK_ATOMIC, 0, 0.0f);
+                PET_WALK_BACK_ATOMIC, 0, 0.0f, 0.0f);
 }
 
 __global__ void dd_fwd_check(int64_t n, const float *lor, const float *orient,
@@ -55,7 +55,7 @@ __global__ void dd_fwd_check(int64_t n, const float *lor, const float *orient,
   int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n)
     proj[i] = pet_dd_lor(lor + 6 * i, orient ? orient + 6 * i : 0, 4.0f, 4.0f, g, img, 0, 0.0f,
-                         PET_WALK_FWD, tof_ps ? &tk : 0, tof_ps ? tof_ps[i] : 0.0f);
+                         PET_WALK_FWD, tof_ps ? &tk : 0, tof_ps ? tof_ps[i] : 0.0f, 0.0f, 0);
 }
 
 __global__ void dd_back_check(int64_t n, const float *lor, const float *orient,
@@ -65,7 +65,7 @@ __global__ void dd_back_check(int64_t n, const float *lor, const float *orient,
   int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n)
     pet_dd_lor(lor + 6 * i, orient ? orient + 6 * i : 0, 4.0f, 4.0f, g, 0, img, proj[i],
-               PET_WALK_BACK_ATOMIC, tof_ps ? &tk : 0, tof_ps ? tof_ps[i] : 0.0f);
+               PET_WALK_BACK_ATOMIC, tof_ps ? &tk : 0, tof_ps ? tof_ps[i] : 0.0f, 0.0f, 0);
 }
 
 // the dispatch used by the host driver, through one kernel per direction
