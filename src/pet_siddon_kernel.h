@@ -89,10 +89,11 @@ PET_HD static inline void pet_siddon_axis_start(float p, float d, float b0, floa
  * each row half of its weights instead: the mean of the LORs displaced by +eps and -eps, the
  * limit of the projector from both sides. On an edge (tied along two axes) each of the four
  * voxels gets a quarter; a row outside the image gets nothing (so a LOR on a face of the image
- * gets half its chord). 1e-4 voxel is ~10 float ulps of a coordinate of 400 mm on a 4 mm grid
- * (ulp(431) = 3e-5 mm, LUT positions from cos/sin carry a few ulps), so rounding noise of real
- * scanner LORs is caught, while a LOR genuinely 1e-4 voxel off a plane changes its row sums by
- * at most 1e-4 of a voxel's worth of displacement in any smooth-image average. */
+ * gets half its chord). Tolerance: 1e-4 voxel is 4e-4 mm on a 4 mm grid, ~13 float ulps of a
+ * coordinate of 431 mm (ulp 3e-5 mm; LUT positions from cos/sin carry a few ulps), so the
+ * rounding noise of real scanner LORs is caught; and it is far below any physical offset (a
+ * crystal is ~4 mm), so only LORs meant to lie on the plane are affected. The tests' cases 5e-4
+ * voxel inside/outside a face still walk as plain LORs. */
 #define PET_SIDDON_TIE_TOL 1e-4f
 
 /* The plane k in [0, n] when both endpoint coordinates f1, f2 (voxel units from the image's
