@@ -7,6 +7,7 @@
 
 #include "pet_comm.h"
 #include "pet_fileutil.h"
+#include "pet_fov.h"
 #include "pet_h5.h"
 #include "pet_nifti.h"
 #include "pet_yrt_io.h"
@@ -219,6 +220,7 @@ static pet_status attenuation_from_image(const pet_inputs *in, const char *path,
   pet_projector_params pp = pet_projector_params_default();
   pp.crystal_size_trans = in->scanner->params.crystal_size_trans;
   pp.crystal_size_z = in->scanner->params.crystal_size_z;
+  pet_projector_params_set_fov(&pp, &in->scanner->params);
   pp.num_threads = cfg->threads;
   PET_CHECK_GOTO(st, proj != NULL, PET_ERR_NOMEM, out, "attenuation_image: out of memory");
   for (int64_t k0 = first; k0 < first + count; k0 += cap) {
@@ -456,6 +458,7 @@ pet_status pet_cli_osem_opts(const pet_config *cfg, const pet_scanner *s, pet_os
   if (cfg->projector == PET_CONFIG_PROJ_MRS) o->proj.num_rays = cfg->num_rays > 1 ? cfg->num_rays : 4;
   o->proj.crystal_size_trans = s->params.crystal_size_trans;
   o->proj.crystal_size_z = s->params.crystal_size_z;
+  pet_projector_params_set_fov(&o->proj, &s->params);
   o->proj.tof = cfg->tof ? 1 : 0;
   o->proj.tof_fwhm_ps = s->params.tof_fwhm_ps;
   o->proj.tof_n_sigmas = (float)cfg->tof_n_sigmas;

@@ -12,6 +12,7 @@
 #include "pet_h5.h"
 #include "pet_histogram.h"
 #include "pet_fileutil.h"
+#include "pet_fov.h"
 #include "pet_nifti.h"
 #include "pet_osem.h"
 #include "pet_phantom.h"
@@ -192,6 +193,7 @@ int pet_cli_demo(int argc, char **argv)
   PET_TRY_GOTO(st, pet_projector_params_set_name(&oo.proj, projector), out);
   oo.proj.crystal_size_trans = sp.crystal_size_trans;
   oo.proj.crystal_size_z = sp.crystal_size_z;
+  pet_projector_params_set_fov(&oo.proj, &sp);
   oo.iterations = (int32_t)iterations;
   oo.subsets = (int32_t)subsets;
   oo.psf_fwhm_mm = (float)psf;

@@ -8,6 +8,7 @@
 #include "pet_cli_check.h"
 #include "pet_cli_data.h"
 #include "pet_cli_util.h"
+#include "pet_fov.h"
 #include "pet_gpu.h"
 #include "pet_h5.h"
 #include "pet_nifti.h"
@@ -83,6 +84,7 @@ static pet_status projector_params(const proj_args *a, const pet_scanner *s, pet
   if (a->num_rays > 0) p->num_rays = (int32_t)a->num_rays;
   p->crystal_size_trans = s->params.crystal_size_trans;
   p->crystal_size_z = s->params.crystal_size_z;
+  pet_projector_params_set_fov(p, &s->params);
   p->num_threads = (int32_t)a->threads;
   p->tof = a->tof ? 1 : 0;
   p->tof_fwhm_ps = s->params.tof_fwhm_ps;

@@ -37,6 +37,8 @@ static const float_key FLOAT_KEYS[] = {
     {"fwhm", offsetof(pet_scanner_params, fwhm_kev), false, false},
     {"energyLLD", offsetof(pet_scanner_params, energy_lld_kev), false, false},
     {"tofResolution_ps", offsetof(pet_scanner_params, tof_fwhm_ps), false, false},
+    /* not in YRT-PET 3.2's spec: named like its C++ members (fovRadius); optional */
+    {"fovRadius", offsetof(pet_scanner_params, fov_radius), false, false},
 };
 
 static const int_key INT_KEYS[] = {
@@ -304,6 +306,7 @@ pet_status pet_scanner_write_json(const pet_scanner *s, const char *path, const 
        add_number(root, "minAngDiff", p->min_ang_diff) &&
        add_number(root, "detsPerBlock", p->dets_per_block);
   if (ok && p->collimator_radius > 0) ok = add_number(root, "collimatorRadius", p->collimator_radius);
+  if (ok && p->fov_radius > 0) ok = add_number(root, "fovRadius", p->fov_radius);
   if (ok && p->fwhm_kev > 0) ok = add_number(root, "fwhm", p->fwhm_kev);
   if (ok && p->energy_lld_kev > 0) ok = add_number(root, "energyLLD", p->energy_lld_kev);
   if (ok && p->tof_fwhm_ps > 0) ok = add_number(root, "tofResolution_ps", p->tof_fwhm_ps);

@@ -265,6 +265,61 @@ static void test_analytic_cases(void **state)
   pet_gpu_free(dp);
 }
 
+/* LORs on voxel planes (the tie rule) and across the FOV cylinder: CPU == GPU, forward and
+ * back, Siddon, multi-ray and DD (DD with the centre box too). */
+static void test_ties_and_fov_cpu_equals_gpu(void **state)
+{
+  (void)state;
+  pet_image_params g = pet_image_params_make(20, 16, 12, 40.f, 32.f, 24.f);
+  enum { N = 600 };
+  lorset s = make_lors(N, g_seed + 31337);
+  /* voxel planes: x, y, z at even mm; every other LOR on a plane (an edge every 6th) */
+  for (int i = 0; i < N; i += 2) {
+    float *l = s.lor + 6 * i;
+    float q = 2.0f * (float)(int)(-8.0f + 16.0f * pet_test_uniform(g_seed + 77 * (uint64_t)i));
+    float jit = (i % 4 == 0) ? 0.0f : 1e-4f;
+    if (i % 3 == 0) {
+      l[1] = l[4] = q + jit; /* along x-ish on a y plane */
+      if (i % 6 == 0) l[2] = l[5] = 2.0f;
+    } else {
+      l[2] = l[5] = q * 0.5f + jit; /* in a z plane */
+    }
+  }
+  dlorset d = upload_lors(&s);
+  pet_image *hx = host_image(g, g_seed + 5150, 1), *dx = device_copy(hx);
+  float *hp = malloc(N * 4), *gp = malloc(N * 4);
+  for (int kind = 0; kind < 3; ++kind)
+    for (int variant = 0; variant < 3; ++variant) {
+      pet_projector_params p = proj_of(kind, variant == 2);
+      p.fov_radius_mm = variant >= 1 ? 14.0f : 0.0f;
+      p.dd_centre_box = kind == 2 && variant == 1;
+      pet_lor_batch hb = {s.n, s.lor, s.orient, p.tof ? s.tof : NULL};
+      pet_lor_batch db = {s.n, d.lor, d.orient, p.tof ? d.tof : NULL};
+      assert_int_equal(pet_project_fwd_cpu(&p, &hb, hx, hp), PET_OK);
+      assert_int_equal(pet_gpu_project_fwd(&p, &db, dx, d.out), PET_OK);
+      assert_int_equal(pet_gpu_memcpy(gp, d.out, (size_t)N * 4, 1), PET_OK);
+      char name[64];
+      snprintf(name, sizeof name, "%s ties/fov v%d fwd", kind_name(kind), variant);
+      compare(name, hp, gp, N, 1e-4);
+      pet_image *hb_img = host_image(g, 0, 0), *gb_img = host_image(g, 0, 0);
+      pet_image *db_img = device_copy(hb_img);
+      assert_int_equal(pet_project_back_cpu(&p, &hb, s.vals, hb_img), PET_OK);
+      assert_int_equal(pet_gpu_project_back(&p, &db, d.vals, db_img), PET_OK);
+      assert_int_equal(pet_image_copy(gb_img, db_img), PET_OK);
+      snprintf(name, sizeof name, "%s ties/fov v%d back", kind_name(kind), variant);
+      compare(name, hb_img->data, gb_img->data, pet_image_num_voxels(hb_img), 1e-4);
+      pet_image_destroy(&hb_img);
+      pet_image_destroy(&gb_img);
+      pet_image_destroy(&db_img);
+    }
+  free(hp);
+  free(gp);
+  pet_image_destroy(&hx);
+  pet_image_destroy(&dx);
+  free_dlors(&d);
+  free_lors(&s);
+}
+
 static pet_scanner *small_scanner(void)
 {
   pet_scanner_params sp = pet_scanner_params_small();
@@ -534,6 +589,7 @@ int main(void)
       cmocka_unit_test(test_cpu_equals_gpu),     cmocka_unit_test(test_adjoint_on_device),
       cmocka_unit_test(test_analytic_cases),     cmocka_unit_test(test_projlist_batches),
       cmocka_unit_test(test_projlist_tile_back),
+      cmocka_unit_test(test_ties_and_fov_cpu_equals_gpu),
       cmocka_unit_test(test_device_alias),       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,14 +31,22 @@ typedef struct pet_projector_params {
   float tof_fwhm_ps;          /* TOF resolution, FWHM in ps */
   float tof_n_sigmas;         /* kernel truncated at this many sigmas (default 3) */
   int32_t num_threads;        /* host threads, 0 = OpenMP default */
+  float fov_radius_mm;        /* > 0: LORs are clipped to the cylinder x^2 + y^2 <= R^2 (the
+                                 scanner's transaxial field of view, around the z axis) in every
+                                 projector; <= 0 = the whole image box (no cylinder) */
+  int32_t dd_centre_box;      /* DD only, 1: clip each LOR to the box spanned by the voxel
+                                 centres (YRT-PET's convention: the outermost slices weigh half);
+                                 0 = the full image box (default) */
 } pet_projector_params;
 
-/** Defaults: Siddon, 1 ray, crystals 4 x 4 mm, no TOF, 3 sigmas, all threads. */
+/** Defaults: Siddon, 1 ray, crystals 4 x 4 mm, no TOF, 3 sigmas, all threads, no FOV
+ *  cylinder, DD over the full box. */
 pet_projector_params pet_projector_params_default(void);
 /** Parses a YRT-PET projector name: "S" / "Siddon", "DD" / "DistanceDriven",
  *  "MRS" / "MultiRaySiddon" (num_rays set to 4 unless already > 1). PET_ERR_ARG otherwise. */
 pet_status pet_projector_params_set_name(pet_projector_params *p, const char *name);
-/** Checks ranges (num_rays >= 1, sizes > 0, TOF FWHM > 0 when tof, ...). */
+/** Checks ranges (num_rays >= 1, sizes > 0, TOF FWHM > 0 when tof, fov_radius_mm finite,
+ *  dd_centre_box 0 or 1, ...); the message names the field. */
 pet_status pet_projector_params_check(const pet_projector_params *p);
 
 /**

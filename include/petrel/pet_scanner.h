@@ -31,6 +31,8 @@ typedef struct pet_scanner_params {
   float collimator_radius;  /* optional, mm (0 = absent) */
   float fwhm_kev;           /* optional energy resolution (JSON "fwhm"), 0 = absent */
   float energy_lld_kev;     /* optional (JSON "energyLLD"), 0 = absent */
+  float fov_radius;         /* optional transaxial FOV radius, mm (JSON "fovRadius"), 0 = absent:
+                               pet_scanner_fov_radius (pet_fov.h) then gives scanner_radius */
 } pet_scanner_params;
 
 typedef struct pet_scanner {

@@ -97,6 +97,7 @@ pet_status pet_scanner_params_check(const pet_scanner_params *p)
   CHECK_NONNEG_F(collimator_radius);
   CHECK_NONNEG_F(fwhm_kev);
   CHECK_NONNEG_F(energy_lld_kev);
+  CHECK_NONNEG_F(fov_radius);
   return PET_OK;
 }
 

@@ -47,13 +47,21 @@ PET_HD static inline int pet_dd_clip_slices(float cA, float cB, float hw, float 
  * sum to dl per slice and an image of ones projects to the chord length (exactly when the LOR
  * enters and leaves through the two faces normal to a and stays away from the other faces).
  * TOF: times the kernel pdf at q_i (pet_tof_pdf at alpha_i |d| - centre), 1/mm, as Siddon's
- * TOF weights integrate the same kernel. Forward and back visit identical weights (adjoint).
+ * TOF weights integrate the same kernel.
+ * Clipping (off by default: fov_r <= 0 and centre_box == 0 give the weights above bit for
+ * bit): the LOR's parameter range is clipped to [t0, t1], the part inside the cylinder
+ * x^2 + y^2 <= fov_r^2 (pet_fov_clip) and, with centre_box, inside the box spanned by the
+ * voxel centres (half a voxel inside the image faces, along every axis with >= 2 voxels:
+ * YRT-PET's convention); slice i then weighs dl times the fraction of its own piece of the LOR,
+ * alpha in alpha_i +- |dal|/2, that lies in [t0, t1]. So an image of ones projects to the
+ * clipped chord, and with centre_box the first and last slices along a weigh dl/2.
+ * Forward and back visit identical weights (adjoint).
  */
 PET_HD static PET_WORKER float pet_dd_lor(const float *PET_RESTRICT lor, const float *orient,
                                       float size_trans, float size_z, pet_image_params g,
                                       const float *PET_RESTRICT img_in, float *img_out,
                                       float back_val, int mode, const pet_tof_kernel *tof,
-                                      float tof_ps)
+                                      float tof_ps, float fov_r, int centre_box)
 {
   float d[3];
   d[0] = lor[3] - lor[0];
@@ -129,6 +137,30 @@ PET_HD static PET_WORKER float pet_dd_lor(const float *PET_RESTRICT lor, const f
     fi0 = pet_maxf(fi0, pet_minf(aA, aB) - 1.0f);
     fi1 = pet_minf(fi1, pet_maxf(aA, aB) + 1.0f);
   }
+  /* the clipped range [t0, t1] of the LOR parameter and the slices it can touch */
+  const int clip = fov_r > 0.0f || centre_box;
+  float t0 = -PET_SIDDON_BIG, t1 = PET_SIDDON_BIG;
+  if (clip) {
+    if (fov_r > 0.0f && !pet_fov_clip(lor[0], lor[1], d[0], d[1], fov_r, &t0, &t1)) return 0.0f;
+    if (centre_box) {
+      for (int c = 0; c < 3; ++c) {
+        if (nv[c] < 2) continue; /* one voxel: its centre plane would leave nothing */
+        float clo = b0[c] + 0.5f * vox[c], chi = b0[c] + ((float)nv[c] - 0.5f) * vox[c];
+        if (fabsf(d[c]) < PET_SIDDON_PARALLEL_EPS) {
+          if (lor[c] < clo || lor[c] > chi) return 0.0f;
+          continue;
+        }
+        float idc = 1.0f / d[c];
+        float q0 = (clo - lor[c]) * idc, q1 = (chi - lor[c]) * idc;
+        t0 = pet_maxf(t0, pet_minf(q0, q1));
+        t1 = pet_minf(t1, pet_maxf(q0, q1));
+      }
+    }
+    if (!(t1 > t0)) return 0.0f;
+    float aA = (t0 - al0) / dal, aB = (t1 - al0) / dal;
+    fi0 = pet_maxf(fi0, pet_minf(aA, aB) - 1.0f);
+    fi1 = pet_minf(fi1, pet_maxf(aA, aB) + 1.0f);
+  }
   if (!(fi0 <= fi1)) return 0.0f;
   int32_t i0 = -pet_floori(-fi0), i1 = pet_floori(fi1);
   i0 = i0 < 0 ? 0 : i0;
@@ -142,6 +174,13 @@ PET_HD static PET_WORKER float pet_dd_lor(const float *PET_RESTRICT lor, const f
   for (int32_t i = i0; i <= i1; ++i) {
     float fi = (float)i;
     float scale = dl;
+    if (clip) {
+      /* fraction of this slice's piece of the LOR inside [t0, t1] */
+      float ai = al0 + fi * dal, h = 0.5f * fabsf(dal);
+      float fr = (pet_minf(ai + h, t1) - pet_maxf(ai - h, t0)) / (2.0f * h);
+      if (!(fr > 0.0f)) continue;
+      scale *= pet_minf(fr, 1.0f);
+    }
     if (tof) {
       scale *= pet_tof_pdf(tof, (al0 + fi * dal) * len - tc);
       if (scale == 0.0f) continue;

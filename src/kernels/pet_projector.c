@@ -28,6 +28,8 @@ pet_projector_params pet_projector_params_default(void)
   p.tof_fwhm_ps = 0.0f;
   p.tof_n_sigmas = 3.0f;
   p.num_threads = 0;
+  p.fov_radius_mm = 0.0f;
+  p.dd_centre_box = 0;
   return p;
 }
 
@@ -74,6 +76,11 @@ pet_status pet_projector_params_check(const pet_projector_params *p)
   }
   PET_CHECK(p->num_threads >= 0, PET_ERR_ARG, "projector: num_threads must be >= 0, got %d",
             (int)p->num_threads);
+  PET_CHECK(isfinite(p->fov_radius_mm), PET_ERR_ARG,
+            "projector: fov_radius_mm must be finite (<= 0 = no FOV cylinder), got %g",
+            (double)p->fov_radius_mm);
+  PET_CHECK(p->dd_centre_box == 0 || p->dd_centre_box == 1, PET_ERR_ARG,
+            "projector: dd_centre_box must be 0 or 1, got %d", (int)p->dd_centre_box);
   return PET_OK;
 }
 

@@ -27,9 +27,9 @@ PET_HD static PET_WORKER float pet_project_lor(const pet_projector_params *p,
   float tof_ps = b->tof_ps ? b->tof_ps[i] : 0.0f;
   if (p->kind == PET_PROJ_DD)
     return pet_dd_lor(lor, orient, p->crystal_size_trans, p->crystal_size_z, g, img_in, img_out,
-                      back_val, mode, tof, tof_ps);
+                      back_val, mode, tof, tof_ps, p->fov_radius_mm, p->dd_centre_box);
   return pet_mrs_lor(lor, orient, p->num_rays, p->crystal_size_trans, p->crystal_size_z, g,
-                     img_in, img_out, back_val, mode, tof, tof_ps);
+                     img_in, img_out, back_val, mode, tof, tof_ps, p->fov_radius_mm);
 }
 
 #endif /* PET_PROJECTOR_KERNEL_H */

@@ -13,6 +13,7 @@
 
 #include <omp.h>
 
+#include "pet_fov.h"
 #include "pet_project_batch.h"
 
 static double now_s(void)
@@ -187,6 +188,11 @@ static pet_status compute_sens(engine *e, const pet_osem_opts *o)
     PET_TRY(agree(o->reducer, st));
     PET_TRY(reduce(o->reducer, e->sens[s]->data, pet_image_num_voxels(e->sens[s]), e->ops->space));
     if (o->psf_fwhm_mm > 0) PET_TRY(e->ops->blur(e->be, e->sens[s], o->psf_fwhm_mm));
+    /* as YRT-PET: voxels whose centre is outside the FOV cylinder have no sensitivity and stay 0 */
+    if (o->proj.fov_radius_mm > 0) {
+      PET_TRY(e->ops->sync(e->be));
+      PET_TRY(pet_image_mask_fov(e->sens[s], o->proj.fov_radius_mm));
+    }
     PET_TRY(e->ops->max(e->be, e->sens[s], &e->smax[s]));
   }
   return PET_OK;
