@@ -454,8 +454,9 @@ pet_status pet_cli_osem_opts(const pet_config *cfg, const pet_scanner *s, pet_os
   *o = pet_osem_opts_default();
   o->iterations = cfg->iterations;
   o->subsets = cfg->subsets;
-  PET_TRY(pet_projector_params_set_name(&o->proj, pet_config_projector_name(cfg->projector)));
-  if (cfg->projector == PET_CONFIG_PROJ_MRS) o->proj.num_rays = cfg->num_rays > 1 ? cfg->num_rays : 4;
+  /* the config's projector is already parsed: map it, no round trip through its name */
+  o->proj.kind = cfg->projector == PET_CONFIG_PROJ_DD ? PET_PROJ_DD : PET_PROJ_SIDDON;
+  o->proj.num_rays = cfg->projector == PET_CONFIG_PROJ_MRS ? (cfg->num_rays > 1 ? cfg->num_rays : 4) : 1;
   o->proj.crystal_size_trans = s->params.crystal_size_trans;
   o->proj.crystal_size_z = s->params.crystal_size_z;
   pet_projector_params_set_fov(&o->proj, &s->params);

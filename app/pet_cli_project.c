@@ -255,24 +255,10 @@ int pet_cli_back(int argc, char **argv)
   if (a.gpu) {
     PET_TRY_GOTO(st, back_gpu(&a, &pp, h, lm, in.scanner, img), out);
   } else {
-    const int64_t cap = (int64_t)1 << 20, n = h ? in.layout->num_bins : lm->num_events;
-    float *lor = malloc((size_t)cap * 24), *orient = malloc((size_t)cap * 24), *tof = malloc((size_t)cap * 4),
-          *vals = malloc((size_t)cap * 4);
-    for (int64_t i = 0; i < cap && vals; ++i) vals[i] = 1.0f;
-    for (int64_t k0 = 0; k0 < n && st == PET_OK && lor && orient && tof && vals; k0 += cap) {
-      int64_t cnt = n - k0 < cap ? n - k0 : cap;
-      if (h)
-        st = pet_histo_get_lors(in.layout, in.scanner, NULL, k0, cnt, lor, orient);
-      else
-        st = pet_listmode_get_lors(lm, in.scanner, k0, cnt, lor, orient, lm->has_tof ? tof : NULL);
-      pet_lor_batch b = {cnt, lor, orient, pp.tof ? tof : NULL};
-      if (st == PET_OK) st = pet_project_back_cpu(&pp, &b, h ? h->data + k0 : vals, img);
-    }
-    if (!lor || !orient || !tof || !vals) st = PET_ERROR(PET_ERR_NOMEM, "back: out of memory");
-    free(lor);
-    free(orient);
-    free(tof);
-    free(vals);
+    if (h)
+      st = pet_histo_project_back_cpu(in.layout, in.scanner, &pp, h->data, 1, 0, img);
+    else
+      st = pet_listmode_project_back_cpu(lm, in.scanner, &pp, NULL, 0, lm->num_events, img);
     if (st != PET_OK) goto out;
   }
   PET_TRY_GOTO(st, pet_image_write_nifti(img, a.out), out);

@@ -255,12 +255,8 @@ static pet_status load_or_compute_sens(const pet_config *cfg, const pet_osem_dat
       return PET_ERROR(PET_ERR_CONFIG, "%s: field \"sensitivity\": its grid does not match the image grid",
                        cfg->sensitivity);
     }
-    for (int s = 0; s < nsens && st == PET_OK; ++s) {
-      st = pet_image_create_owned(&sens[s], *ip, PET_HOST);
-      if (st == PET_OK)
-        for (int64_t v = 0; v < pet_image_num_voxels(full); ++v)
-          sens[s]->data[v] = full->data[v] / (float)nsens;
-    }
+    for (int s = 0; s < nsens && st == PET_OK; ++s) st = pet_image_create_owned(&sens[s], *ip, PET_HOST);
+    if (st == PET_OK) st = pet_osem_split_sensitivity(full, sens, nsens);
     pet_image_destroy(&full);
     return st;
   }
@@ -269,9 +265,8 @@ static pet_status load_or_compute_sens(const pet_config *cfg, const pet_osem_dat
   if (cfg->save_sensitivity[0] && rank == 0) {
     pet_image *sum = NULL;
     PET_TRY(pet_image_create_owned(&sum, *ip, PET_HOST));
-    for (int s = 0; s < nsens; ++s)
-      for (int64_t v = 0; v < pet_image_num_voxels(sum); ++v) sum->data[v] += sens[s]->data[v];
-    st = pet_image_write_nifti(sum, cfg->save_sensitivity);
+    st = pet_osem_sum_sensitivity(sens, nsens, sum);
+    if (st == PET_OK) st = pet_image_write_nifti(sum, cfg->save_sensitivity);
     pet_image_destroy(&sum);
   }
   return st;

@@ -57,6 +57,13 @@ pet_status pet_osem_sensitivity(const pet_osem_data *d, const pet_osem_opts *opt
 pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *opts, pet_image *const *sens,
                         pet_image *x);
 
+/** Subset sensitivities from a whole one (A^T m over all bins, e.g. a loaded file): each of
+ *  the n images gets full / n (n = the histogram's subsets, which split the bins; 1 for
+ *  list-mode). Every image on full's grid, host memory. */
+pet_status pet_osem_split_sensitivity(const pet_image *full, pet_image *const *sens, int32_t n);
+/** The whole sensitivity: full = the sum of the n subset images (what save_sensitivity writes). */
+pet_status pet_osem_sum_sensitivity(pet_image *const *sens, int32_t n, pet_image *full);
+
 /** Poisson log-likelihood sum_i (y_i log(ybar_i) - ybar_i) of a histogram for image x
  *  (ybar = m A x + a). Host, histogram mode only. */
 pet_status pet_osem_loglik(const pet_osem_data *d, const pet_osem_opts *opts, const pet_image *x,

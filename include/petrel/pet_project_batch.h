@@ -8,6 +8,7 @@
 
 #include "pet_histogram.h"
 #include "pet_image.h"
+#include "pet_listmode.h"
 #include "pet_projector.h"
 #include "pet_scanner.h"
 #include "pet_status.h"
@@ -23,6 +24,24 @@ extern "C" {
 pet_status pet_histo_project_fwd_cpu(const pet_histo_layout *L, const pet_scanner *s,
                                      const pet_projector_params *p, const pet_image *img,
                                      int64_t first, int64_t count, float *out);
+
+/**
+ * Back projection of histogram values on the host: img += A^T v over the bins of subset `sub`
+ * of S (S = 1: every bin, in bin order), v[bin] = values[bin] (values: num_bins floats in bin
+ * order; NULL = 1 for every bin), in batches of 2^20 LORs. p->tof must be 0. Local.
+ */
+pet_status pet_histo_project_back_cpu(const pet_histo_layout *L, const pet_scanner *s,
+                                      const pet_projector_params *p, const float *values,
+                                      int32_t S, int32_t sub, pet_image *img);
+
+/**
+ * Back projection of list-mode events [first, first + count) on the host: img += A^T v, v =
+ * values[k] for event first + k (NULL = 1 per event), TOF weighted when p->tof (needs the
+ * events' TOF). In batches of 2^20 LORs. Local.
+ */
+pet_status pet_listmode_project_back_cpu(const pet_listmode *lm, const pet_scanner *s,
+                                         const pet_projector_params *p, const float *values,
+                                         int64_t first, int64_t count, pet_image *img);
 
 #ifdef __cplusplus
 }

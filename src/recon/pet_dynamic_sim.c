@@ -6,6 +6,7 @@
 #include "pet_histogram.h"
 #include "pet_listmode.h"
 #include "pet_phantom.h"
+#include "pet_project_batch.h"
 #include "pet_projector.h"
 #include "pet_simulate.h"
 
@@ -13,26 +14,9 @@
 static pet_status project_all(const pet_scanner *s, const pet_histo_layout *L, const pet_projector_params *pp,
                               const pet_image *img, float *out)
 {
-  const int64_t cap = (int64_t)1 << 18;
-  float *lor = malloc((size_t)cap * 6 * sizeof(float)), *orient = malloc((size_t)cap * 6 * sizeof(float));
-  pet_status st = PET_OK;
   pet_projector_params p = *pp;
   p.tof = 0;
-  PET_CHECK_GOTO(st, lor && orient, PET_ERR_NOMEM, out, "simulate: out of memory");
-  for (int64_t k0 = 0; k0 < L->num_bins; k0 += cap) {
-    int64_t cnt = L->num_bins - k0 < cap ? L->num_bins - k0 : cap;
-    PET_TRY_GOTO(st, pet_histo_get_lors(L, s, NULL, k0, cnt, lor, orient), out);
-    pet_lor_batch b;
-    b.n = cnt;
-    b.lor = lor;
-    b.orient = orient;
-    b.tof_ps = NULL;
-    PET_TRY_GOTO(st, pet_project_fwd_cpu(&p, &b, img, out + k0), out);
-  }
-out:
-  free(lor);
-  free(orient);
-  return st;
+  return pet_histo_project_fwd_cpu(L, s, &p, img, 0, L->num_bins, out);
 }
 
 static double decayed_integral(double t0, double d, double half_life_s)

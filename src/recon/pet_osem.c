@@ -220,6 +220,39 @@ pet_status pet_osem_sensitivity(const pet_osem_data *d, const pet_osem_opts *o, 
   return st;
 }
 
+static pet_status check_sens_set(const pet_image *full, pet_image *const *sens, int32_t n)
+{
+  PET_CHECK(sens != NULL && n >= 1, PET_ERR_ARG, "sensitivity: no subset images");
+  PET_TRY(pet_image_require(full, PET_HOST));
+  for (int32_t s = 0; s < n; ++s) {
+    PET_TRY(pet_image_require(sens[s], PET_HOST));
+    PET_CHECK(pet_image_params_equal(&sens[s]->params, &full->params), PET_ERR_ARG,
+              "sensitivity: subset image %d is not on the grid of the whole one", s);
+  }
+  return PET_OK;
+}
+
+pet_status pet_osem_split_sensitivity(const pet_image *full, pet_image *const *sens, int32_t n)
+{
+  PET_TRY(check_sens_set(full, sens, n));
+  const int64_t nv = pet_image_num_voxels(full);
+  for (int32_t s = 0; s < n; ++s)
+    for (int64_t v = 0; v < nv; ++v) sens[s]->data[v] = full->data[v] / (float)n;
+  return PET_OK;
+}
+
+pet_status pet_osem_sum_sensitivity(pet_image *const *sens, int32_t n, pet_image *full)
+{
+  PET_TRY(check_sens_set(full, sens, n));
+  const int64_t nv = pet_image_num_voxels(full);
+  for (int64_t v = 0; v < nv; ++v) {
+    float sum = 0.0f;
+    for (int32_t s = 0; s < n; ++s) sum += sens[s]->data[v];
+    full->data[v] = sum;
+  }
+  return PET_OK;
+}
+
 /* Params of slices [z0, z1) of p: same voxel size, centre moved to the slab's centre. */
 static pet_image_params slab_params(const pet_image_params *p, int32_t z0, int32_t z1)
 {

@@ -1,5 +1,6 @@
-/* petrel: the batch loops over histogram bins that every caller of a whole-histogram
- * projection shares (simulation, forward model, petrel fwd, mu-map attenuation). */
+/* petrel: the batch loops over projection data that every caller of a whole-data projection
+ * shares (simulation, forward model, petrel fwd/back, mu-map attenuation, the Python
+ * operators). */
 #include "pet_project_batch.h"
 
 #include <stdbool.h>
@@ -34,5 +35,70 @@ pet_status pet_histo_project_fwd_cpu(const pet_histo_layout *L, const pet_scanne
   }
   free(lor);
   free(orient);
+  return st;
+}
+
+#define BATCH ((int64_t)1 << 20)
+
+pet_status pet_histo_project_back_cpu(const pet_histo_layout *L, const pet_scanner *s,
+                                      const pet_projector_params *p, const float *values, int32_t S,
+                                      int32_t sub, pet_image *img)
+{
+  PET_CHECK(L && s && p && img, PET_ERR_ARG, "histogram back projection: NULL argument");
+  PET_CHECK(S >= 1 && sub >= 0 && sub < S, PET_ERR_ARG, "histogram back projection: subset %d of %d", sub, S);
+  PET_CHECK(!p->tof, PET_ERR_ARG, "histogram back projection: TOF needs list-mode data with TOF");
+  const int64_t total = pet_histo_subset_size(L->num_phi, L->num_r, L->num_zbin, S, sub);
+  const int64_t cap = total < BATCH ? (total > 0 ? total : 1) : BATCH;
+  const bool need_orient = p->kind == PET_PROJ_DD || p->num_rays > 1;
+  float *lor = malloc((size_t)cap * 6 * sizeof(float));
+  float *orient = need_orient ? malloc((size_t)cap * 6 * sizeof(float)) : NULL;
+  float *vals = malloc((size_t)cap * sizeof(float));
+  pet_status st = PET_OK;
+  if (!lor || (need_orient && !orient) || !vals)
+    st = PET_ERROR(PET_ERR_NOMEM, "histogram back projection: no memory for %lld LORs", (long long)cap);
+  for (int64_t k0 = 0; k0 < total && st == PET_OK; k0 += cap) {
+    const int64_t cnt = total - k0 < cap ? total - k0 : cap;
+    st = pet_histo_get_subset_lors(L, s, S, sub, k0, cnt, lor, orient);
+    for (int64_t k = 0; k < cnt; ++k)
+      vals[k] = values ? values[pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, sub, k0 + k)] : 1.0f;
+    pet_lor_batch b = {cnt, lor, orient, NULL};
+    if (st == PET_OK) st = pet_project_back_cpu(p, &b, vals, img);
+  }
+  free(lor);
+  free(orient);
+  free(vals);
+  return st;
+}
+
+pet_status pet_listmode_project_back_cpu(const pet_listmode *lm, const pet_scanner *s,
+                                         const pet_projector_params *p, const float *values, int64_t first,
+                                         int64_t count, pet_image *img)
+{
+  PET_CHECK(lm && s && p && img, PET_ERR_ARG, "list-mode back projection: NULL argument");
+  PET_TRY(pet_listmode_require(lm));
+  PET_CHECK(first >= 0 && count >= 0 && first + count <= lm->num_events, PET_ERR_ARG,
+            "list-mode back projection: events [%lld, +%lld) outside the %lld events", (long long)first,
+            (long long)count, (long long)lm->num_events);
+  PET_CHECK(!p->tof || lm->has_tof, PET_ERR_ARG, "list-mode back projection: TOF needs events with TOF");
+  const int64_t cap = count < BATCH ? (count > 0 ? count : 1) : BATCH;
+  const bool need_orient = p->kind == PET_PROJ_DD || p->num_rays > 1;
+  float *lor = malloc((size_t)cap * 6 * sizeof(float));
+  float *orient = need_orient ? malloc((size_t)cap * 6 * sizeof(float)) : NULL;
+  float *tof = p->tof ? malloc((size_t)cap * sizeof(float)) : NULL;
+  float *ones = values ? NULL : malloc((size_t)cap * sizeof(float));
+  pet_status st = PET_OK;
+  if (!lor || (need_orient && !orient) || (p->tof && !tof) || (!values && !ones))
+    st = PET_ERROR(PET_ERR_NOMEM, "list-mode back projection: no memory for %lld LORs", (long long)cap);
+  for (int64_t k = 0; ones && k < cap; ++k) ones[k] = 1.0f;
+  for (int64_t k0 = 0; k0 < count && st == PET_OK; k0 += cap) {
+    const int64_t cnt = count - k0 < cap ? count - k0 : cap;
+    st = pet_listmode_get_lors(lm, s, first + k0, cnt, lor, orient, tof);
+    pet_lor_batch b = {cnt, lor, orient, tof};
+    if (st == PET_OK) st = pet_project_back_cpu(p, &b, values ? values + k0 : ones, img);
+  }
+  free(lor);
+  free(orient);
+  free(tof);
+  free(ones);
   return st;
 }
