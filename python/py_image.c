@@ -601,6 +601,178 @@ static PyObject *image_copy_from_image(py_image_object *self, PyObject *src)
   return copy_images(self, src, "copyFromImage");
 }
 
+/* ---- voxel arithmetic (host images; YRT-PET's ImageBase/Image methods) ------------------ */
+
+/* The image's voxels on the host, or NULL with NotImplementedError (device image) or
+ * RuntimeError (no memory yet) naming `what`. */
+static float *host_voxels(PyObject *o, const char *what, const char *role)
+{
+  pet_image *img = py_image_get(o, what);
+  if (img == NULL) return NULL;
+  if (img->space != PET_HOST) {
+    py_raise_status(PET_ERROR(PET_ERR_UNSUPPORTED,
+                              "%s: %s is a device image; petrel does this on host images only "
+                              "(transferToHostMemory first)",
+                              what, role));
+    return NULL;
+  }
+  if (py_check(pet_image_require(img, PET_HOST)) != 0) return NULL;
+  return img->data;
+}
+
+/* Both host images with memory and the same grid; ValueError naming the grids otherwise. */
+static int host_pair(PyObject *a, PyObject *b, const char *what, const char *role_b, float **da,
+                     float **db)
+{
+  if ((*da = host_voxels(a, what, "this image")) == NULL) return -1;
+  if ((*db = host_voxels(b, what, role_b)) == NULL) return -1;
+  const pet_image_params *pa = &((py_image_object *)a)->img->params;
+  const pet_image_params *pb = &((py_image_object *)b)->img->params;
+  if (!pet_image_params_equal(pa, pb)) {
+    py_raise_status(PET_ERROR(PET_ERR_ARG,
+                              "%s: %s is %dx%dx%d voxels over %gx%gx%g mm, this image %dx%dx%d "
+                              "over %gx%gx%g mm",
+                              what, role_b, pb->nx, pb->ny, pb->nz, (double)pb->length_x,
+                              (double)pb->length_y, (double)pb->length_z, pa->nx, pa->ny, pa->nz,
+                              (double)pa->length_x, (double)pa->length_y, (double)pa->length_z));
+    return -1;
+  }
+  return 0;
+}
+
+static int64_t voxels_of(PyObject *o) { return pet_image_num_voxels(((py_image_object *)o)->img); }
+
+static PyObject *image_fill(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"value", NULL};
+  PyObject *v = NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:fill", kwlist, &v)) return NULL;
+  return image_set_value(self, v);
+}
+
+static PyObject *image_mult_scalar(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"scalar", NULL};
+  float c;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "f:multWithScalar", kwlist, &c)) return NULL;
+  float *x = host_voxels((PyObject *)self, "multWithScalar", "this image");
+  if (x == NULL) return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  ++self->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i) x[i] *= c;
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  Py_RETURN_NONE;
+}
+
+static PyObject *image_add_to_second(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"second", NULL};
+  PyObject *second = NULL;
+  float *x, *y;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:addFirstImageToSecond", kwlist, &second))
+    return NULL;
+  if (host_pair((PyObject *)self, second, "addFirstImageToSecond", "second", &x, &y) != 0)
+    return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  py_image_object *o = (py_image_object *)second;
+  ++self->pins;
+  ++o->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  --o->pins;
+  Py_RETURN_NONE;
+}
+
+static PyObject *image_apply_threshold(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"maskImage",    "threshold",    "val_le_scale", "val_le_off",
+                           "val_gt_scale", "val_gt_off",   NULL};
+  PyObject *mask_obj = NULL;
+  float thr, le_scale, le_off, gt_scale, gt_off;
+  float *x, *m;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Offfff:applyThreshold", kwlist, &mask_obj, &thr,
+                                   &le_scale, &le_off, &gt_scale, &gt_off))
+    return NULL;
+  if (host_pair((PyObject *)self, mask_obj, "applyThreshold", "maskImage", &x, &m) != 0)
+    return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  py_image_object *o = (py_image_object *)mask_obj;
+  ++self->pins;
+  ++o->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = m[i] <= thr ? x[i] * le_scale + le_off : x[i] * gt_scale + gt_off;
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  --o->pins;
+  Py_RETURN_NONE;
+}
+
+static PyObject *image_update_em(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"update_img", "sens_img", "threshold", NULL};
+  PyObject *up_obj = NULL, *sens_obj = NULL;
+  float thr;
+  float *x, *u, *s;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOf:updateEMThresholdStatic", kwlist, &up_obj,
+                                   &sens_obj, &thr))
+    return NULL;
+  if (host_pair((PyObject *)self, up_obj, "updateEMThresholdStatic", "update_img", &x, &u) != 0 ||
+      host_pair((PyObject *)self, sens_obj, "updateEMThresholdStatic", "sens_img", &x, &s) != 0)
+    return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  ++self->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i)
+    if (s[i] > thr) x[i] *= u[i] / s[i];
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  Py_RETURN_NONE;
+}
+
+static PyObject *image_dot(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"y", NULL};
+  PyObject *y_obj = NULL;
+  float *x, *y;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:dotProduct", kwlist, &y_obj)) return NULL;
+  if (host_pair((PyObject *)self, y_obj, "dotProduct", "y", &x, &y) != 0) return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  double sum = 0.0;
+  ++self->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i) sum += (double)x[i] * (double)y[i];
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  return PyFloat_FromDouble(sum);
+}
+
+static PyObject *image_voxel_sum(py_image_object *self, PyObject *unused)
+{
+  float *x = host_voxels((PyObject *)self, "voxelSum", "this image");
+  if (x == NULL) return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  double sum = 0.0;
+  ++self->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i) sum += (double)x[i];
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  return PyFloat_FromDouble(sum);
+}
+
+static PyObject *image_get_radius(py_image_object *self, PyObject *unused)
+{
+  const pet_image_params *p = &self->img->params;
+  double vx = (double)pet_image_vx(p), vy = (double)pet_image_vy(p);
+  return PyFloat_FromDouble(fmax((double)p->length_x, (double)p->length_y) / 2.0 -
+                            fmax(vx, vy) / 1000.0);
+}
+
 static PyObject *image_write_to_file(py_image_object *self, PyObject *arg)
 {
   PyObject *fname = NULL;
@@ -658,6 +830,28 @@ static PyMethodDef image_base_methods[] = {
      "copyFromImage($self, src)\n--\n\nCopies the voxels of src (host or device image of the same "
      "geometry) into this image. Releases the GIL.\nValueError when the geometries differ, "
      "RuntimeError when either image has no memory."},
+    {"fill", PY_METH(image_fill), METH_VARARGS | METH_KEYWORDS,
+     "fill($self, /, value)\n--\n\nSets every voxel to value (YRT-PET's name; setValue is the "
+     "legacy one). Releases the GIL."},
+    {"multWithScalar", PY_METH(image_mult_scalar), METH_VARARGS | METH_KEYWORDS,
+     "multWithScalar($self, /, scalar)\n--\n\nMultiplies every voxel by scalar (host images)."},
+    {"addFirstImageToSecond", PY_METH(image_add_to_second), METH_VARARGS | METH_KEYWORDS,
+     "addFirstImageToSecond($self, /, second)\n--\n\nsecond += this image, voxel by voxel (host "
+     "images of the same grid; ValueError otherwise)."},
+    {"applyThreshold", PY_METH(image_apply_threshold), METH_VARARGS | METH_KEYWORDS,
+     "applyThreshold($self, /, maskImage, threshold, val_le_scale, val_le_off, val_gt_scale, "
+     "val_gt_off)\n--\n\nPer voxel: v = v*val_le_scale + val_le_off where maskImage <= "
+     "threshold, else v = v*val_gt_scale + val_gt_off (host images of the same grid)."},
+    {"updateEMThresholdStatic", PY_METH(image_update_em), METH_VARARGS | METH_KEYWORDS,
+     "updateEMThresholdStatic($self, /, update_img, sens_img, threshold)\n--\n\nThe EM update "
+     "v *= update / sens where sens > threshold (host images of the same grid)."},
+    {"dotProduct", PY_METH(image_dot), METH_VARARGS | METH_KEYWORDS,
+     "dotProduct($self, /, y)\n--\n\nReturns float: sum of this image times y, voxel by voxel "
+     "(accumulated in double)."},
+    {"voxelSum", (PyCFunction)image_voxel_sum, METH_NOARGS,
+     "voxelSum($self, /)\n--\n\nReturns float: Sum of the voxels (accumulated in double)."},
+    {"getRadius", (PyCFunction)image_get_radius, METH_NOARGS,
+     "getRadius($self, /)\n--\n\nReturns float: The grid's FOV radius (ImageParams.fov_radius), mm."},
     {"writeToFile", (PyCFunction)image_write_to_file, METH_O,
      "writeToFile($self, filename)\n--\n\nWrites the image as NIfTI-1 (.nii or .nii.gz); a device image "
      "is copied to the host first. Releases the GIL.\nOSError when the file cannot be written, "
@@ -707,7 +901,38 @@ static PyObject *image_allocate(py_image_object *self, PyObject *unused)
   Py_RETURN_NONE;
 }
 
+static PyObject *image_read_from_file(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"filename", NULL};
+  PyObject *fname = NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O&:readFromFile", kwlist, py_path_converter,
+                                   &fname))
+    return NULL;
+  if (py_check_unpinned(self->pins, "readFromFile") != 0) {
+    Py_DECREF(fname);
+    return NULL;
+  }
+  const char *path = PyBytes_AS_STRING(fname);
+  pet_image *img = self->img, *tmp = NULL;
+  pet_status st;
+  ++self->pins;
+  Py_BEGIN_ALLOW_THREADS
+  st = read_image(&tmp, path, &img->params, img->space);
+  if (st == PET_OK) st = pet_image_allocate(img);
+  if (st == PET_OK) st = pet_image_copy(img, tmp);
+  pet_image_destroy(&tmp);
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  Py_DECREF(fname);
+  if (st != PET_OK) return py_raise_status(st);
+  Py_RETURN_NONE;
+}
+
 static PyMethodDef image_owned_methods[] = {
+    {"readFromFile", PY_METH(image_read_from_file), METH_VARARGS | METH_KEYWORDS,
+     "readFromFile($self, /, filename)\n--\n\nReads a NIfTI image of this image's grid into it "
+     "(allocating it when needed). ValueError when the file's grid differs; OSError when it "
+     "cannot be read."},
     {"allocate", (PyCFunction)image_allocate, METH_NOARGS,
      "allocate($self, /)\n--\n\nAllocates zeroed storage for the image (a no-op when already allocated).\n"
      "MemoryError when memory is short."},
