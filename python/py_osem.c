@@ -97,12 +97,15 @@ static int check_gpu_available(const char *what)
 
 static PyObject *osem_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-  static char *kwlist[] = {"scanner", "use_gpu", "useGPU", NULL};
+  static char *kwlist[] = {"scanner", "use_gpu", "is_low_rank", "useGPU", NULL};
   PyObject *scanner;
-  int use_gpu = 0, use_gpu_old = -1;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|p$p:OSEM", kwlist, &py_scanner_type, &scanner,
-                                   &use_gpu, &use_gpu_old))
+  int use_gpu = 0, low_rank = 0, use_gpu_old = -1;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|pp$p:OSEM", kwlist, &py_scanner_type, &scanner,
+                                   &use_gpu, &low_rank, &use_gpu_old))
     return NULL;
+  if (low_rank)
+    return py_raise_status(PET_ERROR(PET_ERR_UNSUPPORTED, "createOSEM(is_low_rank=True): petrel has "
+                                     "no low-rank (LR) dynamic reconstruction"));
   if (use_gpu_old >= 0) use_gpu = use_gpu || use_gpu_old;
   if (use_gpu && check_gpu_available("createOSEM(use_gpu=True)") != 0) return NULL;
   const pet_scanner *s = ((py_scanner_object *)scanner)->s;
@@ -1544,7 +1547,7 @@ static PyTypeObject osem_type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "petrel.OSEM",
     .tp_basicsize = sizeof(osem_object),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_doc = "OSEM(scanner, use_gpu=False)\n--\n\n"
+    .tp_doc = "OSEM(scanner, use_gpu=False, is_low_rank=False)\n--\n\n"
               "OSEM reconstruction (YRT-PET's OSEM): x <- x / S_s * A_s^T(m y / (m A_s x + a)).\n"
               "setProjector, num_MLEM_iterations, num_OSEM_subsets, setDataInput,\n"
               "setMultiplicativeCorrection / setAdditiveCorrection (per-bin float32 arrays),\n"
@@ -1567,7 +1570,8 @@ static PyObject *create_osem(PyObject *mod, PyObject *args, PyObject *kwds)
 
 static PyMethodDef create_osem_def = {
     "createOSEM", PY_METH(create_osem), METH_VARARGS | METH_KEYWORDS,
-    "createOSEM(scanner, use_gpu=False)\n--\n\nReturns OSEM: YRT-PET's factory, same as "
+    "createOSEM(scanner, use_gpu=False, is_low_rank=False)\n--\n\nReturns OSEM: YRT-PET's "
+    "factory, same as "
     "OSEM(scanner, use_gpu) (the older keyword useGPU is accepted too). RuntimeError naming "
     "what is missing when use_gpu=True and this build or machine has no GPU."};
 
