@@ -154,10 +154,12 @@ static PyObject *projdata_get_scanner(py_projdata_object *self, PyObject *unused
   return Py_NewRef(self->scanner);
 }
 
-static PyObject *projdata_get_bin_iter(py_projdata_object *self, PyObject *args)
+static PyObject *projdata_get_bin_iter(py_projdata_object *self, PyObject *args, PyObject *kwds)
 {
+  static char *kwlist[] = {"num_subsets", "idx_subset", NULL};
   int num_subsets, subset;
-  if (!PyArg_ParseTuple(args, "ii:getBinIter", &num_subsets, &subset)) return NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "ii:getBinIter", kwlist, &num_subsets, &subset))
+    return NULL;
   if (num_subsets < 1 || subset < 0 || subset >= num_subsets)
     return py_raise_status(PET_ERROR(PET_ERR_ARG,
                                      "getBinIter: need num_subsets >= 1 and 0 <= subset < "
@@ -182,9 +184,9 @@ static PyMethodDef projdata_methods[] = {
      "count($self, /)\n--\n\nNumber of bins (histogram) or events (list-mode)."},
     {"getScanner", (PyCFunction)projdata_get_scanner, METH_NOARGS,
      "getScanner($self, /)\n--\n\nThe Scanner these data belong to."},
-    {"getBinIter", (PyCFunction)projdata_get_bin_iter, METH_VARARGS,
-     "getBinIter($self, num_subsets, subset, /)\n--\n\nA BinIter over subset `subset` of "
-     "`num_subsets` OSEM subsets.\nValueError for a bad subset."},
+    {"getBinIter", PY_METH(projdata_get_bin_iter), METH_VARARGS | METH_KEYWORDS,
+     "getBinIter($self, /, num_subsets, idx_subset)\n--\n\nA BinIter over subset `idx_subset` "
+     "of `num_subsets` OSEM subsets (YRT-PET's keywords).\nValueError for a bad subset."},
     {NULL, NULL, 0, NULL}};
 
 PyTypeObject py_projdata_type = {
