@@ -918,7 +918,18 @@ static PyObject *subset_file_name(const char *path, int32_t k, int32_t n)
     const char *dot = strrchr(path, '.');
     ext = (dot != NULL && (slash == NULL || dot > slash)) ? dot : path + len;
   }
-  return PyUnicode_FromFormat("%.*s_subset%0*d%s", (int)(ext - path), path, digits, (int)k, ext);
+  char num[16], padded[32];
+  int nd = snprintf(num, sizeof num, "%d", (int)k);
+  int zeros = digits > nd ? digits - nd : 0;
+  memset(padded, '0', (size_t)zeros);
+  memcpy(padded + zeros, num, (size_t)nd + 1);
+  const size_t cap = len + sizeof padded + 8;
+  char *buf = PyMem_Malloc(cap);
+  if (buf == NULL) return PyErr_NoMemory();
+  snprintf(buf, cap, "%.*s_subset%s%s", (int)(ext - path), path, padded, ext);
+  PyObject *r = PyUnicode_DecodeFSDefault(buf);
+  PyMem_Free(buf);
+  return r;
 }
 
 static PyObject *osem_generate_sens(osem_object *self, PyObject *args, PyObject *kwds)
