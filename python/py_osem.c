@@ -953,7 +953,6 @@ static PyObject *osem_generate_sens(osem_object *self, PyObject *args, PyObject 
   if (params == Py_None) params = self->img_params;
   if (params == NULL || !PyObject_TypeCheck(params, &py_image_params_type)) {
     Py_XDECREF(fname);
-  if (params == NULL || !PyObject_TypeCheck(params, &py_image_params_type))
     return py_raise_status(PET_ERROR(PET_ERR_STATE,
                                      "generateSensitivityImages: no image grid: pass an ImageParams "
                                      "or call setImageParams first"));
