@@ -23,6 +23,7 @@
 #include "pet_image.h"
 #include "pet_listmode.h"
 #include "pet_osem.h"
+#include "pet_project_batch.h"
 #include "pet_scanner.h"
 
 typedef struct osem_object {
