@@ -1,5 +1,5 @@
-/* petrel Python module: OSEM reconstruction (YRT-PET's OSEM object) over pet_osem_run and
- * the one OSEM loop (pet_osem.h; the GPU backend when useGPU).
+/* petrel Python module: OSEM reconstruction (YRT-PET's OSEM object) over the one OSEM loop,
+ * pet_osem_run (pet_osem.h; the GPU backend when use_gpu).
  *
  *   osem = petrel.createOSEM(scanner, use_gpu=False)     # or petrel.OSEM(scanner)
  *   osem.setProjector("DD"); osem.num_MLEM_iterations = 3; osem.num_OSEM_subsets = 4
