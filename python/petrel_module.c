@@ -1,6 +1,8 @@
 /* petrel Python module: module object, GPU queries, registration of every class family. */
 #include "py_common.h" /* first: Python.h must precede the system headers */
 
+#include <omp.h>
+
 #include "pet_gpu.h"
 #include "pet_version.h"
 
@@ -32,7 +34,38 @@ static PyObject *get_available_vram(PyObject *mod, PyObject *unused)
   return PyLong_FromSize_t(free_bytes);
 }
 
+static PyObject *set_num_threads(PyObject *mod, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"num_threads", NULL};
+  long n = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "l:setNumThreads", kwlist, &n)) return NULL;
+  if (n < 1 || n > 1 << 16)
+    return py_raise_status(
+        PET_ERROR(PET_ERR_ARG, "setNumThreads: num_threads must be >= 1, got %ld", n));
+  omp_set_num_threads((int)n);
+  Py_RETURN_NONE;
+}
+
+static PyObject *get_num_threads(PyObject *mod, PyObject *unused)
+{
+  return PyLong_FromLong(omp_get_max_threads());
+}
+
+static PyObject *get_version_string(PyObject *mod, PyObject *unused)
+{
+  return PyUnicode_FromString(PETREL_VERSION);
+}
+
 static PyMethodDef module_methods[] = {
+    {"setNumThreads", PY_METH(set_num_threads), METH_VARARGS | METH_KEYWORDS,
+     "setNumThreads($module, /, num_threads)\n--\n\nHost (OpenMP) threads for petrel's loops "
+     "that do not set their own (numThreads = 0, the default), for calls made from this Python "
+     "thread. ValueError unless num_threads >= 1."},
+    {"getNumThreads", (PyCFunction)get_num_threads, METH_NOARGS,
+     "getNumThreads($module, /)\n--\n\nReturns int: The host threads petrel's loops use by "
+     "default (omp_get_max_threads)."},
+    {"getVersionString", (PyCFunction)get_version_string, METH_NOARGS,
+     "getVersionString($module, /)\n--\n\nReturns str: petrel's version (same as __version__)."},
     {"getDeviceCount", get_device_count, METH_NOARGS,
      "getDeviceCount($module, /)\n--\n\nReturns int: Number of visible CUDA devices (0 without CUDA or a GPU)."},
     {"compiledWithCuda", compiled_with_cuda, METH_NOARGS,
@@ -66,7 +99,7 @@ PyMODINIT_FUNC PyInit_petrel(void)
       PyModule_AddObjectRef(m, "HAS_NIFTI", PETREL_PY_HAVE_NIFTI ? Py_True : Py_False) != 0 ||
       py_common_init(m) != 0 || py_image_init(m) != 0 || py_scanner_init(m) != 0 ||
       py_projdata_init(m) != 0 || py_projector_init(m) != 0 || py_gpu_init(m) != 0 ||
-      py_osem_init(m) != 0) {
+      py_osem_init(m) != 0 || py_compat_init(m) != 0) {
     Py_DECREF(m);
     return NULL;
   }

@@ -10,28 +10,93 @@
  * GIL); while pinned, an Alias cannot be rebound. */
 #include "py_common.h" /* first: Python.h must precede the system headers */
 
+#include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <structmember.h>
 
 #include "pet_gpu.h"
+#include "pet_image_json.h"
 
 /* ---- ImageParams ------------------------------------------------------------------------ */
 
+static pet_status read_params_file(pet_image_params *p, const char *path)
+{
+  return pet_image_params_read_json(p, path);
+}
+
+/* ImageParams(nx, ny, nz, length_x, length_y, length_z, off_x=0, off_y=0, off_z=0, nt=1)
+ * | ImageParams(filename) | ImageParams(other). YRT-PET spells the offsets offset_x/y/z as
+ * keywords; both spellings are accepted. */
 static PyObject *params_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-  static char *kwlist[] = {"nx",    "ny",    "nz",    "length_x", "length_y",
-                           "length_z", "off_x", "off_y", "off_z",    NULL};
-  int nx, ny, nz;
-  float lx, ly, lz, ox = 0.0f, oy = 0.0f, oz = 0.0f;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "iiifff|fff:ImageParams", kwlist, &nx, &ny, &nz,
-                                   &lx, &ly, &lz, &ox, &oy, &oz))
-    return NULL;
-  pet_image_params p = pet_image_params_make(nx, ny, nz, lx, ly, lz);
-  p.off_x = ox;
-  p.off_y = oy;
-  p.off_z = oz;
+  static char *kwlist[] = {"nx",    "ny",    "nz",    "length_x", "length_y", "length_z",
+                           "off_x", "off_y", "off_z", "nt",       NULL};
+  pet_image_params p;
+  const Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+  const Py_ssize_t nkw = kwds ? PyDict_GET_SIZE(kwds) : 0;
+  if (nargs == 1 && nkw == 0) {
+    PyObject *a = PyTuple_GET_ITEM(args, 0);
+    if (PyObject_TypeCheck(a, &py_image_params_type)) {
+      p = ((py_image_params_object *)a)->p;
+    } else if (PyUnicode_Check(a) || PyBytes_Check(a) || PyObject_HasAttrString(a, "__fspath__")) {
+      PyObject *fname = NULL;
+      pet_status st;
+      if (!py_path_converter(a, &fname)) return NULL;
+      const char *path = PyBytes_AS_STRING(fname);
+      Py_BEGIN_ALLOW_THREADS
+      st = read_params_file(&p, path);
+      Py_END_ALLOW_THREADS
+      Py_DECREF(fname);
+      if (st != PET_OK) return py_raise_status(st);
+    } else {
+      PyErr_Format(PyExc_TypeError,
+                   "ImageParams: expected (nx, ny, nz, length_x, length_y, length_z, ...), "
+                   "(filename) or (ImageParams), got '%.100s'",
+                   Py_TYPE(a)->tp_name);
+      return NULL;
+    }
+  } else {
+    int nx, ny, nz, nt = 1;
+    float lx, ly, lz, off[3] = {0.0f, 0.0f, 0.0f};
+    PyObject *kw = NULL;
+    if (kwds != NULL) {
+      kw = PyDict_Copy(kwds);
+      if (kw == NULL) return NULL;
+      static const char *yrt_names[3] = {"offset_x", "offset_y", "offset_z"};
+      static const char *our_names[3] = {"off_x", "off_y", "off_z"};
+      for (int i = 0; i < 3; ++i) {
+        PyObject *v = PyDict_GetItemString(kw, yrt_names[i]);
+        if (v == NULL) continue;
+        if (PyDict_GetItemString(kw, our_names[i]) != NULL || nargs > 6 + i) {
+          Py_DECREF(kw);
+          PyErr_Format(PyExc_TypeError, "ImageParams: %s given twice (as %s and %s)",
+                       our_names[i], our_names[i], yrt_names[i]);
+          return NULL;
+        }
+        if (PyDict_SetItemString(kw, our_names[i], v) != 0 ||
+            PyDict_DelItemString(kw, yrt_names[i]) != 0) {
+          Py_DECREF(kw);
+          return NULL;
+        }
+      }
+    }
+    int ok = PyArg_ParseTupleAndKeywords(args, kw, "iiifff|fffi:ImageParams", kwlist, &nx, &ny,
+                                         &nz, &lx, &ly, &lz, &off[0], &off[1], &off[2], &nt);
+    Py_XDECREF(kw);
+    if (!ok) return NULL;
+    if (nt != 1)
+      return py_raise_status(PET_ERROR(nt < 1 ? PET_ERR_ARG : PET_ERR_UNSUPPORTED,
+                                       "ImageParams: nt=%d: petrel images have one frame "
+                                       "(nt=1); dynamic images are not supported",
+                                       nt));
+    p = pet_image_params_make(nx, ny, nz, lx, ly, lz);
+    p.off_x = off[0];
+    p.off_y = off[1];
+    p.off_z = off[2];
+  }
   if (py_check(pet_image_params_check(&p)) != 0) return NULL;
   py_image_params_object *self = (py_image_params_object *)type->tp_alloc(type, 0);
   if (self == NULL) return NULL;
@@ -72,6 +137,149 @@ static PyObject *params_get_vz(py_image_params_object *self, void *c)
 {
   return PyFloat_FromDouble((double)pet_image_vz(&self->p));
 }
+static PyObject *params_get_nt(py_image_params_object *self, void *c) { return PyLong_FromLong(1); }
+
+/* YRT-PET's ImageParams::setup: the largest transaxial half-length, less a thousandth of a
+ * voxel so that the circle stays inside the grid. */
+static double params_fov_radius(const pet_image_params *p)
+{
+  double vx = (double)pet_image_vx(p), vy = (double)pet_image_vy(p);
+  double r = fmax((double)p->length_x / 2.0, (double)p->length_y / 2.0);
+  return r - fmax(vx, vy) / 1000.0;
+}
+static PyObject *params_get_fov_radius(py_image_params_object *self, void *c)
+{
+  return PyFloat_FromDouble(params_fov_radius(&self->p));
+}
+
+static PyObject *params_serialize(py_image_params_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"fname", NULL};
+  PyObject *fname = NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O&:serialize", kwlist, py_path_converter, &fname))
+    return NULL;
+  const char *path = PyBytes_AS_STRING(fname);
+  pet_image_params p = self->p;
+  pet_status st;
+  Py_BEGIN_ALLOW_THREADS
+  st = pet_image_params_write_json(&p, path);
+  Py_END_ALLOW_THREADS
+  Py_DECREF(fname);
+  if (st != PET_OK) return py_raise_status(st);
+  Py_RETURN_NONE;
+}
+
+static PyObject *params_deserialize(py_image_params_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"fname", NULL};
+  PyObject *fname = NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O&:deserialize", kwlist, py_path_converter,
+                                   &fname))
+    return NULL;
+  const char *path = PyBytes_AS_STRING(fname);
+  pet_image_params p;
+  pet_status st;
+  Py_BEGIN_ALLOW_THREADS
+  st = read_params_file(&p, path);
+  Py_END_ALLOW_THREADS
+  Py_DECREF(fname);
+  if (st != PET_OK) return py_raise_status(st);
+  self->p = p; /* only on success: a bad file leaves the object as it was */
+  Py_RETURN_NONE;
+}
+
+static PyObject *params_to_string(py_image_params_object *self, PyObject *unused)
+{
+  char *text = NULL;
+  if (py_check(pet_image_params_to_json(&self->p, &text)) != 0) return NULL;
+  PyObject *r = PyUnicode_FromString(text);
+  free(text);
+  return r;
+}
+
+static PyObject *params_get_shape(py_image_params_object *self, PyObject *unused)
+{
+  return Py_BuildValue("(iiii)", 1, self->p.nz, self->p.ny, self->p.nx);
+}
+
+static py_image_params_object *params_arg(PyObject *args, PyObject *kwds, const char *fmt)
+{
+  static char *kwlist[] = {"other", NULL};
+  PyObject *o = NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, fmt, kwlist, &py_image_params_type, &o)) return NULL;
+  return (py_image_params_object *)o;
+}
+
+#define PARAMS_TOL 1e-4f
+static bool same_dims(const pet_image_params *a, const pet_image_params *b)
+{
+  return a->nx == b->nx && a->ny == b->ny && a->nz == b->nz;
+}
+static bool same_lengths(const pet_image_params *a, const pet_image_params *b)
+{
+  return fabsf(a->length_x - b->length_x) <= PARAMS_TOL &&
+         fabsf(a->length_y - b->length_y) <= PARAMS_TOL &&
+         fabsf(a->length_z - b->length_z) <= PARAMS_TOL;
+}
+static bool same_offsets(const pet_image_params *a, const pet_image_params *b)
+{
+  return fabsf(a->off_x - b->off_x) <= PARAMS_TOL && fabsf(a->off_y - b->off_y) <= PARAMS_TOL &&
+         fabsf(a->off_z - b->off_z) <= PARAMS_TOL;
+}
+
+#define PARAMS_SAME(fn, test)                                                                    \
+  static PyObject *params_##fn(py_image_params_object *self, PyObject *args, PyObject *kwds)     \
+  {                                                                                              \
+    py_image_params_object *o = params_arg(args, kwds, "O!:" #fn);                               \
+    if (o == NULL) return NULL;                                                                  \
+    return PyBool_FromLong(test(&self->p, &o->p));                                               \
+  }
+PARAMS_SAME(isSameAs, pet_image_params_equal)
+PARAMS_SAME(isSameAsIgnoreFrames, pet_image_params_equal)
+PARAMS_SAME(isSameDimensionsAs, same_dims)
+PARAMS_SAME(isSameLengthsAs, same_lengths)
+PARAMS_SAME(isSameOffsetAs, same_offsets)
+
+/* fromParams(nx, ny, nz, vx, vy, vz, origin_x, origin_y, origin_z, nt=1): the grid whose voxel
+ * (0, 0, 0) is centred at the origin; fromParams(nx, ny, nz, vx, vy, vz, nt=1): centred at 0. */
+static PyObject *params_from_params(PyTypeObject *cls, PyObject *args, PyObject *kwds)
+{
+  static char *kw_origin[] = {"nx", "ny", "nz", "vx", "vy", "vz", "origin_x", "origin_y",
+                              "origin_z", "nt", NULL};
+  static char *kw_centred[] = {"nx", "ny", "nz", "vx", "vy", "vz", "nt", NULL};
+  int nx, ny, nz, nt = 1;
+  float v[3], o[3] = {0.0f, 0.0f, 0.0f};
+  const bool with_origin = PyTuple_GET_SIZE(args) > 7 ||
+                           (kwds != NULL && PyDict_GetItemString(kwds, "origin_x") != NULL);
+  int ok = with_origin
+               ? PyArg_ParseTupleAndKeywords(args, kwds, "iiiffffff|i:fromParams", kw_origin, &nx,
+                                             &ny, &nz, &v[0], &v[1], &v[2], &o[0], &o[1], &o[2], &nt)
+               : PyArg_ParseTupleAndKeywords(args, kwds, "iiifff|i:fromParams", kw_centred, &nx,
+                                             &ny, &nz, &v[0], &v[1], &v[2], &nt);
+  if (!ok) return NULL;
+  if (nt != 1)
+    return py_raise_status(PET_ERROR(PET_ERR_UNSUPPORTED,
+                                     "fromParams: nt=%d: petrel images have one frame (nt=1)", nt));
+  pet_image_params p = pet_image_params_make(nx, ny, nz, nx * v[0], ny * v[1], nz * v[2]);
+  if (with_origin) {
+    p.off_x = o[0] + (float)(nx - 1) / 2.0f * v[0];
+    p.off_y = o[1] + (float)(ny - 1) / 2.0f * v[1];
+    p.off_z = o[2] + (float)(nz - 1) / 2.0f * v[2];
+  }
+  if (py_check(pet_image_params_check(&p)) != 0) return NULL;
+  py_image_params_object *self = (py_image_params_object *)cls->tp_alloc(cls, 0);
+  if (self != NULL) self->p = p;
+  return (PyObject *)self;
+}
+
+/* Pickling: (ImageParams, (nx, ny, nz, length_x, length_y, length_z, off_x, off_y, off_z)). */
+static PyObject *params_reduce(py_image_params_object *self, PyObject *unused)
+{
+  const pet_image_params *p = &self->p;
+  return Py_BuildValue("(O(iiiffffff))", (PyObject *)Py_TYPE(self), p->nx, p->ny, p->nz,
+                       (double)p->length_x, (double)p->length_y, (double)p->length_z,
+                       (double)p->off_x, (double)p->off_y, (double)p->off_z);
+}
 
 #define PARAM_MEMBER(name, type, doc)                                                            \
   {#name, type, offsetof(py_image_params_object, p) + offsetof(pet_image_params, name), READONLY, doc}
@@ -92,23 +300,66 @@ static PyGetSetDef params_getset[] = {
     {"vx", (getter)params_get_vx, NULL, "Voxel size along x (length_x / nx), mm.", NULL},
     {"vy", (getter)params_get_vy, NULL, "Voxel size along y (length_y / ny), mm.", NULL},
     {"vz", (getter)params_get_vz, NULL, "Voxel size along z (length_z / nz), mm.", NULL},
+    {"nt", (getter)params_get_nt, NULL, "Number of frames: always 1 in petrel.", NULL},
+    {"fov_radius", (getter)params_get_fov_radius, NULL,
+     "YRT-PET's image FOV radius: max(length_x, length_y) / 2 - max(vx, vy) / 1000, mm.", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
+
+static PyMethodDef params_methods[] = {
+    {"serialize", PY_METH(params_serialize), METH_VARARGS | METH_KEYWORDS,
+     "serialize($self, /, fname)\n--\n\nWrites YRT-PET's image-parameters JSON (VERSION, nx, ny, "
+     "nz, vx, vy, vz, off_x, off_y, off_z, nt), atomically. OSError naming the file."},
+    {"writeToFile", PY_METH(params_serialize), METH_VARARGS | METH_KEYWORDS,
+     "writeToFile($self, /, fname)\n--\n\nSame as serialize(fname)."},
+    {"deserialize", PY_METH(params_deserialize), METH_VARARGS | METH_KEYWORDS,
+     "deserialize($self, /, fname)\n--\n\nReplaces this grid by the one of an image-parameters "
+     "JSON (as ImageParams(fname) reads it). ValueError naming the file and the field for "
+     "malformed JSON or a missing/bad field (the object is then unchanged); OSError when the "
+     "file cannot be read; NotImplementedError for nt > 1."},
+    {"readFromFile", PY_METH(params_deserialize), METH_VARARGS | METH_KEYWORDS,
+     "readFromFile($self, /, fname)\n--\n\nSame as deserialize(fname)."},
+    {"toString", (PyCFunction)params_to_string, METH_NOARGS,
+     "toString($self, /)\n--\n\nReturns str: The image-parameters JSON text serialize writes."},
+    {"getShape", (PyCFunction)params_get_shape, METH_NOARGS,
+     "getShape($self, /)\n--\n\nReturns tuple: (nt, nz, ny, nx), nt = 1."},
+    {"isSameAs", PY_METH(params_isSameAs), METH_VARARGS | METH_KEYWORDS,
+     "isSameAs($self, /, other)\n--\n\nSame dimensions, lengths and offsets (within 1e-4 mm)."},
+    {"isSameAsIgnoreFrames", PY_METH(params_isSameAsIgnoreFrames), METH_VARARGS | METH_KEYWORDS,
+     "isSameAsIgnoreFrames($self, /, other)\n--\n\nSame as isSameAs (petrel images have one "
+     "frame)."},
+    {"isSameDimensionsAs", PY_METH(params_isSameDimensionsAs), METH_VARARGS | METH_KEYWORDS,
+     "isSameDimensionsAs($self, /, other)\n--\n\nSame nx, ny, nz."},
+    {"isSameLengthsAs", PY_METH(params_isSameLengthsAs), METH_VARARGS | METH_KEYWORDS,
+     "isSameLengthsAs($self, /, other)\n--\n\nSame length_x/y/z (within 1e-4 mm)."},
+    {"isSameOffsetAs", PY_METH(params_isSameOffsetAs), METH_VARARGS | METH_KEYWORDS,
+     "isSameOffsetAs($self, /, other)\n--\n\nSame off_x/y/z (within 1e-4 mm)."},
+    {"fromParams", PY_METH(params_from_params), METH_VARARGS | METH_KEYWORDS | METH_CLASS,
+     "fromParams($type, /, nx, ny, nz, vx, vy, vz, origin_x=..., origin_y=..., origin_z=..., "
+     "nt=1)\n--\n\nReturns ImageParams from voxel sizes (mm): centred at 0, or, with origin_x/y/z, "
+     "with voxel (0, 0, 0) centred at the origin."},
+    {"__reduce__", (PyCFunction)params_reduce, METH_NOARGS,
+     "__reduce__($self, /)\n--\n\nPickling support."},
+    {NULL, NULL, 0, NULL}};
 
 PyTypeObject py_image_params_type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "petrel.ImageParams",
     .tp_basicsize = sizeof(py_image_params_object),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "ImageParams(nx, ny, nz, length_x, length_y, length_z, off_x=0, off_y=0, off_z=0)\n"
-              "--\n\n"
+    .tp_doc = "ImageParams(nx, ny, nz, length_x, length_y, length_z, off_x=0, off_y=0, off_z=0,\n"
+              "            nt=1) | ImageParams(filename) | ImageParams(other)\n\n"
               "Image geometry: nx x ny x nz voxels over length_x/y/z mm, centred at\n"
-              "(off_x, off_y, off_z) mm in the scanner frame. Voxel sizes vx/vy/vz are\n"
-              "length/n. Arrays over an image have shape [nz, ny, nx] (x fastest).\n"
-              "Read-only; compares equal to params of the same grid (within 1e-4 mm).",
+              "(off_x, off_y, off_z) mm in the scanner frame (YRT-PET's keywords offset_x/y/z\n"
+              "are accepted too). Voxel sizes vx/vy/vz are length/n. Arrays over an image\n"
+              "have shape [nz, ny, nx] (x fastest). From a file: YRT-PET's image-parameters\n"
+              "JSON (ValueError naming the file and the field when it is malformed).\n"
+              "Attributes are read-only (deserialize replaces the whole grid); compares equal\n"
+              "to params of the same grid (within 1e-4 mm). nt > 1: NotImplementedError.",
     .tp_new = params_new,
     .tp_repr = (reprfunc)params_repr,
     .tp_richcompare = params_richcompare,
     .tp_members = params_members,
     .tp_getset = params_getset,
+    .tp_methods = params_methods,
 };
 
 PyObject *py_image_params_new(const pet_image_params *p)
@@ -350,6 +601,178 @@ static PyObject *image_copy_from_image(py_image_object *self, PyObject *src)
   return copy_images(self, src, "copyFromImage");
 }
 
+/* ---- voxel arithmetic (host images; YRT-PET's ImageBase/Image methods) ------------------ */
+
+/* The image's voxels on the host, or NULL with NotImplementedError (device image) or
+ * RuntimeError (no memory yet) naming `what`. */
+static float *host_voxels(PyObject *o, const char *what, const char *role)
+{
+  pet_image *img = py_image_get(o, what);
+  if (img == NULL) return NULL;
+  if (img->space != PET_HOST) {
+    py_raise_status(PET_ERROR(PET_ERR_UNSUPPORTED,
+                              "%s: %s is a device image; petrel does this on host images only "
+                              "(transferToHostMemory first)",
+                              what, role));
+    return NULL;
+  }
+  if (py_check(pet_image_require(img, PET_HOST)) != 0) return NULL;
+  return img->data;
+}
+
+/* Both host images with memory and the same grid; ValueError naming the grids otherwise. */
+static int host_pair(PyObject *a, PyObject *b, const char *what, const char *role_b, float **da,
+                     float **db)
+{
+  if ((*da = host_voxels(a, what, "this image")) == NULL) return -1;
+  if ((*db = host_voxels(b, what, role_b)) == NULL) return -1;
+  const pet_image_params *pa = &((py_image_object *)a)->img->params;
+  const pet_image_params *pb = &((py_image_object *)b)->img->params;
+  if (!pet_image_params_equal(pa, pb)) {
+    py_raise_status(PET_ERROR(PET_ERR_ARG,
+                              "%s: %s is %dx%dx%d voxels over %gx%gx%g mm, this image %dx%dx%d "
+                              "over %gx%gx%g mm",
+                              what, role_b, pb->nx, pb->ny, pb->nz, (double)pb->length_x,
+                              (double)pb->length_y, (double)pb->length_z, pa->nx, pa->ny, pa->nz,
+                              (double)pa->length_x, (double)pa->length_y, (double)pa->length_z));
+    return -1;
+  }
+  return 0;
+}
+
+static int64_t voxels_of(PyObject *o) { return pet_image_num_voxels(((py_image_object *)o)->img); }
+
+static PyObject *image_fill(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"value", NULL};
+  PyObject *v = NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:fill", kwlist, &v)) return NULL;
+  return image_set_value(self, v);
+}
+
+static PyObject *image_mult_scalar(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"scalar", NULL};
+  float c;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "f:multWithScalar", kwlist, &c)) return NULL;
+  float *x = host_voxels((PyObject *)self, "multWithScalar", "this image");
+  if (x == NULL) return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  ++self->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i) x[i] *= c;
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  Py_RETURN_NONE;
+}
+
+static PyObject *image_add_to_second(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"second", NULL};
+  PyObject *second = NULL;
+  float *x, *y;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:addFirstImageToSecond", kwlist, &second))
+    return NULL;
+  if (host_pair((PyObject *)self, second, "addFirstImageToSecond", "second", &x, &y) != 0)
+    return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  py_image_object *o = (py_image_object *)second;
+  ++self->pins;
+  ++o->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  --o->pins;
+  Py_RETURN_NONE;
+}
+
+static PyObject *image_apply_threshold(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"maskImage",    "threshold",    "val_le_scale", "val_le_off",
+                           "val_gt_scale", "val_gt_off",   NULL};
+  PyObject *mask_obj = NULL;
+  float thr, le_scale, le_off, gt_scale, gt_off;
+  float *x, *m;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Offfff:applyThreshold", kwlist, &mask_obj, &thr,
+                                   &le_scale, &le_off, &gt_scale, &gt_off))
+    return NULL;
+  if (host_pair((PyObject *)self, mask_obj, "applyThreshold", "maskImage", &x, &m) != 0)
+    return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  py_image_object *o = (py_image_object *)mask_obj;
+  ++self->pins;
+  ++o->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = m[i] <= thr ? x[i] * le_scale + le_off : x[i] * gt_scale + gt_off;
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  --o->pins;
+  Py_RETURN_NONE;
+}
+
+static PyObject *image_update_em(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"update_img", "sens_img", "threshold", NULL};
+  PyObject *up_obj = NULL, *sens_obj = NULL;
+  float thr;
+  float *x, *u, *s;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOf:updateEMThresholdStatic", kwlist, &up_obj,
+                                   &sens_obj, &thr))
+    return NULL;
+  if (host_pair((PyObject *)self, up_obj, "updateEMThresholdStatic", "update_img", &x, &u) != 0 ||
+      host_pair((PyObject *)self, sens_obj, "updateEMThresholdStatic", "sens_img", &x, &s) != 0)
+    return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  ++self->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i)
+    if (s[i] > thr) x[i] *= u[i] / s[i];
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  Py_RETURN_NONE;
+}
+
+static PyObject *image_dot(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"y", NULL};
+  PyObject *y_obj = NULL;
+  float *x, *y;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:dotProduct", kwlist, &y_obj)) return NULL;
+  if (host_pair((PyObject *)self, y_obj, "dotProduct", "y", &x, &y) != 0) return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  double sum = 0.0;
+  ++self->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i) sum += (double)x[i] * (double)y[i];
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  return PyFloat_FromDouble(sum);
+}
+
+static PyObject *image_voxel_sum(py_image_object *self, PyObject *unused)
+{
+  float *x = host_voxels((PyObject *)self, "voxelSum", "this image");
+  if (x == NULL) return NULL;
+  const int64_t n = voxels_of((PyObject *)self);
+  double sum = 0.0;
+  ++self->pins;
+  Py_BEGIN_ALLOW_THREADS
+  for (int64_t i = 0; i < n; ++i) sum += (double)x[i];
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  return PyFloat_FromDouble(sum);
+}
+
+static PyObject *image_get_radius(py_image_object *self, PyObject *unused)
+{
+  const pet_image_params *p = &self->img->params;
+  double vx = (double)pet_image_vx(p), vy = (double)pet_image_vy(p);
+  return PyFloat_FromDouble(fmax((double)p->length_x, (double)p->length_y) / 2.0 -
+                            fmax(vx, vy) / 1000.0);
+}
+
 static PyObject *image_write_to_file(py_image_object *self, PyObject *arg)
 {
   PyObject *fname = NULL;
@@ -407,6 +830,28 @@ static PyMethodDef image_base_methods[] = {
      "copyFromImage($self, src)\n--\n\nCopies the voxels of src (host or device image of the same "
      "geometry) into this image. Releases the GIL.\nValueError when the geometries differ, "
      "RuntimeError when either image has no memory."},
+    {"fill", PY_METH(image_fill), METH_VARARGS | METH_KEYWORDS,
+     "fill($self, /, value)\n--\n\nSets every voxel to value (YRT-PET's name; setValue is the "
+     "legacy one). Releases the GIL."},
+    {"multWithScalar", PY_METH(image_mult_scalar), METH_VARARGS | METH_KEYWORDS,
+     "multWithScalar($self, /, scalar)\n--\n\nMultiplies every voxel by scalar (host images)."},
+    {"addFirstImageToSecond", PY_METH(image_add_to_second), METH_VARARGS | METH_KEYWORDS,
+     "addFirstImageToSecond($self, /, second)\n--\n\nsecond += this image, voxel by voxel (host "
+     "images of the same grid; ValueError otherwise)."},
+    {"applyThreshold", PY_METH(image_apply_threshold), METH_VARARGS | METH_KEYWORDS,
+     "applyThreshold($self, /, maskImage, threshold, val_le_scale, val_le_off, val_gt_scale, "
+     "val_gt_off)\n--\n\nPer voxel: v = v*val_le_scale + val_le_off where maskImage <= "
+     "threshold, else v = v*val_gt_scale + val_gt_off (host images of the same grid)."},
+    {"updateEMThresholdStatic", PY_METH(image_update_em), METH_VARARGS | METH_KEYWORDS,
+     "updateEMThresholdStatic($self, /, update_img, sens_img, threshold)\n--\n\nThe EM update "
+     "v *= update / sens where sens > threshold (host images of the same grid)."},
+    {"dotProduct", PY_METH(image_dot), METH_VARARGS | METH_KEYWORDS,
+     "dotProduct($self, /, y)\n--\n\nReturns float: sum of this image times y, voxel by voxel "
+     "(accumulated in double)."},
+    {"voxelSum", (PyCFunction)image_voxel_sum, METH_NOARGS,
+     "voxelSum($self, /)\n--\n\nReturns float: Sum of the voxels (accumulated in double)."},
+    {"getRadius", (PyCFunction)image_get_radius, METH_NOARGS,
+     "getRadius($self, /)\n--\n\nReturns float: The grid's FOV radius (ImageParams.fov_radius), mm."},
     {"writeToFile", (PyCFunction)image_write_to_file, METH_O,
      "writeToFile($self, filename)\n--\n\nWrites the image as NIfTI-1 (.nii or .nii.gz); a device image "
      "is copied to the host first. Releases the GIL.\nOSError when the file cannot be written, "
@@ -456,7 +901,38 @@ static PyObject *image_allocate(py_image_object *self, PyObject *unused)
   Py_RETURN_NONE;
 }
 
+static PyObject *image_read_from_file(py_image_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"filename", NULL};
+  PyObject *fname = NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O&:readFromFile", kwlist, py_path_converter,
+                                   &fname))
+    return NULL;
+  if (py_check_unpinned(self->pins, "readFromFile") != 0) {
+    Py_DECREF(fname);
+    return NULL;
+  }
+  const char *path = PyBytes_AS_STRING(fname);
+  pet_image *img = self->img, *tmp = NULL;
+  pet_status st;
+  ++self->pins;
+  Py_BEGIN_ALLOW_THREADS
+  st = read_image(&tmp, path, &img->params, img->space);
+  if (st == PET_OK) st = pet_image_allocate(img);
+  if (st == PET_OK) st = pet_image_copy(img, tmp);
+  pet_image_destroy(&tmp);
+  Py_END_ALLOW_THREADS
+  --self->pins;
+  Py_DECREF(fname);
+  if (st != PET_OK) return py_raise_status(st);
+  Py_RETURN_NONE;
+}
+
 static PyMethodDef image_owned_methods[] = {
+    {"readFromFile", PY_METH(image_read_from_file), METH_VARARGS | METH_KEYWORDS,
+     "readFromFile($self, /, filename)\n--\n\nReads a NIfTI image of this image's grid into it "
+     "(allocating it when needed). ValueError when the file's grid differs; OSError when it "
+     "cannot be read."},
     {"allocate", (PyCFunction)image_allocate, METH_NOARGS,
      "allocate($self, /)\n--\n\nAllocates zeroed storage for the image (a no-op when already allocated).\n"
      "MemoryError when memory is short."},

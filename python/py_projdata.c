@@ -154,10 +154,12 @@ static PyObject *projdata_get_scanner(py_projdata_object *self, PyObject *unused
   return Py_NewRef(self->scanner);
 }
 
-static PyObject *projdata_get_bin_iter(py_projdata_object *self, PyObject *args)
+static PyObject *projdata_get_bin_iter(py_projdata_object *self, PyObject *args, PyObject *kwds)
 {
+  static char *kwlist[] = {"num_subsets", "idx_subset", NULL};
   int num_subsets, subset;
-  if (!PyArg_ParseTuple(args, "ii:getBinIter", &num_subsets, &subset)) return NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "ii:getBinIter", kwlist, &num_subsets, &subset))
+    return NULL;
   if (num_subsets < 1 || subset < 0 || subset >= num_subsets)
     return py_raise_status(PET_ERROR(PET_ERR_ARG,
                                      "getBinIter: need num_subsets >= 1 and 0 <= subset < "
@@ -182,9 +184,9 @@ static PyMethodDef projdata_methods[] = {
      "count($self, /)\n--\n\nNumber of bins (histogram) or events (list-mode)."},
     {"getScanner", (PyCFunction)projdata_get_scanner, METH_NOARGS,
      "getScanner($self, /)\n--\n\nThe Scanner these data belong to."},
-    {"getBinIter", (PyCFunction)projdata_get_bin_iter, METH_VARARGS,
-     "getBinIter($self, num_subsets, subset, /)\n--\n\nA BinIter over subset `subset` of "
-     "`num_subsets` OSEM subsets.\nValueError for a bad subset."},
+    {"getBinIter", PY_METH(projdata_get_bin_iter), METH_VARARGS | METH_KEYWORDS,
+     "getBinIter($self, /, num_subsets, idx_subset)\n--\n\nA BinIter over subset `idx_subset` "
+     "of `num_subsets` OSEM subsets (YRT-PET's keywords).\nValueError for a bad subset."},
     {NULL, NULL, 0, NULL}};
 
 PyTypeObject py_projdata_type = {
@@ -336,6 +338,201 @@ static PyObject *histogram_get_dim(py_histogram_object *self, void *which)
   return PyLong_FromLongLong((long long)shape[(intptr_t)which]);
 }
 
+/* ---- bin <-> coordinates <-> detector pairs (YRT-PET's Histogram3D helpers) --------------- */
+
+static const pet_histo_layout *histo_layout(py_histogram_object *self)
+{
+  return self->h->layout;
+}
+
+static int check_coords(const pet_histo_layout *L, long long r, long long phi, long long z_bin,
+                        const char *what)
+{
+  if (r < 0 || r >= L->num_r || phi < 0 || phi >= L->num_phi || z_bin < 0 || z_bin >= L->num_zbin) {
+    py_raise_status(PET_ERROR(PET_ERR_ARG,
+                              "%s: (r, phi, z_bin) = (%lld, %lld, %lld) is outside the histogram "
+                              "(numR, numPhi, numZBin) = (%lld, %lld, %lld)",
+                              what, r, phi, z_bin, (long long)L->num_r, (long long)L->num_phi,
+                              (long long)L->num_zbin));
+    return -1;
+  }
+  return 0;
+}
+
+static int check_bin(const pet_histo_layout *L, long long bin, const char *what)
+{
+  if (bin < 0 || bin >= L->num_bins) {
+    py_raise_status(PET_ERROR(PET_ERR_ARG, "%s: bin_id %lld is outside [0, %lld)", what, bin,
+                              (long long)L->num_bins));
+    return -1;
+  }
+  return 0;
+}
+
+/* The detector pair of a bin. (phi, r) that the minimum angle difference excludes have the
+ * in-ring pair (0, 0) in YRT-PET's table, so they give (z1 * detsPerRing, z2 * detsPerRing). */
+static PyObject *dets_of_bin(const pet_histo_layout *L, int64_t bin)
+{
+  int32_t d1 = 0, d2 = 0;
+  bool valid = false;
+  if (py_check(pet_histo_bin_to_dets(L, bin, &d1, &d2, &valid)) != 0) return NULL;
+  if (!valid) {
+    const int64_t z_bin = bin / (L->num_phi * L->num_r);
+    d1 = L->zbin_rings[2 * z_bin] * L->dets_per_ring;
+    d2 = L->zbin_rings[2 * z_bin + 1] * L->dets_per_ring;
+  }
+  return Py_BuildValue("(ii)", (int)d1, (int)d2);
+}
+
+static PyObject *histogram_bin_from_coords(py_histogram_object *self, PyObject *args,
+                                           PyObject *kwds)
+{
+  static char *kwlist[] = {"r", "phi", "z_bin", NULL};
+  long long r, phi, z;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "LLL:getBinIdFromCoords", kwlist, &r, &phi, &z))
+    return NULL;
+  const pet_histo_layout *L = histo_layout(self);
+  if (check_coords(L, r, phi, z, "getBinIdFromCoords") != 0) return NULL;
+  return PyLong_FromLongLong((z * L->num_phi + phi) * L->num_r + r);
+}
+
+static PyObject *histogram_coords_from_bin(py_histogram_object *self, PyObject *args,
+                                           PyObject *kwds)
+{
+  static char *kwlist[] = {"bin_id", NULL};
+  long long bin;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "L:getCoordsFromBinId", kwlist, &bin)) return NULL;
+  const pet_histo_layout *L = histo_layout(self);
+  if (check_bin(L, bin, "getCoordsFromBinId") != 0) return NULL;
+  const long long pr = L->num_phi * L->num_r;
+  return Py_BuildValue("(LLL)", (bin % pr) % L->num_r, (bin % pr) / L->num_r, bin / pr);
+}
+
+static PyObject *histogram_dets_from_coords(py_histogram_object *self, PyObject *args,
+                                            PyObject *kwds)
+{
+  static char *kwlist[] = {"r", "phi", "z_bin", NULL};
+  long long r, phi, z;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "LLL:getDetPairFromCoords", kwlist, &r, &phi, &z))
+    return NULL;
+  const pet_histo_layout *L = histo_layout(self);
+  if (check_coords(L, r, phi, z, "getDetPairFromCoords") != 0) return NULL;
+  return dets_of_bin(L, (z * L->num_phi + phi) * L->num_r + r);
+}
+
+static PyObject *histogram_dets_from_bin(py_histogram_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"bin_id", NULL};
+  long long bin;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "L:getDetPairFromBinId", kwlist, &bin)) return NULL;
+  const pet_histo_layout *L = histo_layout(self);
+  if (check_bin(L, bin, "getDetPairFromBinId") != 0) return NULL;
+  return dets_of_bin(L, bin);
+}
+
+static int bin_of_dets(py_histogram_object *self, PyObject *args, PyObject *kwds,
+                       const char *fmt, int64_t *bin)
+{
+  static char *kwlist[] = {"d1", "d2", NULL};
+  long long d1, d2;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, fmt, kwlist, &d1, &d2)) return -1;
+  if (d1 < 0 || d2 < 0 || d1 > INT32_MAX || d2 > INT32_MAX) {
+    py_raise_status(PET_ERROR(PET_ERR_ARG, "detector pair (%lld, %lld) out of range", d1, d2));
+    return -1;
+  }
+  return py_check(pet_histo_dets_to_bin(histo_layout(self), (int32_t)d1, (int32_t)d2, bin));
+}
+
+static PyObject *histogram_bin_from_dets(py_histogram_object *self, PyObject *args, PyObject *kwds)
+{
+  int64_t bin = 0;
+  if (bin_of_dets(self, args, kwds, "LL:getBinIdFromDetPair", &bin) != 0) return NULL;
+  return PyLong_FromLongLong((long long)bin);
+}
+
+static PyObject *histogram_coords_from_dets(py_histogram_object *self, PyObject *args,
+                                            PyObject *kwds)
+{
+  int64_t bin = 0;
+  if (bin_of_dets(self, args, kwds, "LL:getCoordsFromDetPair", &bin) != 0) return NULL;
+  const pet_histo_layout *L = histo_layout(self);
+  const int64_t pr = L->num_phi * L->num_r;
+  return Py_BuildValue("(LLL)", (long long)((bin % pr) % L->num_r),
+                       (long long)((bin % pr) / L->num_r), (long long)(bin / pr));
+}
+
+static PyObject *histogram_z1z2(py_histogram_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"z_bin", NULL};
+  long long z;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "L:getZ1Z2", kwlist, &z)) return NULL;
+  const pet_histo_layout *L = histo_layout(self);
+  if (z < 0 || z >= L->num_zbin)
+    return py_raise_status(PET_ERROR(PET_ERR_ARG, "getZ1Z2: z_bin %lld is outside [0, %lld)", z,
+                                     (long long)L->num_zbin));
+  return Py_BuildValue("(ii)", (int)L->zbin_rings[2 * z], (int)L->zbin_rings[2 * z + 1]);
+}
+
+static PyObject *histogram_get_shape(py_histogram_object *self, PyObject *unused)
+{
+  int64_t shape[3];
+  histo_shape(self, shape);
+  return Py_BuildValue("(LLL)", (long long)shape[0], (long long)shape[1], (long long)shape[2]);
+}
+
+static PyObject *histogram_get_size(py_histogram_object *self, void *c)
+{
+  return PyLong_FromLongLong((long long)histo_layout(self)->num_bins);
+}
+
+static PyObject *histogram_is_memory_valid(py_histogram_object *self, PyObject *unused)
+{
+  return PyBool_FromLong(self->h->data != NULL);
+}
+
+/* One bin's value (read or written by the caller through *v); RuntimeError before memory. */
+static float *histogram_bin_ptr(py_histogram_object *self, long long bin, const char *what)
+{
+  if (py_check(pet_histogram_require(self->h)) != 0) return NULL;
+  if (check_bin(histo_layout(self), bin, what) != 0) return NULL;
+  return self->h->data + bin;
+}
+
+static PyObject *histogram_get_value(py_histogram_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"bin_id", NULL};
+  long long bin;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "L:getProjectionValue", kwlist, &bin)) return NULL;
+  float *v = histogram_bin_ptr(self, bin, "getProjectionValue");
+  return v ? PyFloat_FromDouble((double)*v) : NULL;
+}
+
+static PyObject *histogram_set_value(py_histogram_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"bin_id", "val", NULL};
+  long long bin;
+  float val;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Lf:setProjectionValue", kwlist, &bin, &val))
+    return NULL;
+  float *v = histogram_bin_ptr(self, bin, "setProjectionValue");
+  if (v == NULL) return NULL;
+  *v = val;
+  Py_RETURN_NONE;
+}
+
+static PyObject *histogram_increment(py_histogram_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"bin_id", "inc_val", NULL};
+  long long bin;
+  float val;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Lf:incrementProjection", kwlist, &bin, &val))
+    return NULL;
+  float *v = histogram_bin_ptr(self, bin, "incrementProjection");
+  if (v == NULL) return NULL;
+  *v += val;
+  Py_RETURN_NONE;
+}
+
 static PyMethodDef histogram_methods[] = {
     {"clearProjections", (PyCFunction)histogram_clear, METH_VARARGS,
      "clearProjections($self, value=0.0, /)\n--\n\nSets every bin to value. RuntimeError before "
@@ -346,6 +543,37 @@ static PyMethodDef histogram_methods[] = {
     {"readFromFile", (PyCFunction)histogram_read, METH_O,
      "readFromFile($self, filename, /)\n--\n\nReads a YRT-PET .his file of this scanner into the "
      "allocated/bound memory. OSError when the file's dims do not match the scanner."},
+    {"getShape", (PyCFunction)histogram_get_shape, METH_NOARGS,
+     "getShape($self, /)\n--\n\nReturns tuple: (numZBin, numPhi, numR)."},
+    {"isMemoryValid", (PyCFunction)histogram_is_memory_valid, METH_NOARGS,
+     "isMemoryValid($self, /)\n--\n\nTrue once allocate() or bind() gave the histogram memory."},
+    {"getBinIdFromCoords", PY_METH(histogram_bin_from_coords), METH_VARARGS | METH_KEYWORDS,
+     "getBinIdFromCoords($self, /, r, phi, z_bin)\n--\n\nReturns int: (z_bin * numPhi + phi) * "
+     "numR + r. ValueError outside the histogram."},
+    {"getCoordsFromBinId", PY_METH(histogram_coords_from_bin), METH_VARARGS | METH_KEYWORDS,
+     "getCoordsFromBinId($self, /, bin_id)\n--\n\nReturns tuple: (r, phi, z_bin) of a bin."},
+    {"getDetPairFromCoords", PY_METH(histogram_dets_from_coords), METH_VARARGS | METH_KEYWORDS,
+     "getDetPairFromCoords($self, /, r, phi, z_bin)\n--\n\nReturns tuple: (d1, d2), the detector "
+     "pair of the bin, as YRT-PET's tables give it ((phi, r) that the minimum angle difference "
+     "excludes have the in-ring pair (0, 0)). ValueError outside the histogram."},
+    {"getDetPairFromBinId", PY_METH(histogram_dets_from_bin), METH_VARARGS | METH_KEYWORDS,
+     "getDetPairFromBinId($self, /, bin_id)\n--\n\nReturns tuple: (d1, d2) of a bin."},
+    {"getBinIdFromDetPair", PY_METH(histogram_bin_from_dets), METH_VARARGS | METH_KEYWORDS,
+     "getBinIdFromDetPair($self, /, d1, d2)\n--\n\nReturns int: The bin of a detector pair "
+     "(either order). ValueError for a pair the histogram has no bin for (same in-ring index, "
+     "angle below minAngDiff, ring difference above maxRingDiff, ids out of range)."},
+    {"getCoordsFromDetPair", PY_METH(histogram_coords_from_dets), METH_VARARGS | METH_KEYWORDS,
+     "getCoordsFromDetPair($self, /, d1, d2)\n--\n\nReturns tuple: (r, phi, z_bin) of a "
+     "detector pair (as getBinIdFromDetPair)."},
+    {"getZ1Z2", PY_METH(histogram_z1z2), METH_VARARGS | METH_KEYWORDS,
+     "getZ1Z2($self, /, z_bin)\n--\n\nReturns tuple: (z1, z2), the rings of a z-bin. ValueError "
+     "outside [0, numZBin)."},
+    {"getProjectionValue", PY_METH(histogram_get_value), METH_VARARGS | METH_KEYWORDS,
+     "getProjectionValue($self, /, bin_id)\n--\n\nReturns float: The value of a bin."},
+    {"setProjectionValue", PY_METH(histogram_set_value), METH_VARARGS | METH_KEYWORDS,
+     "setProjectionValue($self, /, bin_id, val)\n--\n\nSets the value of a bin."},
+    {"incrementProjection", PY_METH(histogram_increment), METH_VARARGS | METH_KEYWORDS,
+     "incrementProjection($self, /, bin_id, inc_val)\n--\n\nAdds inc_val to a bin."},
     {"__array__", PY_METH(py_array_method), METH_VARARGS | METH_KEYWORDS,
      "__array__($self, /, dtype=None, copy=None)\n--\n\nnumpy view (numZBin, numPhi, numR) "
      "float32; RuntimeError before allocate()/bind()."},
@@ -355,6 +583,8 @@ static PyGetSetDef histogram_getset[] = {
     {"numZBin", (getter)histogram_get_dim, NULL, "Number of z-bins (ring pairs).", (void *)0},
     {"numPhi", (getter)histogram_get_dim, NULL, "Number of angles.", (void *)1},
     {"numR", (getter)histogram_get_dim, NULL, "Number of radial bins.", (void *)2},
+    {"histoSize", (getter)histogram_get_size, NULL, "Number of bins (numZBin * numPhi * numR).",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyObject *histogram_allocate(py_histogram_object *self, PyObject *unused)

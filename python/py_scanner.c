@@ -91,6 +91,78 @@ static PyObject *scanner_get_lut(py_scanner_object *self, PyObject *unused)
   return out;
 }
 
+static PyStructSequence_Field vector3d_fields[] = {
+    {"x", "x, mm (or component)"}, {"y", "y"}, {"z", "z"}, {NULL, NULL}};
+static PyStructSequence_Desc vector3d_desc = {
+    "petrel.Vector3D", "A 3-vector (x, y, z): what YRT-PET's detector queries return.",
+    vector3d_fields, 3};
+static PyTypeObject *vector3d_type;
+
+static PyObject *vector3d(const float *v)
+{
+  PyObject *o = PyStructSequence_New(vector3d_type);
+  if (o == NULL) return NULL;
+  for (int i = 0; i < 3; ++i) {
+    PyObject *f = PyFloat_FromDouble((double)v[i]);
+    if (f == NULL) {
+      Py_DECREF(o);
+      return NULL;
+    }
+    PyStructSequence_SET_ITEM(o, i, f);
+  }
+  return o;
+}
+
+static int det_arg(py_scanner_object *self, PyObject *args, PyObject *kwds, const char *fmt,
+                   long long *det)
+{
+  static char *kwlist[] = {"det_id", NULL};
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, fmt, kwlist, det)) return -1;
+  if (*det < 0 || *det >= pet_scanner_num_dets(self->s)) {
+    py_raise_status(PET_ERROR(PET_ERR_ARG, "det_id %lld is outside [0, %lld)", *det,
+                              (long long)pet_scanner_num_dets(self->s)));
+    return -1;
+  }
+  return 0;
+}
+
+static PyObject *scanner_det_pos(py_scanner_object *self, PyObject *args, PyObject *kwds)
+{
+  long long d;
+  if (det_arg(self, args, kwds, "L:getDetectorPos", &d) != 0) return NULL;
+  return vector3d(self->s->lut + 6 * d);
+}
+
+static PyObject *scanner_det_orient(py_scanner_object *self, PyObject *args, PyObject *kwds)
+{
+  long long d;
+  if (det_arg(self, args, kwds, "L:getDetectorOrient", &d) != 0) return NULL;
+  return vector3d(self->s->lut + 6 * d + 3);
+}
+
+static PyObject *scanner_det_allowed(py_scanner_object *self, PyObject *args, PyObject *kwds)
+{
+  long long d;
+  if (det_arg(self, args, kwds, "L:isDetectorAllowed", &d) != 0) return NULL;
+  return PyBool_FromLong(self->s->det_mask == NULL || self->s->det_mask[d] != 0);
+}
+
+static PyObject *scanner_has_mask(py_scanner_object *self, PyObject *unused)
+{
+  return PyBool_FromLong(self->s->det_mask != NULL);
+}
+
+static PyObject *scanner_expected_dets(py_scanner_object *self, PyObject *unused)
+{
+  const pet_scanner_params *p = &self->s->params;
+  return PyLong_FromLongLong((long long)p->dets_per_ring * p->num_rings * p->num_doi);
+}
+
+static PyObject *scanner_is_valid(py_scanner_object *self, PyObject *unused)
+{
+  return PyBool_FromLong(self->s->lut != NULL);
+}
+
 static PyObject *scanner_write_json(py_scanner_object *self, PyObject *args, PyObject *kwds)
 {
   static char *kwlist[] = {"filename", "lut_file", NULL};
@@ -115,6 +187,24 @@ static PyMethodDef scanner_methods[] = {
     {"getLUT", (PyCFunction)scanner_get_lut, METH_NOARGS,
      "getLUT($self, /)\n--\n\nA read-only copy of the detector table, float32 (num_dets, 6): "
      "x, y, z (mm) and the outward unit normal of each crystal."},
+    {"createLUT", (PyCFunction)scanner_get_lut, METH_NOARGS,
+     "createLUT($self, /)\n--\n\nReturns numpy.ndarray: YRT-PET's detector LUT, a float32 "
+     "(num_dets, 6) copy: x, y, z (mm) and the outward unit normal per detector, in the order "
+     "of a .lut file (writeToJSON(filename, lut_file) writes it)."},
+    {"getDetectorPos", PY_METH(scanner_det_pos), METH_VARARGS | METH_KEYWORDS,
+     "getDetectorPos($self, /, det_id)\n--\n\nReturns Vector3D: (x, y, z) of the detector, mm."},
+    {"getDetectorOrient", PY_METH(scanner_det_orient), METH_VARARGS | METH_KEYWORDS,
+     "getDetectorOrient($self, /, det_id)\n--\n\nReturns Vector3D: The detector's outward unit "
+     "normal."},
+    {"isDetectorAllowed", PY_METH(scanner_det_allowed), METH_VARARGS | METH_KEYWORDS,
+     "isDetectorAllowed($self, /, det_id)\n--\n\nFalse where the scanner's detMask disables the "
+     "detector."},
+    {"hasMask", (PyCFunction)scanner_has_mask, METH_NOARGS,
+     "hasMask($self, /)\n--\n\nTrue when the scanner has a detector mask (detMask)."},
+    {"getExpectedNumDets", (PyCFunction)scanner_expected_dets, METH_NOARGS,
+     "getExpectedNumDets($self, /)\n--\n\ndetsPerRing * numRings * numDOI."},
+    {"isValid", (PyCFunction)scanner_is_valid, METH_NOARGS,
+     "isValid($self, /)\n--\n\nTrue: a petrel Scanner always has its detectors."},
     {"writeToJSON", PY_METH(scanner_write_json), METH_VARARGS | METH_KEYWORDS,
      "writeToJSON($self, /, filename, lut_file=None)\n--\n\nWrites a YRT-PET scanner JSON "
      "(atomically); with lut_file, also the LUT next to it, referred to by \"detCoord\"."},
@@ -161,6 +251,8 @@ static PyGetSetDef scanner_getset[] = {
     GS(scannerRadius, "Radius to the crystal faces, mm."),
     GS(collimatorRadius, "Collimator radius, mm (0 when absent)."),
     GS(fwhm, "Energy resolution FWHM, keV (0 when absent)."),
+    {"energyResolution", (getter)get_fwhm, NULL,
+     "YRT-PET's name for the energy resolution (JSON \"fwhm\"); 0 when absent.", NULL},
     GS(energyLLD, "Energy lower level discriminator, keV (0 when absent)."),
     GS(tofResolution_ps, "TOF resolution FWHM, ps (0: no TOF)."),
     GS(detsPerRing, "Detectors per ring."),
@@ -193,5 +285,7 @@ PyTypeObject py_scanner_type = {
 int py_scanner_init(PyObject *m)
 {
   if (PyType_Ready(&py_scanner_type) != 0) return -1;
+  vector3d_type = PyStructSequence_NewType(&vector3d_desc);
+  if (vector3d_type == NULL) return -1;
   return PyModule_AddObjectRef(m, "Scanner", (PyObject *)&py_scanner_type);
 }

@@ -59,6 +59,7 @@ class Problem:
         o.num_MLEM_iterations = iterations
         o.num_OSEM_subsets = subsets
         o.numThreads = 1
+        o.initialValue = 1.0  # petrel recon starts from 1 (YRT-PET's default is 0.125)
         o.setDataInput(self.his)
         o.setMultiplicativeCorrection(self.mult)
         o.setAdditiveCorrection(self.add)
@@ -93,7 +94,9 @@ def petrel_exe():
 def test_osem_attributes_and_setters(problem):
     o = petrel.createOSEM(problem.scanner)
     assert isinstance(o, petrel.OSEM) and not o.useGPU
-    assert (o.num_MLEM_iterations, o.num_OSEM_subsets, o.projector, o.psfFWHM) == (2, 4, "S", 0.0)
+    # YRT-PET's defaults
+    assert (o.num_MLEM_iterations, o.num_OSEM_subsets, o.projector, o.psfFWHM) == (10, 1, "S", 0.0)
+    assert (o.hardThreshold, o.initialValue, o.initialEstimate, o.maskImage) == (1.0, 0.125, None, None)
     o.setNumIterations(5)
     o.setNumSubsets(6)
     assert (o.num_MLEM_iterations, o.num_OSEM_subsets) == (5, 6)
@@ -103,8 +106,11 @@ def test_osem_attributes_and_setters(problem):
     assert o.projector == "DD"
     o.psfFWHM = 3.5
     assert o.psfFWHM == 3.5
-    o.useGPU = True
-    assert o.useGPU and petrel.createOSEM(problem.scanner, useGPU=True).useGPU
+    if has_gpu():
+        o.useGPU = True
+        assert o.useGPU and petrel.createOSEM(problem.scanner, use_gpu=True).useGPU
+        assert petrel.createOSEM(problem.scanner, useGPU=True).useGPU  # the older keyword
+        o.useGPU = False
     assert o.dataInput is None and o.scanner is problem.scanner
     o.setDataInput(problem.his)
     assert o.dataInput is problem.his
@@ -227,9 +233,9 @@ def test_sensitivity_images(problem):
     bad = petrel.ImageOwned(petrel.ImageParams(8, 8, 2, 96.0, 96.0, 12.0))
     bad.allocate()
     bad.setValue(1)
-    o.setSensitivityImage(bad)
-    with pytest.raises(ValueError, match="grid"):
-        o.reconstruct(new_image())
+    with pytest.raises(ValueError, match="8x8x2 voxels .* the ImageParams of setImageParams are "
+                                         "24x24x6"):
+        o.setSensitivityImage(bad)  # refused at once (YRT-PET checks the grid here too)
     with pytest.raises(TypeError):
         o.setSensitivityImage(np.ones(3, np.float32))
 
@@ -326,18 +332,23 @@ def test_reconstruct_errors(problem):
 @requires_no_cuda
 def test_gpu_reconstruct_without_cuda(problem):
     o = problem.osem(1, 2)
-    o.useGPU = True
-    with pytest.raises(NotImplementedError, match="no CUDA support"):
-        o.reconstruct(new_image())
+    with pytest.raises(RuntimeError, match="no GPU: this petrel build has no CUDA support"):
+        o.useGPU = True
+    assert not o.useGPU
+    for kw in ("use_gpu", "useGPU"):
+        with pytest.raises(RuntimeError, match=r"createOSEM\(use_gpu=True\): no GPU: this petrel "
+                                               "build has no CUDA support"):
+            petrel.createOSEM(problem.scanner, **{kw: True})
 
 
 @pytest.mark.skipif(not petrel.compiledWithCuda() or petrel.getDeviceCount() > 0,
                     reason="needs a CUDA build on a machine without a GPU")
 def test_gpu_reconstruct_without_a_gpu(problem):
     o = problem.osem(1, 2)
-    o.useGPU = True
-    with pytest.raises(RuntimeError, match="no CUDA device"):
-        o.reconstruct(new_image())
+    with pytest.raises(RuntimeError, match="no GPU: no CUDA device is visible"):
+        o.useGPU = True
+    with pytest.raises(RuntimeError, match="no CUDA device is visible"):
+        petrel.createOSEM(problem.scanner, use_gpu=True)
 
 
 def test_reconstruct_releases_the_gil_and_pins_its_inputs(problem):
