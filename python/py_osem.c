@@ -687,12 +687,9 @@ static pet_status run_reconstruct(run_args *a)
     PET_TRY(pet_image_require(a->full, PET_HOST));
     PET_CHECK(pet_image_params_equal(&a->full->params, &a->x->params), PET_ERR_ARG,
               "reconstruct: the sensitivity image's grid differs from the output image's");
-    const float scale = a->d.listmode ? 1.0f : 1.0f / (float)a->nsens;
-    const int64_t nv = pet_image_num_voxels(a->full);
-    for (int32_t s = 0; s < a->nsens; ++s) {
+    for (int32_t s = 0; s < a->nsens; ++s)
       PET_TRY(pet_image_create_owned(&a->sens[s], a->x->params, PET_HOST));
-      for (int64_t v = 0; v < nv; ++v) a->sens[s]->data[v] = a->full->data[v] * scale;
-    }
+    PET_TRY(pet_osem_split_sensitivity(a->full, a->sens, a->nsens));
   }
   if (a->initial != NULL)
     PET_TRY(pet_image_copy(a->x, a->initial));

@@ -18,9 +18,9 @@
 #include "pet_listmode.h"
 #include "pet_projector.h"
 #include "pet_scanner.h"
+#include "pet_project_batch.h"
 
 /* LORs per batch: 2 x 24 B of endpoints/normals + 8 B of values and TOF each. */
-#define LOR_BATCH ((int64_t)1 << 18)
 
 typedef struct operator_object {
   PyObject_HEAD
@@ -199,43 +199,8 @@ static pet_status project_histogram(const pet_projector_params *p, const pet_sca
                                     pet_histogram *h, int32_t S, int32_t sub, pet_image *img,
                                     bool forward)
 {
-  pet_status st = PET_OK;
-  const pet_histo_layout *L = h->layout;
-  const bool all = S == 1;
-  const int64_t total = pet_histo_subset_size(L->num_phi, L->num_r, L->num_zbin, S, sub);
-  const int64_t chunk = total < LOR_BATCH ? (total > 0 ? total : 1) : LOR_BATCH;
-  float *lor = malloc((size_t)chunk * 6 * sizeof(float));
-  float *orient = malloc((size_t)chunk * 6 * sizeof(float));
-  float *vals = all ? NULL : malloc((size_t)chunk * sizeof(float));
-  PET_CHECK_GOTO(st, lor != NULL && orient != NULL && (all || vals != NULL), PET_ERR_NOMEM, out,
-                 "projector: cannot allocate a batch of %lld LORs", (long long)chunk);
-  PET_CHECK_GOTO(st, !p->tof, PET_ERR_ARG, out,
-                 "projector: TOF (tofWidth_ps > 0) needs list-mode data with TOF, not a histogram");
-  for (int64_t k0 = 0; k0 < total; k0 += chunk) {
-    const int64_t m = total - k0 < chunk ? total - k0 : chunk;
-    if (all)
-      PET_TRY_GOTO(st, pet_histo_get_lors(L, s, NULL, k0, m, lor, orient), out);
-    else
-      PET_TRY_GOTO(st, pet_histo_get_subset_lors(L, s, S, sub, k0, m, lor, orient), out);
-    pet_lor_batch b = {m, lor, orient, NULL};
-    float *v = all ? h->data + k0 : vals;
-    if (forward) {
-      PET_TRY_GOTO(st, pet_project_fwd_cpu(p, &b, img, v), out);
-      if (!all)
-        for (int64_t k = 0; k < m; ++k)
-          h->data[pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, sub, k0 + k)] = vals[k];
-    } else {
-      if (!all)
-        for (int64_t k = 0; k < m; ++k)
-          vals[k] = h->data[pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, sub, k0 + k)];
-      PET_TRY_GOTO(st, pet_project_back_cpu(p, &b, v, img), out);
-    }
-  }
-out:
-  free(lor);
-  free(orient);
-  free(vals);
-  return st;
+  if (forward) return pet_histo_project_fwd_subset_cpu(h->layout, s, p, img, S, sub, h->data);
+  return pet_histo_project_back_cpu(h->layout, s, p, h->data, S, sub, img);
 }
 
 /* Back-projects the operator's subset of list-mode events, weight 1 each. */
@@ -243,35 +208,13 @@ static pet_status backproject_listmode(const pet_projector_params *p, const pet_
                                        const pet_listmode *lm, int32_t S, int32_t sub,
                                        pet_image *img)
 {
-  pet_status st = PET_OK;
   int64_t begin = 0, end = 0;
   PET_TRY(pet_listmode_require(lm));
   PET_TRY(pet_listmode_check(lm, s));
   PET_CHECK(!p->tof || lm->has_tof, PET_ERR_ARG,
             "projector: TOF (tofWidth_ps > 0) needs list-mode with TOF (flag_tof=True)");
   pet_listmode_subset_range(lm->num_events, S, sub, &begin, &end);
-  const int64_t total = end - begin;
-  const int64_t chunk = total < LOR_BATCH ? (total > 0 ? total : 1) : LOR_BATCH;
-  float *lor = malloc((size_t)chunk * 6 * sizeof(float));
-  float *orient = malloc((size_t)chunk * 6 * sizeof(float));
-  float *ones = malloc((size_t)chunk * sizeof(float));
-  float *tof = p->tof ? malloc((size_t)chunk * sizeof(float)) : NULL;
-  PET_CHECK_GOTO(st, lor != NULL && orient != NULL && ones != NULL && (!p->tof || tof != NULL),
-                 PET_ERR_NOMEM, out, "projector: cannot allocate a batch of %lld LORs",
-                 (long long)chunk);
-  for (int64_t k = 0; k < chunk; ++k) ones[k] = 1.0f;
-  for (int64_t k0 = begin; k0 < end; k0 += chunk) {
-    const int64_t m = end - k0 < chunk ? end - k0 : chunk;
-    PET_TRY_GOTO(st, pet_listmode_get_lors(lm, s, k0, m, lor, orient, tof), out);
-    pet_lor_batch b = {m, lor, orient, tof};
-    PET_TRY_GOTO(st, pet_project_back_cpu(p, &b, ones, img), out);
-  }
-out:
-  free(lor);
-  free(orient);
-  free(ones);
-  free(tof);
-  return st;
+  return pet_listmode_project_back_cpu(lm, s, p, NULL, begin, end - begin, img);
 }
 
 static PyObject *operator_apply(operator_object *self, PyObject *img_obj, PyObject *data_obj,

@@ -8,6 +8,7 @@
 
 #include "pet_histogram.h"
 #include "pet_listmode.h"
+#include "pet_osem.h"
 #include "pet_plan.h"
 #include "pet_scanner.h"
 #include "pet_test_util.h"

@@ -26,6 +26,15 @@ pet_status pet_histo_project_fwd_cpu(const pet_histo_layout *L, const pet_scanne
                                      int64_t first, int64_t count, float *out);
 
 /**
+ * Forward projection into the bins of subset `sub` of S on the host (S = 1: every bin):
+ * values[bin] = (A img)[bin] for those bins (values: num_bins floats in bin order; the other
+ * bins are left as they are), in batches of 2^20 LORs. p->tof must be 0. Local.
+ */
+pet_status pet_histo_project_fwd_subset_cpu(const pet_histo_layout *L, const pet_scanner *s,
+                                            const pet_projector_params *p, const pet_image *img,
+                                            int32_t S, int32_t sub, float *values);
+
+/**
  * Back projection of histogram values on the host: img += A^T v over the bins of subset `sub`
  * of S (S = 1: every bin, in bin order), v[bin] = values[bin] (values: num_bins floats in bin
  * order; NULL = 1 for every bin), in batches of 2^20 LORs. p->tof must be 0. Local.

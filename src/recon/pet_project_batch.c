@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#define BATCH ((int64_t)1 << 20)
+
 pet_status pet_histo_project_fwd_cpu(const pet_histo_layout *L, const pet_scanner *s,
                                      const pet_projector_params *p, const pet_image *img,
                                      int64_t first, int64_t count, float *out)
@@ -38,15 +40,16 @@ pet_status pet_histo_project_fwd_cpu(const pet_histo_layout *L, const pet_scanne
   return st;
 }
 
-#define BATCH ((int64_t)1 << 20)
 
-pet_status pet_histo_project_back_cpu(const pet_histo_layout *L, const pet_scanner *s,
-                                      const pet_projector_params *p, const float *values, int32_t S,
-                                      int32_t sub, pet_image *img)
+/* One subset of a histogram through batches: forward (img -> values) or back (values -> img). */
+static pet_status histo_subset(const pet_histo_layout *L, const pet_scanner *s, const pet_projector_params *p,
+                               int32_t S, int32_t sub, bool forward, const pet_image *img_in, pet_image *img_out,
+                               const float *values_in, float *values_out)
 {
-  PET_CHECK(L && s && p && img, PET_ERR_ARG, "histogram back projection: NULL argument");
-  PET_CHECK(S >= 1 && sub >= 0 && sub < S, PET_ERR_ARG, "histogram back projection: subset %d of %d", sub, S);
-  PET_CHECK(!p->tof, PET_ERR_ARG, "histogram back projection: TOF needs list-mode data with TOF");
+  PET_CHECK(L && s && p && (forward ? img_in && values_out : img_out != NULL), PET_ERR_ARG,
+            "histogram projection: NULL argument");
+  PET_CHECK(S >= 1 && sub >= 0 && sub < S, PET_ERR_ARG, "histogram projection: subset %d of %d", sub, S);
+  PET_CHECK(!p->tof, PET_ERR_ARG, "histogram projection: TOF needs list-mode data with TOF, not a histogram");
   const int64_t total = pet_histo_subset_size(L->num_phi, L->num_r, L->num_zbin, S, sub);
   const int64_t cap = total < BATCH ? (total > 0 ? total : 1) : BATCH;
   const bool need_orient = p->kind == PET_PROJ_DD || p->num_rays > 1;
@@ -55,19 +58,41 @@ pet_status pet_histo_project_back_cpu(const pet_histo_layout *L, const pet_scann
   float *vals = malloc((size_t)cap * sizeof(float));
   pet_status st = PET_OK;
   if (!lor || (need_orient && !orient) || !vals)
-    st = PET_ERROR(PET_ERR_NOMEM, "histogram back projection: no memory for %lld LORs", (long long)cap);
+    st = PET_ERROR(PET_ERR_NOMEM, "histogram projection: no memory for %lld LORs", (long long)cap);
   for (int64_t k0 = 0; k0 < total && st == PET_OK; k0 += cap) {
     const int64_t cnt = total - k0 < cap ? total - k0 : cap;
     st = pet_histo_get_subset_lors(L, s, S, sub, k0, cnt, lor, orient);
-    for (int64_t k = 0; k < cnt; ++k)
-      vals[k] = values ? values[pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, sub, k0 + k)] : 1.0f;
     pet_lor_batch b = {cnt, lor, orient, NULL};
-    if (st == PET_OK) st = pet_project_back_cpu(p, &b, vals, img);
+    if (st != PET_OK) break;
+    if (forward) {
+      st = pet_project_fwd_cpu(p, &b, img_in, vals);
+      for (int64_t k = 0; st == PET_OK && k < cnt; ++k)
+        values_out[pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, sub, k0 + k)] = vals[k];
+    } else {
+      for (int64_t k = 0; k < cnt; ++k)
+        vals[k] = values_in ? values_in[pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, sub, k0 + k)]
+                            : 1.0f;
+      st = pet_project_back_cpu(p, &b, vals, img_out);
+    }
   }
   free(lor);
   free(orient);
   free(vals);
   return st;
+}
+
+pet_status pet_histo_project_fwd_subset_cpu(const pet_histo_layout *L, const pet_scanner *s,
+                                            const pet_projector_params *p, const pet_image *img, int32_t S,
+                                            int32_t sub, float *values)
+{
+  return histo_subset(L, s, p, S, sub, true, img, NULL, NULL, values);
+}
+
+pet_status pet_histo_project_back_cpu(const pet_histo_layout *L, const pet_scanner *s,
+                                      const pet_projector_params *p, const float *values, int32_t S,
+                                      int32_t sub, pet_image *img)
+{
+  return histo_subset(L, s, p, S, sub, false, NULL, img, values, NULL);
 }
 
 pet_status pet_listmode_project_back_cpu(const pet_listmode *lm, const pet_scanner *s,
