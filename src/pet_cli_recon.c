@@ -10,6 +10,7 @@
 #include "pet_cli.h"
 #include "pet_cli_data.h"
 #include "pet_cli_dynamic.h"
+#include "pet_cli_signal.h"
 #include "pet_cli_util.h"
 #include "pet_comm.h"
 #include "pet_config.h"
@@ -41,7 +42,9 @@ static const char *recon_help =
     "  reconstructs each frame (frames over ranks, or rank groups per frame), decay-corrected with\n"
     "  --half_life_s; output: one 4D NIfTI + <stem>.json (FrameTimesStart, FrameDuration), or\n"
     "  --frame_files true; --tac_mask labels.nii.gz adds <stem>_tac.csv and <stem>_tac.png\n"
-    "exit codes: 0 done, 1 error, 2 usage, 3 stopped by SIGTERM/SIGUSR1 after writing a checkpoint\n";
+    "exit codes: 0 done, 1 error, 2 bad flag or config, 3 stopped by SIGINT/SIGTERM/SIGUSR1 at a subset\n"
+    "  boundary after writing a checkpoint (the field \"checkpoint\", default <output>.ckpt.h5; the\n"
+    "  message gives the --resume command); a second signal exits at once with 128+signal (130)\n";
 
 /* Hash of the fields that determine the iterates: a checkpoint may be resumed with other
  * output names, verbosity, thread counts, devices or a larger iteration count. */
@@ -62,19 +65,14 @@ static uint64_t result_hash(const pet_config *cfg)
   return pet_config_hash(&c);
 }
 
-static volatile sig_atomic_t stop_requested = 0;
-static void on_signal(int sig)
-{
-  (void)sig;
-  stop_requested = 1;
-}
-
 typedef struct recon_ctx {
   pet_cli_progress prog;
   pet_comm *comm;
   const pet_config *cfg;
   const pet_inputs *in;
   int rank;
+  int argc; /* the command line, for the --resume command printed on a stop */
+  char **argv;
 } recon_ctx;
 
 static void subset_cb(void *ctx, const pet_osem_progress *p)
@@ -87,15 +85,15 @@ static void subset_cb(void *ctx, const pet_osem_progress *p)
 static bool should_stop(void *ctx)
 {
   recon_ctx *c = ctx;
-  int64_t flag = stop_requested ? 1 : 0;
+  int64_t flag = pet_cli_stop_signal() != 0 ? 1 : 0;
   if (pet_comm_allreduce_sum_i64(c->comm, &flag, 1) != PET_OK) return true;
   return flag > 0;
 }
 
-static pet_status write_checkpoint(recon_ctx *c, int it, int s, const pet_image *x)
+static pet_status write_checkpoint(recon_ctx *c, int it, int s, const pet_image *x, const char *path)
 {
   pet_status st = PET_OK;
-  if (c->rank == 0 && c->cfg->checkpoint[0]) {
+  if (c->rank == 0 && path[0]) {
     pet_h5_checkpoint ck;
     memset(&ck, 0, sizeof ck);
     ck.next_iteration = it;
@@ -104,10 +102,11 @@ static pet_status write_checkpoint(recon_ctx *c, int it, int s, const pet_image 
     ck.config_hash = result_hash(c->cfg);
     ck.data_bytes = c->in->data_bytes;
     ck.data_checksum = c->in->data_checksum;
-    st = pet_h5_write_checkpoint(c->cfg->checkpoint, x, &ck);
+    /* no "checkpoint" field: the data was not hashed at the start; hash it now */
+    if (!c->cfg->checkpoint[0]) st = pet_cli_file_checksum(c->cfg->data, &ck.data_bytes, &ck.data_checksum);
+    if (st == PET_OK) st = pet_h5_write_checkpoint(path, x, &ck);
     if (st == PET_OK && !c->prog.quiet)
-      fprintf(stderr, "petrel: checkpoint written to %s (next: iteration %d, subset %d)\n", c->cfg->checkpoint,
-              it + 1, s + 1);
+      fprintf(stderr, "petrel: checkpoint written to %s (next: iteration %d, subset %d)\n", path, it + 1, s + 1);
   }
   return pet_comm_agree(c->comm, st);
 }
@@ -115,8 +114,17 @@ static pet_status write_checkpoint(recon_ctx *c, int it, int s, const pet_image 
 static pet_status on_interrupt(void *ctx, int it, int s, const pet_image *x)
 {
   recon_ctx *c = ctx;
-  if (c->rank == 0) fprintf(stderr, "petrel: stop requested by a signal\n");
-  return write_checkpoint(c, it, s, x);
+  char path[PET_CONFIG_PATH_MAX + 16];
+  pet_cli_checkpoint_path(c->cfg, path, sizeof path);
+  if (c->rank == 0) fprintf(stderr, "petrel: stopped by %s\n", pet_cli_signal_name(pet_cli_stop_signal()));
+  PET_TRY(write_checkpoint(c, it, s, x, path));
+  if (c->rank == 0 && path[0]) {
+    fprintf(stderr, "petrel: to continue from the checkpoint, run:\n  ");
+    bool has = false;
+    for (int i = 1; i < c->argc; ++i) has |= !strcmp(c->argv[i], "--resume") || !strcmp(c->argv[i], "--resume-if-present");
+    pet_cli_print_command(stderr, "recon", c->argc, c->argv, has ? NULL : "--resume", pet_comm_size(c->comm));
+  }
+  return PET_OK;
 }
 
 /* Output name with a suffix before the extension: out.nii.gz -> out_it3.nii.gz */
@@ -137,9 +145,11 @@ static pet_status on_iteration(void *ctx, int it, const pet_image *x)
       snprintf(suf, sizeof suf, "_it%d", it);
       suffixed(path, sizeof path, c->cfg->output, suf);
       st = pet_image_write_nifti(x, path);
+      /* a complete file, removed again if the run fails (main) */
+      if (st == PET_OK) pet_cli_output_add(path);
     }
     PET_TRY(pet_comm_agree(c->comm, st));
-    PET_TRY(write_checkpoint(c, it, 0, x));
+    PET_TRY(write_checkpoint(c, it, 0, x, c->cfg->checkpoint));
   }
   return PET_OK;
 }
@@ -162,7 +172,7 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
         fprintf(stderr, "petrel: --config needs a file\n");
         return 2;
       }
-      if (pet_config_read_json(&a->cfg, argv[i + 1]) != PET_OK) return 1;
+      if (pet_config_read_json(&a->cfg, argv[i + 1]) != PET_OK) return 2;
     }
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
@@ -198,7 +208,7 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
         return 2;
       }
     } else if (!strncmp(arg, "--", 2) && i + 1 < argc) {
-      if (pet_config_set(&a->cfg, arg + 2, argv[i + 1]) != PET_OK) return 2;
+      if (pet_config_set(&a->cfg, pet_cli_option_alias(arg + 2), argv[i + 1]) != PET_OK) return 2;
       ++i;
     } else {
       fprintf(stderr, "petrel %s: unknown or incomplete option '%s' (petrel %s --help)\n",
@@ -208,10 +218,8 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
   }
   if (pet_config_validate(&a->cfg) != PET_OK) return 2;
   /* a job that may be requeued needs somewhere to resume from */
-  if ((a->requeue || a->resume_if_present) && !a->cfg.checkpoint[0] && a->cfg.output[0]) {
-    int n = snprintf(a->cfg.checkpoint, sizeof a->cfg.checkpoint, "%s.ckpt.h5", a->cfg.output);
-    if (n < 0 || (size_t)n >= sizeof a->cfg.checkpoint) a->cfg.checkpoint[0] = '\0';
-  }
+  if ((a->requeue || a->resume_if_present || a->resume) && !a->cfg.checkpoint[0])
+    pet_cli_checkpoint_path(&a->cfg, a->cfg.checkpoint, sizeof a->cfg.checkpoint);
   return 0;
 }
 
@@ -270,8 +278,11 @@ static pet_status load_or_compute_sens(const pet_config *cfg, const pet_osem_dat
   if (cfg->sensitivity[0]) {
     /* a loaded sensitivity is the whole A^T m: each histogram subset uses 1/S of it */
     pet_image *full = NULL;
-    if (pet_image_read_nifti(&full, cfg->sensitivity) != PET_OK)
-      return PET_ERROR(pet_last_status(), "field \"sensitivity\": %s", pet_last_error());
+    /* the reader's message is printed once, with the field's name in front */
+    bool was = pet_error_set_print(false);
+    pet_status rst = pet_image_read_nifti(&full, cfg->sensitivity);
+    pet_error_set_print(was);
+    if (rst != PET_OK) return PET_ERROR(rst, "field \"sensitivity\": %s", pet_last_error());
     if (!pet_image_params_equal(&full->params, ip)) {
       pet_image_destroy(&full);
       return PET_ERROR(PET_ERR_CONFIG, "%s: field \"sensitivity\": its grid does not match the image grid",
@@ -322,11 +333,8 @@ static int run_recon(int argc, char **argv, bool sens_only)
   if (pet_comm_init(&argc, &argv, &comm) != PET_OK) return 1;
   const int rank = pet_comm_rank(comm), size = pet_comm_size(comm);
   if (cfg->threads > 0) omp_set_num_threads(cfg->threads);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGUSR1, &sa, NULL);
+  /* recon stops at a subset boundary with a checkpoint; sens cannot stop early, exits at once */
+  pet_cli_signals_poll(!sens_only);
 
   pet_status st = PET_OK;
   pet_inputs in;
@@ -414,7 +422,9 @@ static int run_recon(int argc, char **argv, bool sens_only)
   }
   if (!resuming) {
     if (cfg->initial_image[0]) {
+      bool was = pet_error_set_print(false);
       st = pet_image_read_nifti(&x, cfg->initial_image);
+      pet_error_set_print(was);
       if (st != PET_OK) st = PET_ERROR(st, "field \"initial_image\": %s", pet_last_error());
       if (st == PET_OK && !pet_image_params_equal(&x->params, &in.image))
         st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"initial_image\": its grid differs from the image grid",
@@ -466,6 +476,8 @@ static int run_recon(int argc, char **argv, bool sens_only)
   ctx.cfg = cfg;
   ctx.in = &in;
   ctx.rank = rank;
+  ctx.argc = argc;
+  ctx.argv = argv;
   o.on_subset = subset_cb;
   o.on_iteration = on_iteration;
   o.cb_ctx = &ctx;

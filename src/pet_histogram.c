@@ -435,11 +435,21 @@ pet_status pet_histo_project_fwd_cpu(const pet_histo_layout *L, const pet_scanne
                                      const pet_projector_params *p, const pet_image *img,
                                      int64_t first, int64_t count, float *out)
 {
+  return pet_histo_project_fwd_cpu_cb(L, s, p, img, first, count, out, NULL);
+}
+
+pet_status pet_histo_project_fwd_cpu_cb(const pet_histo_layout *L, const pet_scanner *s,
+                                        const pet_projector_params *p, const pet_image *img,
+                                        int64_t first, int64_t count, float *out,
+                                        const pet_batch_cb *cb)
+{
   PET_CHECK(L && s && p && img && (out || count == 0), PET_ERR_ARG, "histogram projection: NULL argument");
   PET_CHECK(first >= 0 && count >= 0 && first + count <= L->num_bins, PET_ERR_ARG,
             "histogram projection: bins [%lld, +%lld) outside [0, %lld)", (long long)first, (long long)count,
             (long long)L->num_bins);
-  const int64_t cap = count < ((int64_t)1 << 20) ? count : ((int64_t)1 << 20);
+  /* smaller batches when someone polls, so that a stop is seen within a fraction of a second */
+  const int64_t max_batch = (int64_t)1 << (cb != NULL ? 18 : 20);
+  const int64_t cap = count < max_batch ? count : max_batch;
   if (cap == 0) return PET_OK;
   /* crystal normals only where the projector uses them (DD, multi-ray) */
   const bool need_orient = p->kind == PET_PROJ_DD || p->num_rays > 1;
@@ -457,6 +467,8 @@ pet_status pet_histo_project_fwd_cpu(const pet_histo_layout *L, const pet_scanne
     b.orient = orient;
     b.tof_ps = NULL;
     if (st == PET_OK) st = pet_project_fwd_cpu(p, &b, img, out + k0);
+    if (st == PET_OK) pet_batch_cb_report(cb, k0 + cnt, count);
+    if (st == PET_OK && k0 + cnt < count && pet_batch_cb_stop(cb)) st = PET_ERR_INTERRUPTED;
   }
   free(lor);
   free(orient);

@@ -8,6 +8,7 @@
 
 #include "pet_hd.h"
 #include "pet_image.h"
+#include "pet_progress.h"
 #include "pet_projector.h"
 #include "pet_scanner.h"
 #include "pet_status.h"
@@ -120,6 +121,12 @@ pet_status pet_histo_get_subset_lors(const pet_histo_layout *L, const pet_scanne
 pet_status pet_histo_project_fwd_cpu(const pet_histo_layout *L, const pet_scanner *s,
                                      const pet_projector_params *p, const pet_image *img,
                                      int64_t first, int64_t count, float *out);
+/** Same, polling cb (may be NULL) between batches of 2^18 LORs and reporting the bins done:
+ *  PET_ERR_INTERRUPTED when cb->should_stop says so (out partly filled). Local. */
+pet_status pet_histo_project_fwd_cpu_cb(const pet_histo_layout *L, const pet_scanner *s,
+                                        const pet_projector_params *p, const pet_image *img,
+                                        int64_t first, int64_t count, float *out,
+                                        const pet_batch_cb *cb);
 
 #ifdef __cplusplus
 }
