@@ -214,8 +214,14 @@ out:
     if ((st) != PET_OK) goto fail;                                                               \
   } while (0)
 
-static pet_status check_counts(const char *path, const float *v, int64_t first, int64_t count)
+static pet_status check_counts(const char *path, const float *v, int64_t first, int64_t count, bool signed_ok)
 {
+  if (signed_ok) {
+    for (int64_t i = first; i < first + count; ++i)
+      PET_CHECK(isfinite(v[i]), PET_ERR_IO, "%s: field \"data\": bin %lld holds %g (values must be finite)", path,
+                (long long)i, (double)v[i]);
+    return PET_OK;
+  }
   for (int64_t i = first; i < first + count; ++i)
     PET_CHECK(isfinite(v[i]) && v[i] >= 0, PET_ERR_IO,
               "%s: field \"data\": bin %lld holds %g (counts must be finite and >= 0)", path, (long long)i,
@@ -256,7 +262,21 @@ static pet_status yrt_histogram(const pet_config *cfg, pet_inputs *in, int64_t n
   return PET_OK;
 }
 
+static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data, bool signed_ok,
+                              pet_inputs *in);
+
 pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data, pet_inputs *in)
+{
+  return load_inputs(cfg, comm, need_data, false, in);
+}
+
+pet_status pet_cli_load_inputs_signed(const pet_config *cfg, pet_comm *comm, pet_inputs *in)
+{
+  return load_inputs(cfg, comm, true, true, in);
+}
+
+static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data, bool signed_ok,
+                              pet_inputs *in)
 {
   memset(in, 0, sizeof *in);
   pet_status st = PET_OK;
@@ -297,7 +317,7 @@ pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_
       } else {
         AGREE_GOTO(st, yrt_histogram(cfg, in, nb));
       }
-      AGREE_GOTO(st, check_counts(cfg->data, in->values, bfirst, bcount));
+      AGREE_GOTO(st, check_counts(cfg->data, in->values, bfirst, bcount, signed_ok));
       AGREE_GOTO(st, pet_histogram_create_alias(&in->histogram, in->scanner, in->values));
     } else {
       if (fmt == PET_DATA_HDF5) {

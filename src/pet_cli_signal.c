@@ -70,11 +70,13 @@ void pet_cli_signals_install(void)
   sigaction(SIGUSR1, &sa, NULL);
 }
 
-void pet_cli_signals_poll(bool poll)
+void pet_cli_signals_poll(bool poll) { poll_mode = poll ? 1 : 0; }
+
+pet_status pet_cli_signals_poll_end(pet_status st)
 {
-  poll_mode = poll ? 1 : 0;
-  /* a signal that came while the command could not stop ends it now */
-  if (!poll && stop_sig != 0) raise(stop_sig);
+  poll_mode = 0;
+  /* a stop asked after the last poll: the command stops here rather than going on */
+  return st == PET_OK && stop_sig != 0 ? PET_ERR_INTERRUPTED : st;
 }
 
 int pet_cli_stop_signal(void) { return stop_sig; }

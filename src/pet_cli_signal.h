@@ -14,10 +14,14 @@
 #include <stdint.h>
 
 #include "pet_progress.h"
+#include "pet_status.h"
 
 void pet_cli_signals_install(void);
 /** true: a signal sets the stop flag (the command polls it); false: a signal exits at once. */
 void pet_cli_signals_poll(bool poll);
+/** Ends a polled step: back to exit mode; PET_ERR_INTERRUPTED if st is PET_OK but a stop was
+ *  asked, else st. */
+pet_status pet_cli_signals_poll_end(pet_status st);
 /** The signal that asked to stop (0: none). */
 int pet_cli_stop_signal(void);
 /** 128 + the stop signal (130 for SIGINT): the exit code of a run stopped without a checkpoint. */

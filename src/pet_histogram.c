@@ -448,7 +448,7 @@ pet_status pet_histo_project_fwd_cpu_cb(const pet_histo_layout *L, const pet_sca
             "histogram projection: bins [%lld, +%lld) outside [0, %lld)", (long long)first, (long long)count,
             (long long)L->num_bins);
   /* smaller batches when someone polls, so that a stop is seen within a fraction of a second */
-  const int64_t max_batch = (int64_t)1 << (cb != NULL ? 18 : 20);
+  const int64_t max_batch = (int64_t)1 << (cb != NULL ? 16 : 20);
   const int64_t cap = count < max_batch ? count : max_batch;
   if (cap == 0) return PET_OK;
   /* crystal normals only where the projector uses them (DD, multi-ray) */
