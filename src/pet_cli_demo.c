@@ -219,8 +219,10 @@ int pet_cli_demo(int argc, char **argv)
   so.randoms_fraction = (float)randoms;
   so.normalisation = true;
   so.proj = oo.proj;
+  /* with --json, stdout holds only JSON lines: human text goes to stderr */
+  FILE *info = ctx.prog.json ? stderr : stdout;
   if (!ctx.prog.quiet)
-    printf("demo: scanner %s (%d detectors/ring x %d rings), image %dx%dx%d over %.1fx%.1fx%.1f mm, "
+    fprintf(info, "demo: scanner %s (%d detectors/ring x %d rings), image %dx%dx%d over %.1fx%.1fx%.1f mm, "
            "projector %s, %d threads\n",
            sp.name, sp.dets_per_ring, sp.num_rings, ip.nx, ip.ny, ip.nz, (double)ip.length_x,
            (double)ip.length_y, (double)ip.length_z, projector, omp_get_max_threads());
@@ -236,7 +238,7 @@ int pet_cli_demo(int argc, char **argv)
   double total = 0;
   for (int64_t i = 0; i < L->num_bins; ++i) total += sim.counts[i];
   if (!ctx.prog.quiet)
-    printf("demo: simulated %.3g counts in %lld bins (attenuation, normalisation, %.0f%% randoms) in %.2f s\n",
+    fprintf(info, "demo: simulated %.3g counts in %lld bins (attenuation, normalisation, %.0f%% randoms) in %.2f s\n",
            total, (long long)L->num_bins, 100.0 * randoms, pet_cli_now() - t0);
 
   if (save_dir) PET_TRY_GOTO(st, save_inputs(save_dir, scanner, L, &sim, mu, &oo, ip), out);
