@@ -299,7 +299,7 @@ static pet_status load_or_compute_sens(const pet_config *cfg, const pet_osem_dat
   }
   if (gpu) return PET_OK; /* the GPU path computes its own on the device */
   for (int s = 0; s < nsens; ++s) PET_TRY(pet_image_create_owned(&sens[s], *ip, PET_HOST));
-  PET_TRY(pet_osem_sensitivity(d, o, sens, nsens));
+  PET_TRY(pet_cli_sensitivity(d, o, sens, nsens, cfg, rank));
   if (cfg->save_sensitivity[0] && rank == 0) {
     pet_image *sum = NULL;
     PET_TRY(pet_image_create_owned(&sum, *ip, PET_HOST));

@@ -34,6 +34,12 @@ void pet_cli_checkpoint_path(const pet_config *cfg, char *buf, size_t len);
 /** Other spellings of recon's flags: "vram-budget"/"vram_budget" -> "vram_budget_mb". */
 const char *pet_cli_option_alias(const char *name);
 
+/** pet_osem_sensitivity with progress lines on rank 0 (after 2 s; none with cfg->quiet): per
+ *  subset, or, for data without counts and nsens == 1, in 8 chunks summed into sens[0] (equal up
+ *  to float rounding; 8 images of extra memory). Collective on o->reducer. */
+pet_status pet_cli_sensitivity(const pet_osem_data *d, const pet_osem_opts *o, pet_image **sens, int nsens,
+                               const pet_config *cfg, int rank);
+
 /** The program name to show in commands petrel prints (argv[0] of main; default "petrel"). */
 void pet_cli_set_program(const char *argv0);
 const char *pet_cli_program(void);

@@ -69,7 +69,8 @@ check "... and its error is printed once" test "$(grep -c 'error:' fail.log)" -e
 # sens: SIGTERM exits within 2 s with 143, no output (a slow projector makes the work long)
 "$PETREL" sens --config in/recon.json --projector MRS --num_rays 32 --save_sensitivity sens.nii.gz > sens.log 2>&1 &
 pid=$!
-sleep 1.5
+wait_for sens.log "ETA"
+check "sens: progress with an ETA on long work" grep -q "sensitivity: .*ETA" sens.log
 t0=$(now); kill -TERM $pid; wait $pid; rc=$?; dt=$(echo "$(now) - $t0" | bc)
 if [ $rc -eq 0 ]; then ok "sens finished before SIGTERM (machine too fast)"; else
   check "sens: SIGTERM exits 143 (rc=$rc) within 2 s (${dt} s)" test $rc -eq 143 -a "$(echo "$dt < 2" | bc)" -eq 1
