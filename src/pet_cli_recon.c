@@ -352,6 +352,8 @@ static int run_recon(int argc, char **argv, bool sens_only)
   int device = -1;
   if (cfg->gpu) PET_TRY_GOTO(st, pet_comm_setup_gpu(comm, a.backend, &device), out);
   if (!sens_only && cfg->frames[0]) {
+    /* frames have no checkpoint and no poll point: a signal ends the run at once */
+    pet_cli_signals_poll(false);
     st = pet_cli_recon_dynamic(cfg, comm, device);
     goto out;
   }
