@@ -74,6 +74,57 @@ static double tick_step(double vmax, int n)
   return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
 }
 
+/* The centre of the hottest feature of img: the biggest 6-connected region of voxels within 10%
+ * of the maximum (a hot sphere, not one voxel on its rim), as the voxel nearest its centroid. */
+static pet_status hottest_feature(const pet_image *img, int *ix, int *iy, int *iz)
+{
+  const pet_image_params *p = &img->params;
+  const int64_t nv = pet_image_num_voxels(img), nxy = (int64_t)p->nx * p->ny;
+  float vmax = -INFINITY;
+  int64_t arg = 0;
+  for (int64_t v = 0; v < nv; ++v)
+    if (img->data[v] > vmax) vmax = img->data[v], arg = v;
+  const float thr = vmax > 0 ? 0.9f * vmax : vmax;
+  unsigned char *seen = calloc((size_t)nv, 1);
+  int64_t *stack = malloc((size_t)nv * sizeof *stack);
+  if (!seen || !stack) {
+    free(seen);
+    free(stack);
+    return PET_ERROR(PET_ERR_NOMEM, "figure: out of memory");
+  }
+  int64_t best_n = 0;
+  double best[3] = {(double)(arg % p->nx), (double)((arg / p->nx) % p->ny), (double)(arg / nxy)};
+  for (int64_t v0 = 0; v0 < nv; ++v0) {
+    if (seen[v0] || img->data[v0] < thr) continue;
+    int64_t top = 0, n = 0;
+    double sx = 0, sy = 0, sz = 0;
+    stack[top++] = v0;
+    seen[v0] = 1;
+    while (top > 0) {
+      const int64_t v = stack[--top];
+      const int64_t x = v % p->nx, y = (v / p->nx) % p->ny, z = v / nxy;
+      ++n, sx += (double)x, sy += (double)y, sz += (double)z;
+      const int64_t nb[6] = {x > 0 ? v - 1 : -1, x + 1 < p->nx ? v + 1 : -1, y > 0 ? v - p->nx : -1,
+                             y + 1 < p->ny ? v + p->nx : -1, z > 0 ? v - nxy : -1, z + 1 < p->nz ? v + nxy : -1};
+      for (int k = 0; k < 6; ++k)
+        if (nb[k] >= 0 && !seen[nb[k]] && img->data[nb[k]] >= thr) {
+          seen[nb[k]] = 1;
+          stack[top++] = nb[k];
+        }
+    }
+    if (n > best_n) {
+      best_n = n;
+      best[0] = sx / n, best[1] = sy / n, best[2] = sz / n;
+    }
+  }
+  free(seen);
+  free(stack);
+  *ix = (int)lround(best[0]);
+  *iy = (int)lround(best[1]);
+  *iz = (int)lround(best[2]);
+  return PET_OK;
+}
+
 pet_status pet_png_write_figure(const char *path, const pet_image *const *imgs, const char *const *labels,
                                 int num_imgs, const char *title)
 {
@@ -85,14 +136,12 @@ pet_status pet_png_write_figure(const char *path, const pet_image *const *imgs, 
   }
   const pet_image_params *p = &imgs[0]->params;
   const int64_t nv = pet_image_num_voxels(imgs[0]);
-  /* slices through the hottest voxel of the first image (the truth); one shared scale */
-  int64_t hot = 0;
+  /* slices through the hottest feature of the first image (the truth); one shared scale */
+  int ix = 0, iy = 0, iz = 0;
+  PET_TRY(hottest_feature(imgs[0], &ix, &iy, &iz));
   float vmax = 0.0f;
-  for (int64_t v = 0; v < nv; ++v)
-    if (imgs[0]->data[v] > imgs[0]->data[hot]) hot = v;
   for (int i = 0; i < num_imgs; ++i)
     for (int64_t v = 0; v < nv; ++v) vmax = fmaxf(vmax, imgs[i]->data[v]);
-  const int ix = (int)(hot % p->nx), iy = (int)((hot / p->nx) % p->ny), iz = (int)(hot / ((int64_t)p->nx * p->ny));
   const double vx = p->length_x / p->nx, vy = p->length_y / p->ny, vz = p->length_z / p->nz;
   const double cx = p->off_x - 0.5 * p->length_x + (ix + 0.5) * vx;
   const double cy = p->off_y - 0.5 * p->length_y + (iy + 0.5) * vy;
@@ -106,7 +155,7 @@ pet_status pet_png_write_figure(const char *path, const pet_image *const *imgs, 
   const bool side = zh * 2 + gap + 16 <= ah; /* flat z: coronal above sagittal, beside the axial */
   const double row_w = side ? aw + gap + fmax(cw, sw) : aw + gap + cw + gap + sw;
   const double row_h = side ? ah : fmax(ah, zh);
-  const int W = (int)ceil(fmax(640.0, margin * 2 + row_w + bar_area));
+  const int W = (int)ceil(fmax(720.0, margin * 2 + row_w + bar_area));
   const int H = (int)ceil(top + num_imgs * (label_h + row_h) + (num_imgs - 1) * gap + 46);
 
   cairo_surface_t *fig = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
@@ -117,8 +166,8 @@ pet_status pet_png_write_figure(const char *path, const pet_image *const *imgs, 
   text(cr, margin, 30, 17, true, title ? title : "", 0.0);
   char buf[256];
   snprintf(buf, sizeof buf,
-           "slices through the hottest voxel of the top row: x = %.1f mm, y = %.1f mm, z = %.1f mm; "
-           "voxels %.2f x %.2f x %.2f mm; ticks mark the cuts", cx, cy, cz, vx, vy, vz);
+           "slices through the centre of the top row's hottest feature (x %.1f, y %.1f, z %.1f mm; blue "
+           "ticks); voxels %.2f x %.2f x %.2f mm", cx, cy, cz, vx, vy, vz);
   text(cr, margin, 47, 11, false, buf, 0.0);
 
   double y0 = top;
@@ -155,15 +204,16 @@ pet_status pet_png_write_figure(const char *path, const pet_image *const *imgs, 
       snprintf(buf, sizeof buf, "%s, %c = %.1f mm", pan[k].name, pan[k].axis, pan[k].pos);
       text(cr, pan[k].x, pan[k].y - 4, 11, false, buf, 0.0);
     }
-    /* 50 mm scale bar under the axial panel of the last row */
+    /* a scale bar (about a fifth of the field of view) under the axial panel of the last row */
     if (i == num_imgs - 1) {
-      const double bl = 50.0 * s, bx = margin, by = py + ah + 16;
+      const double bar_mm = tick_step(p->length_x, 4), bl = bar_mm * s, bx = margin, by = py + ah + 16;
       cairo_set_source_rgb(cr, 0, 0, 0);
       cairo_set_line_width(cr, 3);
       cairo_move_to(cr, bx, by);
       cairo_line_to(cr, bx + bl, by);
       cairo_stroke(cr);
-      text(cr, bx + bl + 6, by + 4, 11, false, "50 mm", 0.0);
+      snprintf(buf, sizeof buf, "%g mm", bar_mm);
+      text(cr, bx + bl + 6, by + 4, 11, false, buf, 0.0);
     }
     y0 += label_h + row_h + gap;
   }
