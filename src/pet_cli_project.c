@@ -289,7 +289,9 @@ int pet_cli_back(int argc, char **argv)
     PET_TRY_GOTO(st, back_gpu(&a, &pp, h, lm, in.scanner, img), out);
   } else {
     /* batches small enough that a signal is seen within a fraction of a second */
-    const int64_t cap = (int64_t)1 << 17, n = h ? in.layout->num_bins : lm->num_events;
+    const int64_t rays = pp.num_rays > 1 ? pp.num_rays : 1;
+    const int64_t cap = ((int64_t)1 << 17) / rays > 4096 ? ((int64_t)1 << 17) / rays : 4096;
+    const int64_t n = h ? in.layout->num_bins : lm->num_events;
     float *lor = malloc((size_t)cap * 24), *orient = malloc((size_t)cap * 24), *tof = malloc((size_t)cap * 4),
           *vals = malloc((size_t)cap * 4);
     for (int64_t i = 0; i < cap && vals; ++i) vals[i] = 1.0f;

@@ -447,8 +447,11 @@ pet_status pet_histo_project_fwd_cpu_cb(const pet_histo_layout *L, const pet_sca
   PET_CHECK(first >= 0 && count >= 0 && first + count <= L->num_bins, PET_ERR_ARG,
             "histogram projection: bins [%lld, +%lld) outside [0, %lld)", (long long)first, (long long)count,
             (long long)L->num_bins);
-  /* smaller batches when someone polls, so that a stop is seen within a fraction of a second */
-  const int64_t max_batch = (int64_t)1 << (cb != NULL ? 16 : 20);
+  /* smaller batches when someone polls, so that a stop is seen within a fraction of a second
+   * (2^17 Siddon LORs, fewer per ray of the multi-ray projector) */
+  const int64_t rays = p->num_rays > 1 ? p->num_rays : 1;
+  const int64_t polled = ((int64_t)1 << 17) / rays > 4096 ? ((int64_t)1 << 17) / rays : 4096;
+  const int64_t max_batch = cb != NULL ? polled : (int64_t)1 << 20;
   const int64_t cap = count < max_batch ? count : max_batch;
   if (cap == 0) return PET_OK;
   /* crystal normals only where the projector uses them (DD, multi-ray) */

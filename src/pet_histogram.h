@@ -121,7 +121,7 @@ pet_status pet_histo_get_subset_lors(const pet_histo_layout *L, const pet_scanne
 pet_status pet_histo_project_fwd_cpu(const pet_histo_layout *L, const pet_scanner *s,
                                      const pet_projector_params *p, const pet_image *img,
                                      int64_t first, int64_t count, float *out);
-/** Same, polling cb (may be NULL) between batches of 2^16 LORs and reporting the bins done:
+/** Same, polling cb (may be NULL) between batches of 2^17 LORs (/ rays) and reporting the bins done:
  *  PET_ERR_INTERRUPTED when cb->should_stop says so (out partly filled). Local. */
 pet_status pet_histo_project_fwd_cpu_cb(const pet_histo_layout *L, const pet_scanner *s,
                                         const pet_projector_params *p, const pet_image *img,

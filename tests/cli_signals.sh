@@ -45,12 +45,11 @@ if [ $rc -eq 0 ]; then ok "recon finished before SIGINT arrived (machine too fas
 fi
 
 # a second Ctrl-C exits at once with 130: no output, no save_every image, no temporary file
-# (a slow projector: a subset lasts long enough for both signals to land inside it)
-"$PETREL" recon --config in/recon.json --iterations 4 --save_every 1 --projector MRS --num_rays 8 \
-  --output two.nii.gz > two.log 2>&1 &
+# (one subset per iteration: it lasts long enough for both signals to land inside it)
+"$PETREL" recon --config in/recon.json --iterations 6 --subsets 1 --save_every 1 --output two.nii.gz > two.log 2>&1 &
 pid=$!
-for _ in $(seq 1 1200); do [ -e two_it1.nii.gz ] && break; sleep 0.05; done
-kill -INT $pid; sleep 0.3; kill -INT $pid; wait $pid; rc=$?
+for _ in $(seq 1 2400); do [ -e two_it1.nii.gz ] && break; sleep 0.05; done
+kill -INT $pid; sleep 0.2; kill -INT $pid; wait $pid; rc=$?
 if [ $rc -eq 0 ]; then ok "recon finished before the signals (machine too fast)"; else
   check "second SIGINT: exit 130 (rc=$rc)" test $rc -eq 130
   check "second SIGINT: no output, no save_every image" test ! -e two.nii.gz -a ! -e two_it1.nii.gz
