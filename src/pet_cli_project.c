@@ -141,6 +141,10 @@ static pet_status fwd_gpu(const proj_args *a, const pet_projector_params *pp, co
   PET_TRY_GOTO(st, pet_projlist_device_allocate_values(pl), out);
   const int64_t cap = pet_projlist_device_batch_capacity(pl), nb = pet_projlist_device_num_batches(pl, 0);
   for (int64_t b = 0; b < nb; ++b) {
+    if (b > 0 && pet_cli_should_stop(NULL)) {
+      st = PET_ERR_INTERRUPTED; /* reported by the caller */
+      goto out;
+    }
     PET_TRY_GOTO(st, pet_projlist_device_prepare_batch(pl, 0, b), out);
     PET_TRY_GOTO(st, pet_projlist_device_fwd(pl, pp, dimg), out);
     int64_t n = pet_projlist_device_loaded_batch_size(pl);
@@ -185,7 +189,10 @@ int pet_cli_fwd(int argc, char **argv)
   PET_TRY_GOTO(st, pet_image_read_nifti(&img, a.image), out);
   PET_TRY_GOTO(st, pet_histogram_create_owned(&h, s), out);
   if (a.gpu) {
-    PET_TRY_GOTO(st, fwd_gpu(&a, &pp, img, h), out);
+    /* polled between device batches */
+    pet_cli_signals_poll(true);
+    st = pet_cli_signals_poll_end(fwd_gpu(&a, &pp, img, h));
+    if (st != PET_OK) goto out;
   } else {
     pet_cli_eta eta;
     pet_batch_cb cb = pet_cli_batch_cb(&eta, "fwd", "bins", a.quiet, false);
@@ -223,6 +230,10 @@ static pet_status back_gpu(const proj_args *a, const pet_projector_params *pp, c
     for (int64_t i = 0; i < cap; ++i) ones[i] = 1.0f;
   }
   for (int64_t b = 0; b < nb; ++b) {
+    if (b > 0 && pet_cli_should_stop(NULL)) {
+      st = PET_ERR_INTERRUPTED;
+      goto out;
+    }
     PET_TRY_GOTO(st, pet_projlist_device_prepare_batch(pl, 0, b), out);
     int64_t n = pet_projlist_device_loaded_batch_size(pl);
     PET_TRY_GOTO(st, pet_gpu_memcpy(pet_projlist_device_values(pl), lm ? ones : h->data + b * cap,
@@ -286,7 +297,9 @@ int pet_cli_back(int argc, char **argv)
   const pet_listmode *lm = in.kind == PET_KIND_LISTMODE ? in.listmode : NULL;
   PET_CHECK_GOTO(st, !pp.tof || lm, PET_ERR_CONFIG, out, "--tof: needs list-mode data with TOF");
   if (a.gpu) {
-    PET_TRY_GOTO(st, back_gpu(&a, &pp, h, lm, in.scanner, img), out);
+    pet_cli_signals_poll(true);
+    st = pet_cli_signals_poll_end(back_gpu(&a, &pp, h, lm, in.scanner, img));
+    if (st != PET_OK) goto out;
   } else {
     /* batches small enough that a signal is seen within a fraction of a second */
     const int64_t rays = pp.num_rays > 1 ? pp.num_rays : 1;
