@@ -137,12 +137,14 @@ int main(int argc, char **argv)
   o.proj.crystal_size_z = sp.crystal_size_z;
   pet_reducer red = pet_comm_reducer(comm);
   o.reducer = &red;
+  o.gpu = gpu;
+  o.gpu_device = device;
 
-  /* the sensitivity once, over all ranks */
+  /* the sensitivity once, over all ranks (on the GPU with --gpu) */
   pet_image *sens = NULL;
   double sens_s = 0.0;
   CHK(pet_image_create_owned(&sens, ip, PET_HOST));
-  if (!gpu) {
+  {
     /* the list-mode sensitivity: one image over all bins (d holds no events yet) */
     pet_osem_opts os = o;
     os.subsets = 1;
@@ -177,13 +179,10 @@ int main(int argc, char **argv)
   dy.frames = fr;
   dy.num_frames = F;
   dy.half_life_s = 6586.2;
-  dy.gpu = gpu;
-  dy.gpu_opts.device = device;
   pet_dyn_plan plan;
   CHK(pet_comm_barrier(comm));
   const double t0 = pet_comm_wtime();
-  /* GPU: the first frame computes the sensitivity on the device and hands it to the others */
-  CHK(pet_dyn_reconstruct(comm, &d, &o, gpu ? NULL : &sens, &dy, &src, x, &plan));
+  CHK(pet_dyn_reconstruct(comm, &d, &o, &sens, &dy, &src, x, &plan));
   const double wall = pet_comm_wtime() - t0;
   /* event generation is not reconstruction: the slowest rank's reconstruction time */
   double rec[2] = {wall - g.gen_s, g.gen_s};

@@ -72,15 +72,14 @@ static int bench_osem(const pet_osem_data *d, pet_image *x, int subsets, int64_t
   o.iterations = 1;
   o.subsets = subsets;
   o.on_subset = on_subset;
-  pet_gpu_opts g;
-  memset(&g, 0, sizeof g);
-  g.vram_budget_bytes = budget;
+  o.gpu = true;
+  o.vram_budget_bytes = budget;
   double best = 1e30, best_total = 1e30;
   for (int r = 0; r < 2; ++r) {
     CHK(pet_image_fill(x, 1.0f));
     g_subset_s = 0;
     double t0 = now_s();
-    CHK(pet_osem_run_gpu(d, &o, &g, x));
+    CHK(pet_osem_run(d, &o, NULL, x));
     double total = now_s() - t0;
     if (g_subset_s < best) best = g_subset_s;
     if (total < best_total) best_total = total;

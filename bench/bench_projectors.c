@@ -23,10 +23,8 @@
 
 #include "pet_image.h"
 #include "pet_projector.h"
-#ifdef PET_BENCH_HAVE_HISTOGRAM
 #include "pet_histogram.h"
 #include "pet_scanner.h"
-#endif
 
 typedef struct bench_opts {
   int threads;
@@ -151,11 +149,7 @@ int main(int argc, char **argv)
     "  Projector throughput (LORs/s) over all bins of a scanner's fully-3D histogram. One JSON line.\n"))
     return 0;
   bench_opts o = {2, "clinical", "S", "fwd",
-#ifdef PET_BENCH_HAVE_HISTOGRAM
                   "histogram",
-#else
-                  "cylinder",
-#endif
                   "auto", 4000000, 1000000};
   if (parse(argc, argv, &o)) return 2;
   int clinical = !strcmp(o.scanner, "clinical");
@@ -189,7 +183,6 @@ int main(int argc, char **argv)
     p.crystal_size_z = 25.0f / 8.0f;
   }
 
-#ifdef PET_BENCH_HAVE_HISTOGRAM
   pet_scanner *scanner = NULL;
   pet_histo_layout *layout = NULL;
   if (histogram) {
@@ -200,13 +193,6 @@ int main(int argc, char **argv)
     p.crystal_size_trans = sp.crystal_size_trans;
     p.crystal_size_z = sp.crystal_size_z;
   }
-#else
-  if (histogram) {
-    fprintf(stderr, "bench_projectors: built without the histogram module; use --lors "
-                    "cylinder\n");
-    return 2;
-  }
-#endif
 
   pet_image *img = NULL;
   if (pet_image_create_owned(&img, g, PET_HOST) != PET_OK) return 1;
@@ -221,11 +207,9 @@ int main(int argc, char **argv)
   double seconds = 0.0, checksum = 0.0;
   for (int64_t first = 0; first < o.n; first += chunk) {
     int64_t count = o.n - first < chunk ? o.n - first : chunk;
-#ifdef PET_BENCH_HAVE_HISTOGRAM
     if (histogram) {
       if (pet_histo_get_lors(layout, scanner, NULL, first, count, lor, ori) != PET_OK) return 1;
     } else
-#endif
     {
 #pragma omp parallel for num_threads(o.threads)
       for (int64_t k = 0; k < count; ++k) cylinder_lor(&rg, first + k, lor + 6 * k, ori + 6 * k);
@@ -256,9 +240,7 @@ int main(int argc, char **argv)
   free(ori);
   free(proj);
   pet_image_destroy(&img);
-#ifdef PET_BENCH_HAVE_HISTOGRAM
   pet_histo_layout_destroy(&layout);
   pet_scanner_destroy(&scanner);
-#endif
   return 0;
 }

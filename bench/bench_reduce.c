@@ -71,10 +71,10 @@ int main(int argc, char **argv)
       }
       int32_t z0 = 0, z1 = 0;
       for (int r = 0; r < size; ++r) {
-        pet_osem_rank_slab(nz, r, size, &z0, &z1);
+        pet_plan_rank_slab(nz, r, size, &z0, &z1);
         counts[r] = (int64_t)(z1 - z0) * plane;
       }
-      pet_osem_rank_slab(nz, rank, size, &z0, &z1);
+      pet_plan_rank_slab(nz, rank, size, &z0, &z1);
       const int64_t off = (int64_t)z0 * plane, mine = counts[rank];
       for (int it = -2; it < reps; ++it) { /* two warm-up rounds */
         for (int64_t v = 0; v < n; ++v) back[v] = (float)((v + rank) % 13) / 13.0f + 0.5f;
@@ -87,11 +87,11 @@ int main(int argc, char **argv)
           em_update(x, back, sens, n);
           t2 = t3 = pet_comm_wtime();
         } else {
-          st = pet_comm_reduce_scatter_sum(comm, back, slab, counts);
+          st = pet_comm_reduce_scatter_sum(comm, back, slab, counts, PET_HOST);
           t1 = pet_comm_wtime();
           em_update(x + off, slab, sens + off, mine);
           t2 = pet_comm_wtime();
-          if (st == PET_OK) st = pet_comm_allgather(comm, x, counts);
+          if (st == PET_OK) st = pet_comm_allgather(comm, x, counts, PET_HOST);
           t3 = pet_comm_wtime();
         }
         if (st != PET_OK) {

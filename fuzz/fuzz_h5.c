@@ -1,4 +1,4 @@
-/* libFuzzer target: the HDF5 readers of mpi/pet_h5.c (histogram, list-mode and image files),
+/* libFuzzer target: the HDF5 readers of src/io/pet_h5.c (histogram, list-mode and image files),
  * serial use (no MPI). Each input is tried as all three kinds. Counts read are bounded so
  * that a header claiming 2^40 events cannot make the harness allocate that much. A crash
  * inside libhdf5 itself is a libhdf5 bug (it is not hardened against hostile files): such

@@ -1,4 +1,4 @@
-/* libFuzzer target: pet_histogram_read_yrt (src/pet_yrt_io.c) for the tiny scanner (a valid
+/* libFuzzer target: pet_histogram_read_yrt (src/io/pet_yrt_io.c) for the tiny scanner (a valid
  * .his is 544 bytes), then pet_histogram_validate on what it read. */
 #include "fuzz_common.h"
 #include "pet_yrt_io.h"

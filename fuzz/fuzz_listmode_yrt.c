@@ -1,4 +1,4 @@
-/* libFuzzer target: pet_listmode_read_yrt (src/pet_yrt_io.c) for the tiny scanner (16
+/* libFuzzer target: pet_listmode_read_yrt (src/io/pet_yrt_io.c) for the tiny scanner (16
  * detectors), without and with TOF, then pet_listmode_check_sorted on what it read. */
 #include "fuzz_common.h"
 #include "pet_yrt_io.h"

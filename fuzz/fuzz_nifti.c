@@ -1,4 +1,4 @@
-/* libFuzzer target: pet_image_read_nifti and pet_image_read_nifti_4d (src/pet_nifti.c) on an
+/* libFuzzer target: pet_image_read_nifti and pet_image_read_nifti_4d (src/io/pet_nifti.c) on an
  * uncompressed .nii (nifti_clib parses the header; petrel checks it and reads the voxels). */
 #include "fuzz_common.h"
 #include "pet_image.h"

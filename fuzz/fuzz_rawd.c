@@ -1,4 +1,4 @@
-/* libFuzzer target: pet_rawd_read (src/pet_yrt_io.c), header only and with the data. */
+/* libFuzzer target: pet_rawd_read (src/io/pet_yrt_io.c), header only and with the data. */
 #include "fuzz_common.h"
 #include "pet_yrt_io.h"
 

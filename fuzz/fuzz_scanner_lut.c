@@ -1,4 +1,4 @@
-/* libFuzzer target: pet_scanner_read_lut (src/pet_scanner.c). Each input is read twice:
+/* libFuzzer target: pet_scanner_read_lut (src/core/pet_scanner.c). Each input is read twice:
  * as the LUT of the 16-detector tiny scanner (384 bytes) and with num_dets taken from its
  * size (size / 24, at least 1), which reaches the finiteness check of every coordinate. */
 #include "fuzz_common.h"

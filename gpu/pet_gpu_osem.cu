@@ -1,5 +1,6 @@
-/* OSEM on the GPU: pet_osem_run's loop (src/pet_osem.c) with the image, the back projection
- * and the sensitivities resident on the device and the projection data streamed through
+/* petrel: the GPU backend of the OSEM loop (pet_osem_backend.h; the loop itself is
+ * src/recon/pet_osem.c). The image, the back projection and the sensitivities live on the
+ * device (images of the loop in PET_DEVICE space) and the projection data is streamed through
  * batches that fit the VRAM budget. Per batch: the host gathers the batch's data values,
  * corrections (and list-mode ids, TOF) into a pinned slot, a copy stream uploads them while
  * the compute stream runs the previous batch (two slots), then the compute stream builds the
@@ -7,25 +8,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pet_gpu.h"
 #include "pet_gpu_check.cuh"
 #include "pet_gpu_internal.cuh"
-#include "pet_osem.h"
-
-/* The division guards of pet_osem.c (same values, same meaning). */
-#define PRED_EPS 1e-10f
-#define SENS_REL_EPS 1e-8f
+#include "pet_osem_backend.h"
 
 namespace {
-
-double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 pet_status cuda_st(cudaError_t e, const char *what, int line)
 {
@@ -35,62 +24,6 @@ pet_status cuda_st(cudaError_t e, const char *what, int line)
                       line, "%s: %s", what, cudaGetErrorString(e));
 }
 #define CU(expr) cuda_st((expr), #expr, __LINE__)
-
-bool is_lm(const pet_osem_data *d) { return d->listmode != NULL; }
-int64_t lm_first(const pet_osem_data *d) { return d->lm_count < 0 ? 0 : d->lm_first; }
-int64_t lm_count(const pet_osem_data *d)
-{
-  return d->lm_count < 0 ? d->listmode->num_events : d->lm_count;
-}
-
-/* The rank shares of pet_osem.c: my_share and histo_share. */
-void my_share(const pet_reducer *r, int64_t n, int64_t *lo, int64_t *hi)
-{
-  int rank = r ? r->rank : 0, size = r ? r->size : 1;
-  *lo = n * rank / size;
-  *hi = n * (rank + 1) / size;
-}
-void histo_share(const pet_histo_layout *L, const pet_reducer *r, int32_t S, int32_t s,
-                 int64_t *lo, int64_t *hi)
-{
-  int64_t z0, z1;
-  my_share(r, L->num_zbin, &z0, &z1);
-  int64_t per_z = pet_histo_subset_size(L->num_phi, L->num_r, 1, S, s);
-  *lo = z0 * per_z;
-  *hi = z1 * per_z;
-}
-
-pet_status check_data(const pet_osem_data *d, const pet_osem_opts *o)
-{
-  PET_CHECK(d != NULL && o != NULL, PET_ERR_ARG, "gpu osem: NULL data or options");
-  PET_CHECK(d->scanner != NULL && d->layout != NULL, PET_ERR_ARG,
-            "gpu osem: scanner and bin layout required");
-  PET_CHECK((d->histogram != NULL) != (d->listmode != NULL), PET_ERR_ARG,
-            "gpu osem: give exactly one of a histogram and a list-mode");
-  if (d->histogram) {
-    PET_TRY(pet_histogram_require(d->histogram));
-    PET_CHECK(d->histogram->space == PET_HOST, PET_ERR_STATE,
-              "gpu osem: the histogram must be in host memory (it is streamed to the device)");
-  }
-  if (d->listmode) {
-    PET_TRY(pet_listmode_require(d->listmode));
-    PET_TRY(pet_listmode_check(d->listmode, d->scanner));
-    PET_CHECK(d->lm_count < 0 ||
-                  (d->lm_first >= 0 && d->lm_first + d->lm_count <= d->listmode->num_events),
-              PET_ERR_ARG, "gpu osem: list-mode range outside the events");
-  }
-  PET_CHECK(o->iterations >= 1, PET_ERR_CONFIG, "osem: iterations must be >= 1 (got %d)",
-            o->iterations);
-  PET_CHECK(o->subsets >= 1, PET_ERR_CONFIG, "osem: subsets must be >= 1 (got %d)", o->subsets);
-  PET_CHECK(is_lm(d) || o->subsets <= d->layout->num_phi, PET_ERR_CONFIG,
-            "osem: subsets (%d) must not exceed the histogram's %lld angles", o->subsets,
-            (long long)d->layout->num_phi);
-  PET_CHECK(!o->proj.tof || (is_lm(d) && d->listmode->has_tof), PET_ERR_CONFIG,
-            "osem: TOF needs list-mode data with TOF values");
-  PET_CHECK(o->psf_fwhm_mm >= 0.0f && isfinite(o->psf_fwhm_mm), PET_ERR_CONFIG,
-            "osem: psf_fwhm_mm must be >= 0");
-  return pet_projector_params_check(&o->proj);
-}
 
 /* One staging slot: pinned host arrays and their device twins. */
 struct slot {
@@ -106,6 +39,7 @@ struct engine {
   const pet_osem_opts *o;
   pet_image_params g;
   int64_t nv, cap;
+  float *d_tmp; /* PSF scratch image */
   bool need_orient, tof, lm;
   cudaStream_t ks, cs; /* compute, copy */
   pet_gpu_lorsrc src;
@@ -120,10 +54,10 @@ struct engine {
 int64_t stage_bytes(const pet_osem_data *d, const pet_osem_opts *o)
 {
   int64_t b = 0;
-  if (is_lm(d)) {
+  if (d->listmode != NULL) {
     b += 8; /* d1, d2 */
     if (d->mult) b += 4;
-    if (d->lm_add) b += 4;
+    if (d->lm_add || d->add) b += 4;
     if (o->proj.tof) b += 4;
   } else {
     b += 4; /* y */
@@ -169,6 +103,7 @@ void free_engine(engine *e)
   pet_gpu_free(e->d_invalid);
   pet_gpu_free(e->d_lor);
   pet_gpu_free(e->d_orient);
+  pet_gpu_free(e->d_tmp);
   if (e->ks) cudaStreamDestroy(e->ks);
   if (e->cs) cudaStreamDestroy(e->cs);
 }
@@ -179,7 +114,7 @@ pet_status upload(void **dst, const void *src, size_t bytes, const char *what)
   return pet_gpu_memcpy(*dst, src, bytes, 0);
 }
 
-pet_status init_engine(engine *e, int64_t budget, int64_t max_items)
+pet_status init_engine(engine *e, int64_t cap)
 {
   const pet_osem_data *d = e->d;
   const pet_osem_opts *o = e->o;
@@ -204,13 +139,9 @@ pet_status init_engine(engine *e, int64_t budget, int64_t max_items)
   e->src.num_rings = L->num_rings;
   e->src.num_doi = L->num_doi;
 
-  /* the sensitivity pass stages m over histogram bins even in list-mode */
-  const int64_t per = lor_bytes(o) + 2 * (stage_bytes(d, o) + 4);
-  int64_t cap = budget / per;
-  PET_CHECK(cap >= 1, PET_ERR_ARG,
-            "gpu osem: a VRAM budget of %lld bytes holds no LOR (%lld bytes each); raise "
-            "--vram-budget", (long long)budget, (long long)per);
-  e->cap = cap < max_items ? cap : (max_items > 0 ? max_items : 1);
+  e->cap = cap;
+  if (o->psf_fwhm_mm > 0)
+    PET_TRY(pet_gpu_malloc((void **)&e->d_tmp, (size_t)e->nv * 4, "the PSF scratch image"));
   const size_t c = (size_t)e->cap * 4;
   PET_TRY(pet_gpu_malloc((void **)&e->d_lor, c * 6, "batch LOR endpoints"));
   if (e->need_orient)
@@ -223,7 +154,8 @@ pet_status init_engine(engine *e, int64_t budget, int64_t max_items)
     if (e->lm) {
       PET_TRY(alloc_pair((void **)&s->h_d1, (void **)&s->d_d1, c, "staged detector ids"));
       PET_TRY(alloc_pair((void **)&s->h_d2, (void **)&s->d_d2, c, "staged detector ids"));
-      if (d->lm_add) PET_TRY(alloc_pair((void **)&s->h_a, (void **)&s->d_a, c, "staged additive terms"));
+      if (d->lm_add || d->add)
+        PET_TRY(alloc_pair((void **)&s->h_a, (void **)&s->d_a, c, "staged additive terms"));
       if (e->tof) PET_TRY(alloc_pair((void **)&s->h_tof, (void **)&s->d_tof, c, "staged TOF"));
     } else {
       PET_TRY(alloc_pair((void **)&s->h_y, (void **)&s->d_y, c, "staged counts"));
@@ -270,25 +202,31 @@ pet_status stage(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, in
     memcpy(sl->h_d1, lmd->d1 + ev0, (size_t)n * 4);
     memcpy(sl->h_d2, lmd->d2 + ev0, (size_t)n * 4);
     if (e->tof) memcpy(sl->h_tof, lmd->tof_ps + ev0, (size_t)n * 4);
-    if (d->lm_add) memcpy(sl->h_a, d->lm_add + ev0, (size_t)n * 4);
-    if (mult) {
+    /* per-bin factors apply to each event of the bin (the additive term is the bin's expected
+     * randoms + scatter, as in the histogram model), plus the event's own additive term */
+    const float *add = d->add;
+    const bool has_a = add || d->lm_add;
+    if (mult || add) {
 #pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < n; ++i) {
         int64_t bin = -1;
         if (pet_histo_dets_to_bin(L, (int32_t)lmd->d1[ev0 + i], (int32_t)lmd->d2[ev0 + i],
                                   &bin) != PET_OK)
           bin = -1;
-        sl->h_m[i] = bin >= 0 ? mult[bin] : 0.0f;
+        if (mult) sl->h_m[i] = bin >= 0 ? mult[bin] : 0.0f;
+        if (add) sl->h_a[i] = (bin >= 0 ? add[bin] : 0.0f) + (d->lm_add ? d->lm_add[ev0 + i] : 0.0f);
       }
+    } else if (d->lm_add) {
+      memcpy(sl->h_a, d->lm_add + ev0, (size_t)n * 4);
     }
     const size_t b = (size_t)n * 4;
     PET_TRY(CU(cudaMemcpyAsync(sl->d_d1, sl->h_d1, b, cudaMemcpyHostToDevice, e->cs)));
     PET_TRY(CU(cudaMemcpyAsync(sl->d_d2, sl->h_d2, b, cudaMemcpyHostToDevice, e->cs)));
     if (e->tof) PET_TRY(CU(cudaMemcpyAsync(sl->d_tof, sl->h_tof, b, cudaMemcpyHostToDevice, e->cs)));
-    if (d->lm_add) PET_TRY(CU(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs)));
+    if (has_a) PET_TRY(CU(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs)));
     if (mult) PET_TRY(CU(cudaMemcpyAsync(sl->d_m, sl->h_m, b, cudaMemcpyHostToDevice, e->cs)));
     in->m = mult ? sl->d_m : NULL;
-    in->a = d->lm_add ? sl->d_a : NULL;
+    in->a = has_a ? sl->d_a : NULL;
   }
   PET_TRY(CU(cudaEventRecord(sl->copied, e->cs)));
   return PET_OK;
@@ -319,7 +257,7 @@ pet_status compute(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, 
   if (ps == PASS_SENS)
     PET_TRY(pet_gpu_launch_sens(e->ks, &e->o->proj, &b, in.m, e->g, back));
   else
-    PET_TRY(pet_gpu_launch_osem(e->ks, &e->o->proj, &b, e->lm ? NULL : &gr, in, PRED_EPS, e->g,
+    PET_TRY(pet_gpu_launch_osem(e->ks, &e->o->proj, &b, e->lm ? NULL : &gr, in, PET_OSEM_PRED_EPS, e->g,
                                 xf, back));
   PET_TRY(CU(cudaEventRecord(sl->consumed, e->ks)));
   return PET_OK;
@@ -340,198 +278,154 @@ pet_status run_pass(engine *e, pass ps, int32_t S, int32_t s, int64_t lo, int64_
   return PET_OK;
 }
 
-pet_status reduce_dev(const pet_reducer *r, float *buf, int64_t n)
+
+/* ---- the operations ---- */
+
+pet_status gpu_check(const pet_osem_data *d, const pet_osem_opts *o)
 {
-  if (r == NULL || r->size <= 1 || r->allreduce_sum == NULL) return PET_OK;
-  return r->allreduce_sum(r->ctx, buf, n, PET_DEVICE);
-}
-pet_status agree(const pet_reducer *r, pet_status st)
-{
-  if (r == NULL || r->agree == NULL) return st;
-  return r->agree(r->ctx, st);
+  PET_CHECK(pet_gpu_device_count() > 0, PET_ERR_CUDA,
+            "gpu osem: no CUDA device is visible (is this a GPU node? check CUDA_VISIBLE_DEVICES)");
+  PET_CHECK(o->vram_budget_bytes >= 0, PET_ERR_ARG, "gpu osem: negative VRAM budget");
+  if (d->histogram)
+    PET_CHECK(d->histogram->space == PET_HOST, PET_ERR_STATE,
+              "gpu osem: the histogram must be in host memory (it is streamed to the device)");
+  /* the kernels index the LUT with the ids: every id is checked once, up front */
+  if (d->listmode) PET_TRY(pet_listmode_check(d->listmode, d->scanner));
+  return PET_OK;
 }
 
+int64_t gpu_bytes_per_item(const pet_osem_data *d, const pet_osem_opts *o)
+{
+  /* the sensitivity pass stages m over histogram bins even in list-mode */
+  return lor_bytes(o) + 2 * (stage_bytes(d, o) + 4);
+}
+
+pet_status gpu_budget(const pet_osem_opts *o, int64_t *bytes)
+{
+  PET_TRY(pet_gpu_set_device(o->gpu_device));
+  int64_t b = o->vram_budget_bytes;
+  if (b == 0) b = (int64_t)(0.8 * (double)pet_gpu_available_vram());
+  *bytes = b > 0 ? b : 1;
+  return PET_OK;
+}
+
+void gpu_destroy(void *p)
+{
+  engine *e = (engine *)p;
+  if (e == NULL) return;
+  if (e->ks) cudaStreamSynchronize(e->ks);
+  if (e->cs) cudaStreamSynchronize(e->cs);
+  free_engine(e);
+  free(e);
+}
+
+pet_status gpu_create(void **out, const pet_osem_data *d, const pet_osem_opts *o, const pet_image_params *g,
+                      int64_t cap)
+{
+  engine *e = (engine *)calloc(1, sizeof(engine));
+  PET_CHECK(e != NULL, PET_ERR_NOMEM, "gpu osem: out of host memory");
+  e->d = d;
+  e->o = o;
+  e->g = *g;
+  e->nv = (int64_t)g->nx * g->ny * g->nz;
+  e->lm = d->listmode != NULL;
+  e->tof = o->proj.tof != 0;
+  e->need_orient = o->proj.kind == PET_PROJ_DD || o->proj.num_rays > 1;
+  pet_status st = pet_gpu_set_device(o->gpu_device);
+  if (st == PET_OK) st = init_engine(e, cap);
+  if (st != PET_OK) {
+    gpu_destroy(e);
+    return st;
+  }
+  *out = e;
+  return PET_OK;
+}
+
+pet_status gpu_sens_subset(void *p, int32_t S, int32_t s, int64_t lo, int64_t hi, pet_image *out)
+{
+  int64_t lors = 0;
+  return run_pass((engine *)p, PASS_SENS, S, s, lo, hi, 0, NULL, out->data, &lors);
+}
+
+pet_status gpu_project_subset(void *p, int32_t S, int32_t s, int64_t lo, int64_t hi, int64_t ev_base,
+                              const pet_image *xf, pet_image *back, int64_t *lors)
+{
+  return run_pass((engine *)p, PASS_RECON, S, s, lo, hi, ev_base, xf->data, back->data, lors);
+}
+
+pet_status gpu_sync(void *p)
+{
+  engine *e = (engine *)p;
+  PET_TRY(CU(cudaStreamSynchronize(e->cs)));
+  return CU(cudaStreamSynchronize(e->ks));
+}
+
+pet_status gpu_fill(void *p, pet_image *img, float v)
+{
+  engine *e = (engine *)p;
+  const size_t bytes = (size_t)pet_image_num_voxels(img) * 4;
+  if (v == 0.0f) return CU(cudaMemsetAsync(img->data, 0, bytes, e->ks));
+  PET_TRY(gpu_sync(p));
+  return pet_image_fill(img, v);
+}
+
+pet_status gpu_copy(void *p, pet_image *dst, const pet_image *src)
+{
+  engine *e = (engine *)p;
+  const size_t bytes = (size_t)pet_image_num_voxels(src) * 4;
+  return CU(cudaMemcpyAsync(dst->data, src->data, bytes, cudaMemcpyDeviceToDevice, e->ks));
+}
+
+pet_status gpu_blur(void *p, pet_image *img, float fwhm_mm)
+{
+  engine *e = (engine *)p;
+  PET_CHECK(e->d_tmp != NULL, PET_ERR_STATE, "gpu osem: no PSF scratch image (PSF off at create)");
+  return pet_gpu_blur(e->ks, img->params, fwhm_mm, img->data, e->d_tmp);
+}
+
+pet_status gpu_max(void *p, const pet_image *img, float *out)
+{
+  engine *e = (engine *)p;
+  return pet_gpu_max(e->ks, img->data, pet_image_num_voxels(img), out);
+}
+
+pet_status gpu_em_update(void *p, pet_image *x, const float *back, const pet_image *sens, float scale, float thr)
+{
+  engine *e = (engine *)p;
+  return pet_gpu_em_update(e->ks, pet_image_num_voxels(x), x->data, back, sens->data, scale, thr);
+}
+
+pet_osem_backend_ops make_ops()
+{
+  pet_osem_backend_ops ops;
+  memset(&ops, 0, sizeof ops);
+  ops.name = "gpu";
+  ops.space = PET_DEVICE;
+  ops.check = gpu_check;
+  ops.bytes_per_item = gpu_bytes_per_item;
+  ops.budget = gpu_budget;
+  ops.create = gpu_create;
+  ops.destroy = gpu_destroy;
+  ops.sens_subset = gpu_sens_subset;
+  ops.project_subset = gpu_project_subset;
+  ops.fill = gpu_fill;
+  ops.copy = gpu_copy;
+  ops.blur = gpu_blur;
+  ops.max = gpu_max;
+  ops.em_update = gpu_em_update;
+  ops.sync = gpu_sync;
+  return ops;
+}
+
+const pet_osem_backend_ops gpu_ops = make_ops();
+
 }  // namespace
+
+extern "C" const pet_osem_backend_ops *pet_osem_gpu_backend(void) { return &gpu_ops; }
 
 extern "C" int64_t pet_gpu_osem_bytes_per_lor(const struct pet_osem_data *d,
                                               const struct pet_osem_opts *o)
 {
   if (d == NULL || o == NULL) return 0;
-  return lor_bytes(o) + 2 * (stage_bytes(d, o) + 4);
-}
-
-extern "C" pet_status pet_osem_run_gpu(const struct pet_osem_data *d,
-                                       const struct pet_osem_opts *o, const pet_gpu_opts *g,
-                                       struct pet_image *x)
-{
-  PET_TRY(check_data(d, o));
-  PET_CHECK(x != NULL && x->data != NULL, PET_ERR_STATE, "gpu osem: image used before allocate()/bind()");
-  PET_CHECK(pet_gpu_device_count() > 0, PET_ERR_CUDA,
-            "gpu osem: no CUDA device is visible (is this a GPU node? check CUDA_VISIBLE_DEVICES)");
-  PET_TRY(pet_gpu_set_device(g ? g->device : 0));
-  PET_CHECK(g == NULL || g->vram_budget_bytes >= 0, PET_ERR_ARG, "gpu osem: negative VRAM budget");
-
-  pet_status st = PET_OK;
-  const int32_t S = o->subsets;
-  const bool lm = is_lm(d);
-  const int32_t nsens = lm ? 1 : S;
-  const pet_reducer *red = o->reducer;
-  engine e;
-  memset(&e, 0, sizeof e);
-  e.d = d;
-  e.o = o;
-  e.g = x->params;
-  e.nv = pet_image_num_voxels(x);
-  e.lm = lm;
-  e.tof = o->proj.tof != 0;
-  e.need_orient = o->proj.kind == PET_PROJ_DD || o->proj.num_rays > 1;
-  const size_t ib = (size_t)e.nv * 4;
-  float *d_x = NULL, *d_xf = NULL, *d_tmp = NULL, *d_back = NULL, *d_sens = NULL;
-  float *smax = NULL;
-  const bool x_dev = x->space == PET_DEVICE;
-  bool given = false; /* sensitivity handed over by the caller */
-
-  smax = (float *)calloc((size_t)nsens, sizeof(float));
-  PET_CHECK_GOTO(st, smax != NULL, PET_ERR_NOMEM, out, "gpu osem: out of host memory");
-  if (x_dev) {
-    d_x = x->data; /* the caller's device image, updated in place */
-  } else {
-    PET_TRY_GOTO(st, pet_gpu_malloc((void **)&d_x, ib, "the image"), out);
-    PET_TRY_GOTO(st, pet_gpu_memcpy(d_x, x->data, ib, 0), out);
-  }
-  PET_TRY_GOTO(st, pet_gpu_malloc((void **)&d_back, ib, "the back projection"), out);
-  PET_TRY_GOTO(st, pet_gpu_malloc((void **)&d_sens, ib * (size_t)nsens, "the sensitivity images"), out);
-  if (o->psf_fwhm_mm > 0) {
-    PET_TRY_GOTO(st, pet_gpu_malloc((void **)&d_xf, ib, "the PSF image"), out);
-    PET_TRY_GOTO(st, pet_gpu_malloc((void **)&d_tmp, ib, "the PSF scratch image"), out);
-  }
-  {
-    int64_t budget = g ? g->vram_budget_bytes : 0;
-    if (budget == 0) budget = (int64_t)(0.8 * (double)pet_gpu_available_vram());
-    int64_t max_items = 0;
-    for (int32_t s = 0; s < nsens; ++s) {
-      int64_t lo, hi;
-      histo_share(d->layout, red, lm ? 1 : S, s, &lo, &hi);
-      if (hi - lo > max_items) max_items = hi - lo;
-    }
-    if (lm)
-      for (int32_t s = 0; s < S; ++s) {
-        int64_t beg, end, lo, hi;
-        pet_listmode_subset_range(lm_count(d), S, s, &beg, &end);
-        my_share(red, end - beg, &lo, &hi);
-        if (hi - lo > max_items) max_items = hi - lo;
-      }
-    PET_TRY_GOTO(st, init_engine(&e, budget, max_items), out);
-  }
-
-  /* sensitivity: given (uploaded), or A_s^T m per subset (histogram) / A^T m over all bins
-   * (list-mode) computed here */
-  given = g && g->sens_in;
-  if (given || (g && g->sens_out)) {
-    pet_image *const *hs = given ? g->sens_in : g->sens_out;
-    PET_CHECK_GOTO(st, g->num_sens == nsens, PET_ERR_ARG, out,
-                   "gpu osem: %d sensitivity images handed over, %d expected", g->num_sens, nsens);
-    for (int32_t s = 0; s < nsens; ++s) {
-      PET_TRY_GOTO(st, pet_image_require(hs[s], PET_HOST), out);
-      PET_CHECK_GOTO(st, pet_image_params_equal(&hs[s]->params, &x->params), PET_ERR_ARG, out,
-                     "gpu osem: sensitivity image %d is not on the image's grid", s);
-    }
-  }
-  for (int32_t s = 0; given && s < nsens; ++s) {
-    float *sens = d_sens + (size_t)s * (size_t)e.nv;
-    PET_TRY_GOTO(st, pet_gpu_memcpy(sens, g->sens_in[s]->data, ib, 0), out);
-    PET_TRY_GOTO(st, pet_gpu_max(e.ks, sens, e.nv, &smax[s]), out);
-    PET_CHECK_GOTO(st, smax[s] > 0.0f, PET_ERR_ARG, out,
-                   "gpu osem: the sensitivity image %d handed over is zero everywhere", s);
-  }
-  for (int32_t s = 0; !given && s < nsens; ++s) {
-    float *sens = d_sens + (size_t)s * (size_t)e.nv;
-    int64_t lo, hi, lors = 0;
-    const int32_t Ss = lm ? 1 : S;
-    histo_share(d->layout, red, Ss, s, &lo, &hi);
-    PET_TRY_GOTO(st, CU(cudaMemsetAsync(sens, 0, ib, e.ks)), out);
-    st = run_pass(&e, PASS_SENS, Ss, s, lo, hi, 0, NULL, sens, &lors);
-    if (st == PET_OK) st = CU(cudaStreamSynchronize(e.ks));
-    PET_TRY_GOTO(st, agree(red, st), out);
-    PET_TRY_GOTO(st, reduce_dev(red, sens, e.nv), out);
-    if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, pet_gpu_blur(e.ks, e.g, o->psf_fwhm_mm, sens, d_tmp), out);
-    PET_TRY_GOTO(st, pet_gpu_max(e.ks, sens, e.nv, &smax[s]), out);
-    if (g && g->sens_out) PET_TRY_GOTO(st, pet_gpu_memcpy(g->sens_out[s]->data, sens, ib, 1), out);
-  }
-
-  {
-    const double t_start = now_s();
-    int done_subsets = 0;
-    const int total_subsets = o->iterations * S - (o->start_iteration * S + o->start_subset);
-    for (int32_t it = o->start_iteration; it < o->iterations; ++it) {
-      for (int32_t s = (it == o->start_iteration ? o->start_subset : 0); s < S; ++s) {
-        if (o->should_stop && o->should_stop(o->cb_ctx)) {
-          if (o->on_interrupt) {
-            if (!x_dev) PET_TRY_GOTO(st, pet_gpu_memcpy(x->data, d_x, ib, 1), out);
-            PET_TRY_GOTO(st, o->on_interrupt(o->cb_ctx, it, s, x), out);
-          }
-          st = PET_ERR_INTERRUPTED;
-          goto out;
-        }
-        const double t0 = now_s();
-        int64_t lors = 0;
-        const float *xf = d_x;
-        if (d_xf) {
-          PET_TRY_GOTO(st, CU(cudaMemcpyAsync(d_xf, d_x, ib, cudaMemcpyDeviceToDevice, e.ks)), out);
-          PET_TRY_GOTO(st, pet_gpu_blur(e.ks, e.g, o->psf_fwhm_mm, d_xf, d_tmp), out);
-          xf = d_xf;
-        }
-        PET_TRY_GOTO(st, CU(cudaMemsetAsync(d_back, 0, ib, e.ks)), out);
-        int64_t lo, hi, base = 0;
-        if (lm) {
-          int64_t beg, end;
-          pet_listmode_subset_range(lm_count(d), S, s, &beg, &end);
-          my_share(red, end - beg, &lo, &hi);
-          base = lm_first(d) + beg; /* event index = base + subset-local index */
-        } else {
-          histo_share(d->layout, red, S, s, &lo, &hi);
-        }
-        st = run_pass(&e, PASS_RECON, S, s, lo, hi, base, xf, d_back, &lors);
-        if (st == PET_OK) st = CU(cudaStreamSynchronize(e.ks));
-        PET_TRY_GOTO(st, agree(red, st), out);
-        PET_TRY_GOTO(st, reduce_dev(red, d_back, e.nv), out);
-        if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, pet_gpu_blur(e.ks, e.g, o->psf_fwhm_mm, d_back, d_tmp), out);
-        const int32_t si = lm ? 0 : s;
-        const float scale = lm ? 1.0f / (float)S : 1.0f;
-        PET_TRY_GOTO(st, pet_gpu_em_update(e.ks, e.nv, d_x, d_back, d_sens + (size_t)si * (size_t)e.nv,
-                                           scale, SENS_REL_EPS * smax[si] * scale), out);
-        PET_TRY_GOTO(st, CU(cudaStreamSynchronize(e.ks)), out);
-        ++done_subsets;
-        if (o->on_subset) {
-          pet_osem_progress p;
-          memset(&p, 0, sizeof p); /* the phase split is measured on the host path only */
-          p.iteration = it + 1;
-          p.num_iterations = o->iterations;
-          p.subset = s + 1;
-          p.num_subsets = S;
-          p.seconds = now_s() - t0;
-          p.elapsed = now_s() - t_start;
-          p.eta = p.elapsed / done_subsets * (total_subsets - done_subsets);
-          p.lors = lors;
-          o->on_subset(o->cb_ctx, &p);
-        }
-      }
-      if (o->on_iteration) {
-        if (!x_dev) PET_TRY_GOTO(st, pet_gpu_memcpy(x->data, d_x, ib, 1), out);
-        PET_TRY_GOTO(st, o->on_iteration(o->cb_ctx, it + 1, x), out);
-      }
-    }
-  }
-  if (!x_dev) PET_TRY_GOTO(st, pet_gpu_memcpy(x->data, d_x, ib, 1), out);
-out:
-  if (e.ks) cudaStreamSynchronize(e.ks);
-  if (e.cs) cudaStreamSynchronize(e.cs);
-  free_engine(&e);
-  if (!x_dev) pet_gpu_free(d_x);
-  pet_gpu_free(d_xf);
-  pet_gpu_free(d_tmp);
-  pet_gpu_free(d_back);
-  pet_gpu_free(d_sens);
-  free(smax);
-  return st;
+  return gpu_bytes_per_item(d, o);
 }

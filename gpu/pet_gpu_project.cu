@@ -1,6 +1,6 @@
 /* Every __global__ of petrel's GPU backend lives here (templates must stay in one .cu file
  * with CUDA 13's static template stubs): thin wrappers over the per-LOR workers of
- * src/pet_projector_kernel.h, LOR generation from bins or events, and the image-space helpers
+ * src/kernels/pet_projector_kernel.h, LOR generation from bins or events, and the image-space helpers
  * of OSEM. The launchers are declared in pet_gpu_internal.cuh; the public C entry points
  * pet_gpu_project_fwd/back are at the end. */
 #include <math.h>

@@ -1,5 +1,6 @@
 /* Linked when petrel is built without CUDA: every GPU entry point says so clearly. */
 #include "pet_gpu.h"
+#include "pet_osem_backend.h"
 
 #define NO_CUDA() PET_ERROR(PET_ERR_UNSUPPORTED, "this petrel build has no CUDA support (rebuild with -DPET_ENABLE_CUDA=ON)")
 
@@ -14,12 +15,7 @@ pet_status pet_gpu_memcpy(void *d, const void *s, size_t n, int k) { (void)d; (v
 pet_status pet_gpu_fill_f32(float *d, int64_t n, float v) { (void)d; (void)n; (void)v; return NO_CUDA(); }
 int pet_gpu_is_device_ptr(const void *p) { (void)p; return 0; }
 pet_status pet_gpu_synchronize(void) { return NO_CUDA(); }
-pet_status pet_osem_run_gpu(const struct pet_osem_data *d, const struct pet_osem_opts *o,
-                            const pet_gpu_opts *g, struct pet_image *x)
-{
-  (void)d; (void)o; (void)g; (void)x;
-  return NO_CUDA();
-}
+const pet_osem_backend_ops *pet_osem_gpu_backend(void) { return NULL; }
 size_t pet_gpu_available_vram(void) { return 0; }
 pet_status pet_gpu_project_fwd(const pet_projector_params *p, const pet_lor_batch *b,
                                const pet_image *img, float *proj)

@@ -145,6 +145,17 @@ int pet_comm_local_size(const pet_comm *c) { return c ? c->local_size : 1; }
 const char *pet_comm_device_backend(const pet_comm *c) { return c && c->use_nccl ? "nccl" : "mpi"; }
 MPI_Comm pet_comm_mpi_comm(const pet_comm *c) { return c ? c->world : MPI_COMM_SELF; }
 
+/* The host staging buffer for device collectives without NCCL: at least n floats. */
+static pet_status stage_reserve(pet_comm *c, int64_t n)
+{
+  if (c->stage_n >= n) return PET_OK;
+  free(c->stage);
+  c->stage = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+  c->stage_n = c->stage ? n : 0;
+  PET_CHECK(c->stage != NULL, PET_ERR_NOMEM, "comm: no host memory to stage %lld floats", (long long)n);
+  return PET_OK;
+}
+
 static pet_status allreduce_host(pet_comm *c, void *buf, int64_t n, MPI_Datatype t, size_t elem)
 {
   for (int64_t off = 0; off < n; off += CHUNK) {
@@ -165,12 +176,7 @@ pet_status pet_comm_allreduce_sum(pet_comm *c, float *buf, int64_t n, pet_memspa
     return pet_gpu_synchronize();
   }
 #endif
-  if (c->stage_n < n) {
-    free(c->stage);
-    c->stage = malloc((size_t)n * sizeof(float));
-    c->stage_n = c->stage ? n : 0;
-    PET_CHECK(c->stage != NULL, PET_ERR_NOMEM, "allreduce: no host memory to stage %lld floats", (long long)n);
-  }
+  PET_TRY(stage_reserve(c, n));
   PET_TRY(pet_gpu_memcpy(c->stage, buf, (size_t)n * sizeof(float), 1));
   PET_TRY(allreduce_host(c, c->stage, n, MPI_FLOAT, sizeof(float)));
   return pet_gpu_memcpy(buf, c->stage, (size_t)n * sizeof(float), 0);
@@ -188,9 +194,18 @@ pet_status pet_comm_allreduce_sum_i64(pet_comm *c, int64_t *buf, int64_t n)
   return c->size == 1 ? PET_OK : allreduce_host(c, buf, n, MPI_INT64_T, sizeof(int64_t));
 }
 
-pet_status pet_comm_reduce_scatter_sum(pet_comm *c, const float *send, float *recv, const int64_t *counts)
+static int64_t total_count(const pet_comm *c, const int64_t *counts, int64_t *mine_off)
 {
-  PET_CHECK(c != NULL && send && recv && counts, PET_ERR_ARG, "reduce_scatter: bad arguments");
+  int64_t off = 0;
+  for (int r = 0; r < c->size; ++r) {
+    if (r == c->rank && mine_off) *mine_off = off;
+    off += counts[r];
+  }
+  return off;
+}
+
+static pet_status reduce_scatter_host(pet_comm *c, const float *send, float *recv, const int64_t *counts)
+{
   int *rc = malloc((size_t)c->size * sizeof(int));
   PET_CHECK(rc != NULL, PET_ERR_NOMEM, "reduce_scatter: out of memory");
   for (int r = 0; r < c->size; ++r) {
@@ -206,9 +221,8 @@ pet_status pet_comm_reduce_scatter_sum(pet_comm *c, const float *send, float *re
   return PET_OK;
 }
 
-pet_status pet_comm_allgather(pet_comm *c, float *buf, const int64_t *counts)
+static pet_status allgather_host(pet_comm *c, float *buf, const int64_t *counts)
 {
-  PET_CHECK(c != NULL && buf && counts, PET_ERR_ARG, "allgather: bad arguments");
   int *rc = malloc((size_t)c->size * sizeof(int)), *displ = malloc((size_t)c->size * sizeof(int));
   if (!rc || !displ) {
     free(rc);
@@ -227,6 +241,61 @@ pet_status pet_comm_allgather(pet_comm *c, float *buf, const int64_t *counts)
   free(displ);
   PET_CHECK(e == MPI_SUCCESS, PET_ERR_MPI, "MPI_Allgatherv failed");
   return PET_OK;
+}
+
+pet_status pet_comm_reduce_scatter_sum(pet_comm *c, const float *send, float *recv, const int64_t *counts,
+                                       pet_memspace space)
+{
+  PET_CHECK(c != NULL && send && recv && counts, PET_ERR_ARG, "reduce_scatter: bad arguments");
+  if (space == PET_HOST) return reduce_scatter_host(c, send, recv, counts);
+  int64_t mine = 0;
+  const int64_t n = total_count(c, counts, &mine);
+#ifdef PET_HAVE_NCCL
+  if (c->use_nccl) {
+    /* slabs of unequal size: one reduce to each slab's owner, grouped into one launch */
+    PET_NCCL(ncclGroupStart());
+    int64_t off = 0;
+    for (int r = 0; r < c->size; ++r) {
+      if (counts[r] > 0)
+        PET_NCCL(ncclReduce(send + off, recv, (size_t)counts[r], ncclFloat, ncclSum, r, c->nccl, NULL));
+      off += counts[r];
+    }
+    PET_NCCL(ncclGroupEnd());
+    return pet_gpu_synchronize();
+  }
+#endif
+  /* host MPI: stage the whole buffer and this rank's slab through host memory */
+  PET_TRY(stage_reserve(c, n + counts[c->rank]));
+  PET_TRY(pet_gpu_memcpy(c->stage, send, (size_t)n * sizeof(float), 1));
+  PET_TRY(reduce_scatter_host(c, c->stage, c->stage + n, counts));
+  (void)mine;
+  return pet_gpu_memcpy(recv, c->stage + n, (size_t)counts[c->rank] * sizeof(float), 0);
+}
+
+pet_status pet_comm_allgather(pet_comm *c, float *buf, const int64_t *counts, pet_memspace space)
+{
+  PET_CHECK(c != NULL && buf && counts, PET_ERR_ARG, "allgather: bad arguments");
+  if (space == PET_HOST) return allgather_host(c, buf, counts);
+  int64_t mine = 0;
+  const int64_t n = total_count(c, counts, &mine);
+#ifdef PET_HAVE_NCCL
+  if (c->use_nccl) {
+    /* each slab broadcast from its owner, in place, grouped into one launch */
+    PET_NCCL(ncclGroupStart());
+    int64_t off = 0;
+    for (int r = 0; r < c->size; ++r) {
+      if (counts[r] > 0)
+        PET_NCCL(ncclBroadcast(buf + off, buf + off, (size_t)counts[r], ncclFloat, r, c->nccl, NULL));
+      off += counts[r];
+    }
+    PET_NCCL(ncclGroupEnd());
+    return pet_gpu_synchronize();
+  }
+#endif
+  PET_TRY(stage_reserve(c, n));
+  PET_TRY(pet_gpu_memcpy(c->stage + mine, buf + mine, (size_t)counts[c->rank] * sizeof(float), 1));
+  PET_TRY(allgather_host(c, c->stage, counts));
+  return pet_gpu_memcpy(buf, c->stage, (size_t)n * sizeof(float), 0);
 }
 
 pet_status pet_comm_bcast(pet_comm *c, void *buf, int64_t bytes, int root)
@@ -281,14 +350,15 @@ static pet_status reducer_sum(void *ctx, float *buf, int64_t n, pet_memspace spa
 
 static pet_status reducer_agree(void *ctx, pet_status st) { return pet_comm_agree(ctx, st); }
 
-static pet_status reducer_scatter(void *ctx, const float *send, float *recv, const int64_t *counts)
+static pet_status reducer_scatter(void *ctx, const float *send, float *recv, const int64_t *counts,
+                                  pet_memspace space)
 {
-  return pet_comm_reduce_scatter_sum(ctx, send, recv, counts);
+  return pet_comm_reduce_scatter_sum(ctx, send, recv, counts, space);
 }
 
-static pet_status reducer_gather(void *ctx, float *buf, const int64_t *counts)
+static pet_status reducer_gather(void *ctx, float *buf, const int64_t *counts, pet_memspace space)
 {
-  return pet_comm_allgather(ctx, buf, counts);
+  return pet_comm_allgather(ctx, buf, counts, space);
 }
 
 pet_reducer pet_comm_reducer(pet_comm *c)

@@ -2,6 +2,7 @@
 #include "py_common.h" /* first: Python.h must precede the system headers */
 
 #include "pet_gpu.h"
+#include "pet_version.h"
 
 static PyObject *get_device_count(PyObject *mod, PyObject *unused)
 {

@@ -1,5 +1,5 @@
 /* petrel Python module: OSEM reconstruction (YRT-PET's OSEM object) over pet_osem_run and
- * pet_osem_run_gpu (src/pet_osem.h, gpu/pet_gpu.h).
+ * the one OSEM loop (pet_osem.h; the GPU backend when useGPU).
  *
  *   osem = petrel.OSEM(scanner)            # or petrel.createOSEM(scanner, useGPU=False)
  *   osem.setProjector("DD"); osem.num_MLEM_iterations = 3; osem.num_OSEM_subsets = 4
@@ -336,8 +336,6 @@ static pet_status check_bins(const float *v, int64_t n, const char *what)
 typedef struct run_args {
   pet_osem_data d;
   pet_osem_opts o;
-  pet_gpu_opts g;
-  bool gpu;
   pet_image **sens;       /* nsens images (borrowed or made here), or NULL */
   int32_t nsens;
   bool sens_made;         /* sens[] images are ours (scaled copies of a full sensitivity) */
@@ -368,10 +366,7 @@ static pet_status run_reconstruct(run_args *a)
     PET_TRY(pet_image_copy(a->x, a->initial));
   else
     PET_TRY(pet_image_fill(a->x, 1.0f));
-  if (a->gpu)
-    st = pet_osem_run_gpu(&a->d, &a->o, &a->g, a->x);
-  else
-    st = pet_osem_run(&a->d, &a->o, a->sens, a->x);
+  st = pet_osem_run(&a->d, &a->o, a->sens, a->x);
   return st;
 }
 
@@ -398,17 +393,9 @@ static PyObject *osem_reconstruct(osem_object *self, PyObject *out)
     return py_raise_status(PET_ERROR(PET_ERR_ARG, "reconstruct: a CPU reconstruction needs a host "
                                      "output image (or set useGPU = True)"));
   if (py_check(pet_image_require(x, x->space)) != 0) return NULL;
-  if (self->use_gpu && self->sens != NULL)
-    return py_raise_status(PET_ERROR(PET_ERR_ARG,
-                                     "reconstruct: a GPU reconstruction computes its sensitivity "
-                                     "images on the device and cannot use given ones: "
-                                     "setSensitivityImage(None), or useGPU = False"));
-  if (self->use_gpu && !pet_gpu_compiled()) {
-    char msg[512];
-    pet_status st = pet_osem_run_gpu(NULL, NULL, NULL, NULL);
-    snprintf(msg, sizeof msg, "%s", pet_last_error());
-    return py_raise_status(PET_ERROR(st, "reconstruct (useGPU): %s", msg));
-  }
+  if (self->use_gpu && !pet_gpu_compiled())
+    return py_raise_status(PET_ERROR(PET_ERR_UNSUPPORTED, "reconstruct (useGPU): this petrel build has no "
+                                     "CUDA support (rebuild with -DPET_ENABLE_CUDA=ON)"));
   const bool lm = PyObject_TypeCheck(self->data, &py_listmode_type);
   run_args a;
   memset(&a, 0, sizeof a);
@@ -420,9 +407,9 @@ static PyObject *osem_reconstruct(osem_object *self, PyObject *out)
   a.d.add = self->add;
   a.d.lm_count = -1;
   a.o = osem_opts(self);
-  a.g.device = self->device;
-  a.g.vram_budget_bytes = self->vram_budget;
-  a.gpu = self->use_gpu != 0;
+  a.o.gpu = self->use_gpu != 0;
+  a.o.gpu_device = self->device;
+  a.o.vram_budget_bytes = self->vram_budget;
   a.x = x;
   a.initial = self->initial ? ((py_image_object *)self->initial)->img : NULL;
   a.nsens = lm ? 1 : self->subsets;
@@ -722,7 +709,7 @@ static PyGetSetDef osem_getset[] = {
     {"psfFWHM", (getter)get_psf, (setter)set_psf,
      "Image-space Gaussian PSF in the model, FWHM in mm (0: none).", NULL},
     {"useGPU", (getter)get_use_gpu, (setter)set_use_gpu,
-     "Reconstruct with pet_osem_run_gpu (CUDA) instead of pet_osem_run.", NULL},
+     "Reconstruct with the GPU backend (CUDA) of pet_osem_run.", NULL},
     {"device", (getter)get_device, (setter)set_device, "CUDA device for useGPU (default 0).", NULL},
     {"vramBudget", (getter)get_budget, (setter)set_budget,
      "Bytes of VRAM the GPU run's projection batches may take (0: 80% of the free VRAM).", NULL},
@@ -781,7 +768,7 @@ static PyMethodDef osem_methods[] = {
     {"setImageParams", (PyCFunction)osem_set_image_params, METH_O,
      "setImageParams($self, params, /)\n--\n\nThe grid for generateSensitivityImages."},
     {"reconstruct", (PyCFunction)osem_reconstruct, METH_O,
-     "reconstruct($self, out_image, /)\n--\n\nRuns OSEM (pet_osem_run, or pet_osem_run_gpu with "
+     "reconstruct($self, out_image, /)\n--\n\nRuns OSEM (pet_osem_run, on the GPU with "
      "useGPU) into out_image (an allocated/bound host image; with useGPU a device image works "
      "too), starting from the initial estimate (or 1). Returns out_image. Releases the GIL; "
      "Ctrl-C stops it between subsets (KeyboardInterrupt).\nRuntimeError without data, "

@@ -2,16 +2,16 @@
 # Everything that needs a GPU, in one go (for the lent GPU machine or a GPU node): build with
 # CUDA and the Python module, the whole test suite (gpu, mpi, python, cli labels), the GPU
 # tests under compute-sanitizer, and the GPU benchmarks. Logs and JSON lines go to $OUT.
-# usage: [OUT=dir] [PYTHON=python3] [PET_FIXTURES_DIR=...] scripts/gpu_check.sh
+# usage: [OUT=dir] [PYTHON=python3] scripts/gpu_check.sh
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/petrel-gpu-check}
 mkdir -p "$OUT"
-FIX=${PET_FIXTURES_DIR:-$PWD/../shared/fixtures/yrtpet}
+FIX=$PWD/tests/fixtures/yrtpet
 PY=${PYTHON:-python3}
 B=build-gpu
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-cmake -S . -B $B -DPET_WERROR=ON -DPET_FIXTURES_DIR="$FIX" -DPython3_EXECUTABLE="$(command -v "$PY")" \
+cmake -S . -B $B -DPET_WERROR=ON -DPython3_EXECUTABLE="$(command -v "$PY")" \
   > "$OUT/configure.log" 2>&1 || { tail -20 "$OUT/configure.log"; exit 1; }
 cmake --build $B -j"$(nproc)" > "$OUT/build.log" 2>&1 || { grep -B2 -A6 -E "error" "$OUT/build.log" | head -60; exit 1; }
 echo "== test suite"

@@ -15,6 +15,11 @@ bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 MPIRUN="mpirun --allow-run-as-root --oversubscribe"
 export OMP_NUM_THREADS=1
+# a build without MPI (PET_ENABLE_MPI=OFF) runs every process as rank 0 of 1: the results
+# still agree, but the plan's multi-rank log lines are not there to check
+NO_MPI=0
+"$PETREL" info | grep -q "^mpi: none" && NO_MPI=1
+check_ranks() { if [ "$NO_MPI" -eq 1 ]; then echo "skip (no MPI in this build): $1"; else check "$@"; fi; }
 
 timeout 120 "$PETREL" demo --dynamic --events 2e5 --frames 4x15,2x30 --iterations 1 --subsets 2 --out d > demo.log 2>&1
 check "demo --dynamic writes inputs and outputs" test -s d/listmode.h5 -a -s d/dynamic.nii.gz -a -s d/dynamic.json \
@@ -41,13 +46,13 @@ run 1 "$F5" a1; run 2 "$F5" a2; run 4 "$F5" a4
 check "per-frame files written" test -s a1_frame000.nii.gz -a -s a1_frame004.nii.gz -a ! -e a1_frame005.nii.gz
 check "frames > ranks: 2 ranks == 1 rank" same a1 a2 5
 check "frames > ranks: 4 ranks == 1 rank" same a1 a4 5
-check "4 ranks, 5 frames: plan says frames >= ranks" grep -q "5 frame(s) over 4 rank(s): frames >= ranks" a4.log
+check_ranks "4 ranks, 5 frames: plan says frames >= ranks" grep -q "5 frame(s) over 4 rank(s): frames >= ranks" a4.log
 check "events outside every frame are counted in the log" grep -Eq "[1-9][0-9]* outside every frame \(ignored\)" a1.log
 # 2 frames at np 4: groups of 2 ranks per frame
 F2="0-40,40-120"
 run 1 "$F2" b1; run 4 "$F2" b4
 check "ranks > frames: 4 ranks == 1 rank" same b1 b4 2
-check "4 ranks, 2 frames: plan says ranks > frames" grep -q "ranks > frames, so the ranks are split into 2 groups" b4.log
+check_ranks "4 ranks, 2 frames: plan says ranks > frames" grep -q "ranks > frames, so the ranks are split into 2 groups" b4.log
 check "all events inside the frames: 0 outside" grep -q " 0 outside every frame" b1.log
 
 # a YRT-PET framing file (ms) gives the same frames as the equivalent text

@@ -13,6 +13,9 @@ bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 export OMP_NUM_THREADS=2
 SC=$FIX/small/scanner.json
+for f in small/scanner.json small/scanner.lut clinical/scanner.json clinical/scanner.lut; do
+  [ -r "$FIX/$f" ] || { echo "FAIL: YRT-PET fixture $FIX/$f is missing (tests/fixtures/yrtpet/README.md)"; exit 1; }
+done
 
 "$PETREL" demo --quiet --counts 2e6 --iterations 1 --subsets 2 --out demo --save-data in > /dev/null 2>&1
 check "demo inputs" test -s in/listmode.h5 -a -s demo/truth.nii.gz

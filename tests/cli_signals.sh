@@ -56,10 +56,13 @@ if [ $rc -eq 0 ]; then ok "recon finished before the signals (machine too fast)"
   check "second SIGINT: no temporary file" no_temps
 fi
 
-# a failed run leaves none of its save_every images: the output is a folder, so only its last
-# write fails, after out_it1 and out_it2 were written
+# a failed run leaves none of its save_every images: once fail_it1 is written, a folder takes the
+# output's name, so only the last write fails
+"$PETREL" recon --config in/recon.json --iterations 4 --subsets 1 --save_every 1 --output fail.nii.gz > fail.log 2>&1 &
+pid=$!
+for _ in $(seq 1 2400); do [ -e fail_it1.nii.gz ] && break; sleep 0.05; done
 mkdir fail.nii.gz
-"$PETREL" recon --config in/recon.json --iterations 3 --save_every 1 --output fail.nii.gz > fail.log 2>&1; rc=$?
+wait $pid; rc=$?
 check "a run whose output cannot be written fails (rc=$rc)" test $rc -eq 1
 check "... and its save_every images are removed" test ! -e fail_it1.nii.gz -a ! -e fail_it2.nii.gz
 check "... and no temporary file is left" no_temps

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void *pet_test_read_file(const char *path, size_t *size)
 {
@@ -24,7 +25,11 @@ void *pet_test_read_file(const char *path, size_t *size)
 
 const char *pet_test_fixture(char *buf, size_t len, const char *scanner, const char *file)
 {
-  snprintf(buf, len, "%s/%s/%s", PET_FIXTURES_DIR, scanner, file);
+  int n = snprintf(buf, len, "%s/%s/%s", PET_FIXTURES_DIR, scanner, file);
+  if (n < 0 || (size_t)n >= len) fail_msg("fixture path %s/%s/%s is too long", PET_FIXTURES_DIR, scanner, file);
+  /* a missing table is a failure naming it, not a status mismatch further on */
+  if (access(buf, R_OK) != 0)
+    fail_msg("YRT-PET fixture %s is missing or unreadable (tests/fixtures/yrtpet/README.md)", buf);
   return buf;
 }
 

@@ -12,7 +12,8 @@
 
 /** Reads a whole file into a malloc'd buffer (caller frees); NULL on failure. */
 void *pet_test_read_file(const char *path, size_t *size);
-/** Path of a YRT-PET fixture: PET_FIXTURES_DIR/<scanner>/<file> into buf. */
+/** Path of a YRT-PET fixture: PET_FIXTURES_DIR/<scanner>/<file> into buf (tests/fixtures/yrtpet).
+ *  Fails the running test, naming the file, when it is missing or unreadable. */
 const char *pet_test_fixture(char *buf, size_t len, const char *scanner, const char *file);
 /** A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); returns a static buffer copy. */
 const char *pet_test_tmpdir(char *buf, size_t len);

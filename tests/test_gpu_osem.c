@@ -1,4 +1,4 @@
-/* GPU OSEM (pet_osem_run_gpu) against the host OSEM (pet_osem_run): histogram with
+/* GPU OSEM (pet_osem_run with the GPU backend) against the host OSEM (the CPU backend): histogram with
  * corrections and PSF, list-mode with TOF and corrections, a tiny VRAM budget, resume and
  * callbacks. Exits 77 (skipped) without a CUDA device. */
 #include <math.h>
@@ -102,13 +102,12 @@ static void run_both(const pet_osem_data *d, const pet_osem_opts *o, int64_t bud
   pet_image_fill(xc, 1.0f);
   pet_image_fill(xg, 1.0f);
   assert_int_equal(pet_osem_run(d, o, NULL, xc), PET_OK);
-  pet_gpu_opts g;
-  memset(&g, 0, sizeof g);
-  g.vram_budget_bytes = budget;
   g_subsets_seen = 0;
   pet_osem_opts og = *o;
+  og.gpu = true;
+  og.vram_budget_bytes = budget;
   og.on_subset = count_subset;
-  assert_int_equal(pet_osem_run_gpu(d, &og, &g, xg), PET_OK);
+  assert_int_equal(pet_osem_run(d, &og, NULL, xg), PET_OK);
   assert_int_equal(g_subsets_seen, o->iterations * o->subsets);
   double worst = 0, r = rel_diff(xc, xg, &worst);
   printf("  %-40s rel rmse %.3g, worst voxel (>5%% of max) %.3g\n", what, r, worst);
@@ -218,21 +217,19 @@ static void test_resume(void **state)
   assert_int_equal(pet_image_create_owned(&b, f->ip, PET_HOST), PET_OK);
   pet_image_fill(a, 1.0f);
   pet_image_fill(b, 1.0f);
-  pet_gpu_opts g;
-  memset(&g, 0, sizeof g);
-  g.vram_budget_bytes = 0;
-  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, a), PET_OK);
+  o.gpu = true;
+  assert_int_equal(pet_osem_run(&d, &o, NULL, a), PET_OK);
   pet_osem_opts oi = o;
   g_calls = 0;
   oi.should_stop = stop_after_3;
   oi.on_interrupt = remember;
-  assert_int_equal(pet_osem_run_gpu(&d, &oi, &g, b), PET_ERR_INTERRUPTED);
+  assert_int_equal(pet_osem_run(&d, &oi, NULL, b), PET_ERR_INTERRUPTED);
   assert_int_equal(g_next_it, 0);
   assert_int_equal(g_next_s, 3);
   oi.should_stop = NULL;
   oi.start_iteration = g_next_it;
   oi.start_subset = g_next_s;
-  assert_int_equal(pet_osem_run_gpu(&d, &oi, &g, b), PET_OK);
+  assert_int_equal(pet_osem_run(&d, &oi, NULL, b), PET_OK);
   double worst = 0, r = rel_diff(a, b, &worst);
   printf("  resume: rel rmse %.3g\n", r);
   assert_true(r < 1e-5);
@@ -240,8 +237,8 @@ static void test_resume(void **state)
   pet_image_destroy(&b);
 }
 
-/* The sensitivity handed out by one run and handed in to the next gives the same result, and
- * equals the host's pet_osem_sensitivity. */
+/* The GPU backend's sensitivity equals the host's; handed in to a GPU run it gives the same
+ * result as the run that computes its own; a wrong count is refused. */
 static void test_sensitivity_hand_over(void **state)
 {
   fixture *f = *state;
@@ -258,23 +255,18 @@ static void test_sensitivity_hand_over(void **state)
   }
   pet_image_fill(a, 1.0f);
   pet_image_fill(b, 1.0f);
-  pet_gpu_opts g;
-  memset(&g, 0, sizeof g);
-  g.sens_out = gs;
-  g.num_sens = 4;
-  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, a), PET_OK);
+  pet_osem_opts og = o;
+  og.gpu = true;
+  assert_int_equal(pet_osem_run(&d, &og, NULL, a), PET_OK);
+  assert_int_equal(pet_osem_sensitivity(&d, &og, gs, 4), PET_OK);
   assert_int_equal(pet_osem_sensitivity(&d, &o, hs, 4), PET_OK);
   double worst = 0;
   for (int s = 0; s < 4; ++s) assert_true(rel_diff(hs[s], gs[s], &worst) < 1e-4);
-  memset(&g, 0, sizeof g);
-  g.sens_in = gs;
-  g.num_sens = 4;
-  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, b), PET_OK);
+  assert_int_equal(pet_osem_run(&d, &og, gs, b), PET_OK);
   double r = rel_diff(a, b, &worst);
   printf("  sensitivity hand-over: rel rmse %.3g\n", r);
   assert_true(r < 1e-6);
-  g.num_sens = 3;
-  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, b), PET_ERR_ARG);
+  assert_int_equal(pet_osem_sensitivity(&d, &og, gs, 3), PET_ERR_ARG);
   for (int s = 0; s < 4; ++s) {
     pet_image_destroy(&gs[s]);
     pet_image_destroy(&hs[s]);
@@ -294,12 +286,10 @@ static void test_device_image_in_place(void **state)
   assert_int_equal(pet_image_create_owned(&xd, f->ip, PET_DEVICE), PET_OK);
   pet_image_fill(xh, 1.0f);
   pet_image_fill(xd, 1.0f);
-  pet_gpu_opts g;
-  memset(&g, 0, sizeof g);
-  g.vram_budget_bytes = 0;
+  o.gpu = true;
   float *before = xd->data;
-  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, xh), PET_OK);
-  assert_int_equal(pet_osem_run_gpu(&d, &o, &g, xd), PET_OK);
+  assert_int_equal(pet_osem_run(&d, &o, NULL, xh), PET_OK);
+  assert_int_equal(pet_osem_run(&d, &o, NULL, xd), PET_OK);
   assert_ptr_equal(xd->data, before);
   assert_int_equal(pet_image_copy(back, xd), PET_OK);
   double worst = 0;

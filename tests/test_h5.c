@@ -236,6 +236,9 @@ static void test_h5_listmode_round_trip_and_time_windows(void **state)
     assert_true(has_tof);
     assert_string_equal(scanner, "lm-scanner");
     check_windows(path, t, n);
+    int64_t first = -2;
+    assert_int_equal(pet_h5_listmode_check_times(path, &first), PET_OK);
+    assert_int_equal(first, -1);
   }
   uint32_t *rt = malloc((size_t)n * 4), *r1 = malloc((size_t)n * 4), *r2 = malloc((size_t)n * 4);
   float *rtof = malloc((size_t)n * 4);
@@ -305,6 +308,97 @@ static void test_h5_unsorted_listmode_is_rejected(void **state)
   assert_non_null(strstr(pet_last_error(), "event 3"));
   assert_int_equal(count_entries(), before);
   assert_int_equal(access(path, F_OK), -1);
+}
+
+/* Swaps the 4 bytes of a and of b in a file (each must occur once; b may be absent if
+ * !need_b: then a becomes b). */
+static void swap_u32_in_file(const char *path, uint32_t a, uint32_t b, bool need_b)
+{
+  size_t n = 0;
+  unsigned char *raw = pet_test_read_file(path, &n);
+  assert_non_null(raw);
+  long ia = -1, ib = -1;
+  for (size_t i = 0; i + 4 <= n; ++i) {
+    if (memcmp(raw + i, &a, 4) == 0) {
+      assert_true(ia < 0);
+      ia = (long)i;
+    }
+    if (memcmp(raw + i, &b, 4) == 0) {
+      assert_true(ib < 0);
+      ib = (long)i;
+    }
+  }
+  assert_true(ia >= 0 && (ib >= 0 || !need_b));
+  memcpy(raw + ia, &b, 4);
+  if (ib >= 0) memcpy(raw + ib, &a, 4);
+  write_bytes(path, raw, n);
+  free(raw);
+}
+
+/* A time column changed behind the writer's back (unsorted, or the index stale): frames cut
+ * through the index would be wrong, so the check refuses it, naming the events. */
+static void test_h5_listmode_check_times_refuses_unsorted_and_stale_index(void **state)
+{
+  (void)state;
+  char path[1024];
+  const int64_t n = 3000;
+  uint32_t *t = malloc((size_t)n * 4), *d = calloc((size_t)n, 4);
+  for (int64_t i = 0; i < n; ++i) t[i] = 100000000u + 3u * (uint32_t)i; /* distinct byte patterns */
+  tmp_path(path, sizeof path, "lm_unsorted.h5");
+  assert_int_equal(pet_h5_write_listmode_indexed(path, "s", n, t, d, d, NULL, 10), PET_OK);
+  assert_int_equal(pet_h5_listmode_check_times(path, NULL), PET_OK);
+  swap_u32_in_file(path, t[10], t[2990], true);
+  int64_t first = -2;
+  assert_int_equal(pet_h5_listmode_check_times(path, &first), PET_ERR_IO);
+  assert_int_equal(first, 11);
+  assert_non_null(strstr(pet_last_error(), "lm_unsorted.h5: /listmode/time_ms is not sorted: event 11"));
+  /* sorted again, but moved: the times are fine, the index is not */
+  swap_u32_in_file(path, t[2990], t[10], true);
+  swap_u32_in_file(path, t[2999], 200000000u, false);
+  assert_int_equal(pet_h5_listmode_check_times(path, &first), PET_ERR_IO);
+  assert_int_equal(first, -1);
+  assert_non_null(strstr(pet_last_error(), "/listmode/time_index does not match /listmode/time_ms"));
+  assert_true(pet_h5_has_dataset(path, "listmode/time_ms"));
+  assert_false(pet_h5_has_dataset(path, "histogram"));
+  free(t);
+  free(d);
+  pet_error_clear();
+}
+
+/* A checkpoint keeps the run's fields for a field-by-field comparison on resume. */
+static void test_h5_checkpoint_keeps_run_fields(void **state)
+{
+  (void)state;
+  char path[1024];
+  pet_image *x = NULL, *y = NULL;
+  assert_int_equal(pet_image_create_owned(&x, pet_image_params_make(4, 3, 2, 8.f, 6.f, 4.f), PET_HOST), PET_OK);
+  assert_int_equal(pet_image_fill(x, 2.5f), PET_OK);
+  pet_h5_checkpoint ck, back;
+  memset(&ck, 0, sizeof ck);
+  ck.next_iteration = 3;
+  ck.next_subset = 1;
+  ck.num_ranks = 2;
+  ck.config_hash = 0xfedcba9876543210ull;
+  ck.data_bytes = 1234;
+  ck.data_checksum = 42;
+  snprintf(ck.fields, sizeof ck.fields, "subsets: 12\nprojector: DD\n");
+  tmp_path(path, sizeof path, "ck.h5");
+  assert_int_equal(pet_h5_write_checkpoint(path, x, &ck), PET_OK);
+  memset(&back, 0xff, sizeof back);
+  assert_int_equal(pet_h5_read_checkpoint(path, &y, &back), PET_OK);
+  assert_int_equal(back.next_iteration, 3);
+  assert_int_equal(back.next_subset, 1);
+  assert_true(back.config_hash == ck.config_hash);
+  assert_int_equal(back.data_bytes, 1234);
+  assert_string_equal(back.fields, ck.fields);
+  assert_true(y->data[5] == 2.5f);
+  pet_image_destroy(&y);
+  ck.fields[0] = '\0'; /* none written: none read */
+  assert_int_equal(pet_h5_write_checkpoint(path, x, &ck), PET_OK);
+  assert_int_equal(pet_h5_read_checkpoint(path, &y, &back), PET_OK);
+  assert_string_equal(back.fields, "");
+  pet_image_destroy(&y);
+  pet_image_destroy(&x);
 }
 
 static void test_h5_image_round_trip(void **state)
@@ -416,6 +510,8 @@ int main(void)
       cmocka_unit_test(test_h5_listmode_round_trip_and_time_windows),
       cmocka_unit_test(test_h5_listmode_dense_window_and_extreme_times),
       cmocka_unit_test(test_h5_unsorted_listmode_is_rejected),
+      cmocka_unit_test(test_h5_listmode_check_times_refuses_unsorted_and_stale_index),
+      cmocka_unit_test(test_h5_checkpoint_keeps_run_fields),
       cmocka_unit_test(test_h5_image_round_trip),
       cmocka_unit_test(test_h5_corrupt_and_truncated_files),
       cmocka_unit_test(test_h5_failed_write_leaves_no_file),

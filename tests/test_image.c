@@ -1,4 +1,5 @@
 /* Owned/Alias images: memory ownership, aliasing both ways, use before allocate/bind. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,57 @@ static void test_image_device_without_gpu_is_a_clear_error(void **state)
   assert_null(img);
 }
 
+/* NaN, infinite and negative voxels are errors naming the file and the voxel (i, j, k). */
+static void test_image_check_values_names_the_first_bad_voxel(void **state)
+{
+  (void)state;
+  pet_image *img = NULL;
+  assert_int_equal(pet_image_create_owned(&img, small_params(), PET_HOST), PET_OK);
+  assert_int_equal(pet_image_check_values(img, "x.nii", false), PET_OK);
+  img->data[(1 * 3 + 2) * 4 + 3] = -0.5f; /* (3, 2, 1) */
+  assert_int_equal(pet_image_check_values(img, "x.nii", true), PET_OK);
+  assert_int_equal(pet_image_check_values(img, "x.nii", false), PET_ERR_ARG);
+  assert_non_null(strstr(pet_last_error(), "x.nii: voxel (3, 2, 1) holds -0.5"));
+  img->data[1] = NAN;
+  assert_int_equal(pet_image_check_values(img, "x.nii", true), PET_ERR_ARG);
+  assert_non_null(strstr(pet_last_error(), "voxel (1, 0, 0) holds nan"));
+  img->data[1] = -INFINITY;
+  assert_int_equal(pet_image_check_values(img, "y.nii", true), PET_ERR_ARG);
+  assert_non_null(strstr(pet_last_error(), "y.nii: voxel (1, 0, 0) holds -inf"));
+  pet_image_destroy(&img);
+  pet_error_clear();
+}
+
+/* mu-maps: 1/mm values pass; 1/cm (10x), 1/m or HU, and negative values do not. */
+static void test_image_check_mu_wants_1_per_mm(void **state)
+{
+  (void)state;
+  pet_image *mu = NULL;
+  assert_int_equal(pet_image_create_owned(&mu, pet_image_params_make(10, 10, 2, 10.f, 10.f, 2.f), PET_HOST),
+                   PET_OK);
+  const int64_t n = pet_image_num_voxels(mu);
+  for (int64_t v = 0; v < n; ++v) mu->data[v] = v % 4 == 0 ? 0.0096f : 0.0f; /* a quarter water */
+  mu->data[7] = 0.017f; /* bone */
+  assert_int_equal(pet_image_check_mu(mu, "mu.nii"), PET_OK);
+  for (int64_t v = 0; v < n; ++v) mu->data[v] *= 10.0f; /* 1/cm: max and mean pass, median does not */
+  assert_int_equal(pet_image_check_mu(mu, "mu.nii"), PET_ERR_ARG);
+  assert_non_null(strstr(pet_last_error(), "mu.nii: implausible attenuation coefficients for 1/mm"));
+  assert_non_null(strstr(pet_last_error(), "water is 0.0096 /mm"));
+  for (int64_t v = 0; v < n; ++v) mu->data[v] = 0.0f;
+  mu->data[3] = 1.5f; /* one voxel above 1 /mm */
+  assert_int_equal(pet_image_check_mu(mu, "mu.nii"), PET_ERR_ARG);
+  assert_non_null(strstr(pet_last_error(), "largest 1.5 at voxel (3, 0, 0)"));
+  for (int64_t v = 0; v < n; ++v) mu->data[v] = 0.06f; /* mean above 0.05 /mm */
+  assert_int_equal(pet_image_check_mu(mu, "mu.nii"), PET_ERR_ARG);
+  for (int64_t v = 0; v < n; ++v) mu->data[v] = 0.0f;
+  assert_int_equal(pet_image_check_mu(mu, "mu.nii"), PET_OK); /* no attenuation at all */
+  mu->data[9] = -0.001f;
+  assert_int_equal(pet_image_check_mu(mu, "mu.nii"), PET_ERR_ARG);
+  assert_non_null(strstr(pet_last_error(), "voxel (9, 0, 0) holds -0.001"));
+  pet_image_destroy(&mu);
+  pet_error_clear();
+}
+
 int main(void)
 {
   pet_error_set_print(false);
@@ -114,6 +166,8 @@ int main(void)
       cmocka_unit_test(test_image_params_are_validated),
       cmocka_unit_test(test_image_copy_checks_geometry),
       cmocka_unit_test(test_image_device_without_gpu_is_a_clear_error),
+      cmocka_unit_test(test_image_check_values_names_the_first_bad_voxel),
+      cmocka_unit_test(test_image_check_mu_wants_1_per_mm),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

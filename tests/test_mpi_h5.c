@@ -92,7 +92,7 @@ static void check_histogram_dataset(const char *dataset)
   memset(gathered, 0, NBINS * sizeof(float));
   pet_status st = pet_h5_read_histogram_range_all(comm, p, dataset, first, counts[rank], gathered + first);
   assert_all(st == PET_OK);
-  assert_int_equal(pet_comm_allgather(comm, gathered, counts), PET_OK);
+  assert_int_equal(pet_comm_allgather(comm, gathered, counts, PET_HOST), PET_OK);
   assert_all(memcmp(whole, gathered, NBINS * sizeof(float)) == 0);
   free(whole);
   free(gathered);
@@ -119,7 +119,7 @@ static void test_histogram_rank_shares_of_whole_z_bins(void **state)
   path_of(p, sizeof p, "h.h5");
   const int rank = pet_comm_rank(comm), size = pet_comm_size(comm);
   int64_t first, count;
-  pet_osem_rank_bins(&L, rank, size, &first, &count);
+  pet_plan_rank_bins(&L, rank, size, &first, &count);
   float *mine = calloc((size_t)(count > 0 ? count : 1), sizeof(float));
   float *ref = malloc(30000 * sizeof(float));
   pet_status st = pet_h5_read_histogram_range_all(comm, p, "histogram", first, count, mine);
@@ -145,7 +145,7 @@ static void test_listmode_subset_shares_equal_serial_read(void **state)
   int ok = 1;
   for (int32_t s = 0; s < S; ++s) {
     int64_t first, count;
-    pet_osem_rank_events(NEV, S, s, rank, size, &first, &count);
+    pet_plan_rank_events(NEV, S, s, rank, size, &first, &count);
     pet_status st = pet_h5_read_listmode_range_all(comm, p, first, count, pt + first, p1 + first, p2 + first,
                                                    ptof + first);
     ok = ok && st == PET_OK;
@@ -156,7 +156,7 @@ static void test_listmode_subset_shares_equal_serial_read(void **state)
   assert_all(ok);
   /* 3 events over up to 4 ranks: some ranks read nothing and pass NULL arrays */
   int64_t first, count;
-  pet_osem_rank_events(3, 1, 0, rank, size, &first, &count);
+  pet_plan_rank_events(3, 1, 0, rank, size, &first, &count);
   first += 100;
   memset(p1, 0, NEV * 4);
   pet_status st = pet_h5_read_listmode_range_all(comm, p, first, count, NULL, count ? p1 : NULL, NULL, NULL);

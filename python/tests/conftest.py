@@ -49,8 +49,8 @@ def rss_bytes():
 
 FIXTURES_DIR = os.environ.get(
     "PETREL_FIXTURES_DIR",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
-                 "fixtures", "yrtpet"))
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures",
+                 "yrtpet"))
 
 
 def seed_scanner():

@@ -1,0 +1,118 @@
+/* petrel: YRT-PET's fully-3D histogram (Histogram3D), its bin <-> detector-pair mapping,
+ * OSEM subsets over it, and LOR generation for batches of bins. */
+#ifndef PET_HISTOGRAM_H
+#define PET_HISTOGRAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pet_hd.h"
+#include "pet_image.h"
+#include "pet_scanner.h"
+#include "pet_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * The bin layout: shape (num_zbin, num_phi, num_r), r fastest,
+ * bin = (z_bin * num_phi + phi) * num_r + r. Tables as in ../shared/formats/yrtpet.md.
+ */
+typedef struct pet_histo_layout {
+  int64_t num_r, num_phi, num_zbin, num_bins;
+  int32_t dets_per_ring, num_rings, num_doi;
+  int32_t *ring_pairs; /* num_phi * num_r * 2: in-ring indices (d1, d2) of (phi, r); owned */
+  uint8_t *invalid;    /* num_phi * num_r: 1 where (phi, r) is not an allowed pair; owned */
+  int32_t *zbin_rings; /* num_zbin * 2: rings (z1, z2) of each z-bin; owned */
+} pet_histo_layout;
+
+/** Builds the layout of a scanner (YRT-PET's tables). Returns ownership. */
+pet_status pet_histo_layout_create(pet_histo_layout **L, const pet_scanner *s);
+void pet_histo_layout_destroy(pet_histo_layout **L);
+
+/**
+ * Detector pair of a bin (DOI layers included as YRT-PET encodes them in r).
+ * Invalid (phi, r) bins give d1 == d2 (a zero-length LOR) and *valid = false.
+ * PET_ERR_ARG when bin is out of [0, num_bins).
+ */
+pet_status pet_histo_bin_to_dets(const pet_histo_layout *L, int64_t bin, int32_t *d1,
+                                 int32_t *d2, bool *valid);
+/** Bin of a detector pair (either order). PET_ERR_ARG for out-of-range ids or a pair that
+ *  the scanner does not histogram (same ring index, too small angle, ring difference). */
+pet_status pet_histo_dets_to_bin(const pet_histo_layout *L, int32_t d1, int32_t d2,
+                                 int64_t *bin);
+
+/** Number of bins in subset s of S (subset s takes phi = s, s+S, ...; all r, all z-bins). */
+static inline PET_HD int64_t pet_histo_subset_size(int64_t num_phi, int64_t num_r,
+                                                   int64_t num_zbin, int32_t S, int32_t s)
+{
+  int64_t nphi = (num_phi - s + S - 1) / S;
+  return nphi * num_r * num_zbin;
+}
+/** k-th bin (0 <= k < subset size) of subset s of S, in z-bin, phi, r order. */
+static inline PET_HD int64_t pet_histo_subset_bin(int64_t num_phi, int64_t num_r,
+                                                  int64_t num_zbin, int32_t S, int32_t s,
+                                                  int64_t k)
+{
+  int64_t nphi = (num_phi - s + S - 1) / S;
+  int64_t r = k % num_r;
+  int64_t t = k / num_r;
+  int64_t phi = s + (t % nphi) * S;
+  int64_t z = t / nphi;
+  (void)num_zbin;
+  return (z * num_phi + phi) * num_r + r;
+}
+
+/** Histogram3D: one float per bin. Owned (allocate) or Alias (bind), host or device. */
+typedef struct pet_histogram {
+  const pet_scanner *scanner; /* borrowed: must outlive the histogram */
+  pet_histo_layout *layout;   /* owned */
+  float *data;                /* NULL until allocate()/bind() */
+  pet_ownership ownership;
+  pet_memspace space;
+} pet_histogram;
+
+pet_status pet_histogram_create(pet_histogram **h, const pet_scanner *s, pet_ownership own,
+                                pet_memspace space);
+pet_status pet_histogram_allocate(pet_histogram *h);            /* Owned only; zeroed */
+pet_status pet_histogram_bind(pet_histogram *h, float *data);   /* Alias only; borrowed */
+pet_status pet_histogram_create_owned(pet_histogram **h, const pet_scanner *s);  /* host */
+pet_status pet_histogram_create_alias(pet_histogram **h, const pet_scanner *s, float *data);
+void pet_histogram_destroy(pet_histogram **h);
+/** PET_ERR_STATE naming allocate()/bind() when there is no memory. */
+pet_status pet_histogram_require(const pet_histogram *h);
+int64_t pet_histogram_num_bins(const pet_histogram *h);
+/** Sets every bin (YRT-PET's clearProjections(v)). */
+pet_status pet_histogram_fill(pet_histogram *h, float value);
+
+/**
+ * Input validation of measured data. pet_histogram_read_yrt reads raw: any float32 value is
+ * accepted, so that a file always round-trips and tools can inspect broken data. Counts fed
+ * to a reconstruction must be finite and >= 0 (a NaN or Inf bin poisons every voxel it
+ * touches; a negative bin makes the MLEM ratio negative), so the reconstruction calls this
+ * and refuses such data, naming the file and the first bad bin (the message here names the
+ * bin, its (z_bin, phi, r) and its value; the caller adds the file).
+ * *n_bad (may be NULL) = number of NaN, infinite or negative bins; *first_bad (may be NULL) =
+ * the lowest such bin, -1 when none. Host histograms only. -0.0 is not negative.
+ * Errors: PET_ERR_ARG when n_bad > 0; PET_ERR_STATE (no memory, or device memory).
+ */
+pet_status pet_histogram_validate(const pet_histogram *h, int64_t *n_bad, int64_t *first_bad);
+
+/**
+ * Endpoints and crystal normals of `count` bins (host): for k in [0, count), bin =
+ * bins[k] (if bins != NULL) or first + k. lor: count x 6 (x1 y1 z1 x2 y2 z2, mm, LUT
+ * positions of d1 and d2), orient: count x 6 or NULL. Invalid bins give a zero-length LOR.
+ */
+pet_status pet_histo_get_lors(const pet_histo_layout *L, const pet_scanner *s,
+                              const int64_t *bins, int64_t first, int64_t count, float *lor,
+                              float *orient);
+/** Same for `count` bins of subset s of S starting at the k0-th bin of the subset. */
+pet_status pet_histo_get_subset_lors(const pet_histo_layout *L, const pet_scanner *s,
+                                     int32_t num_subsets, int32_t subset, int64_t k0,
+                                     int64_t count, float *lor, float *orient);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PET_HISTOGRAM_H */

@@ -1,0 +1,173 @@
+#include "pet_simulate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pet_phantom.h"
+#include "pet_project_batch.h"
+
+pet_sim_opts pet_sim_opts_default(void)
+{
+  pet_sim_opts o;
+  memset(&o, 0, sizeof o);
+  o.seed = 42;
+  o.total_trues = 2e7;
+  o.randoms_fraction = 0.0f;
+  o.noise = true;
+  o.proj = pet_projector_params_default();
+  return o;
+}
+
+void pet_sim_result_free(pet_sim_result *r)
+{
+  if (!r) return;
+  free(r->counts);
+  free(r->mult);
+  free(r->add);
+  free(r->attenuation);
+  free(r->normalisation);
+  memset(r, 0, sizeof *r);
+}
+
+/* Reports both projections of a simulation as one piece of work: phase k of n. */
+typedef struct phase_cb {
+  const pet_batch_cb *outer;
+  int phase, num_phases;
+} phase_cb;
+
+static bool phase_stop(void *ctx)
+{
+  const phase_cb *c = ctx;
+  return pet_batch_cb_stop(c->outer);
+}
+
+static void phase_progress(void *ctx, int64_t done, int64_t total)
+{
+  const phase_cb *c = ctx;
+  pet_batch_cb_report(c->outer, c->phase * total + done, c->num_phases * total);
+}
+
+pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *L,
+                                  const pet_image *truth, const pet_image *mu,
+                                  const pet_sim_opts *o, pet_sim_result *out)
+{
+  PET_CHECK(s && L && truth && o && out, PET_ERR_ARG, "simulate: NULL argument");
+  PET_CHECK(o->total_trues > 0 && o->randoms_fraction >= 0, PET_ERR_ARG,
+            "simulate: total_trues must be > 0 and randoms_fraction >= 0");
+  memset(out, 0, sizeof *out);
+  const int64_t nb = L->num_bins;
+  pet_status st = PET_OK;
+  pet_projector_params pp = o->proj;
+  pp.tof = 0;
+  out->counts = malloc((size_t)nb * sizeof(float));
+  PET_CHECK_GOTO(st, out->counts != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory");
+  phase_cb pc = {o->cb, 0, mu ? 2 : 1};
+  pet_batch_cb cb = {phase_stop, phase_progress, &pc};
+  const pet_batch_cb *cbp = o->cb ? &cb : NULL;
+  PET_TRY_GOTO(st, pet_histo_project_fwd_cpu_cb(L, s, &pp, truth, 0, nb, out->counts, cbp), fail);
+  if (mu) {
+    out->attenuation = malloc((size_t)nb * sizeof(float));
+    PET_CHECK_GOTO(st, out->attenuation != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory");
+    pc.phase = 1;
+    PET_TRY_GOTO(st, pet_histo_project_fwd_cpu_cb(L, s, &pp, mu, 0, nb, out->attenuation, cbp), fail);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < nb; ++i) out->attenuation[i] = expf(-out->attenuation[i]);
+  }
+  if (o->normalisation) {
+    out->normalisation = malloc((size_t)nb * sizeof(float));
+    PET_CHECK_GOTO(st, out->normalisation != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory");
+    for (int64_t i = 0; i < nb; ++i) {
+      int32_t d1, d2;
+      bool valid;
+      PET_TRY_GOTO(st, pet_histo_bin_to_dets(L, i, &d1, &d2, &valid), fail);
+      double e1 = 0.8 + 0.4 * pet_uniform_keyed(o->seed ^ 0x5eedull, (uint64_t)d1);
+      double e2 = 0.8 + 0.4 * pet_uniform_keyed(o->seed ^ 0x5eedull, (uint64_t)d2);
+      out->normalisation[i] = valid ? (float)(e1 * e2) : 0.0f;
+    }
+  }
+  if (out->attenuation || out->normalisation) {
+    out->mult = malloc((size_t)nb * sizeof(float));
+    PET_CHECK_GOTO(st, out->mult != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory");
+    for (int64_t i = 0; i < nb; ++i)
+      out->mult[i] = (out->attenuation ? out->attenuation[i] : 1.0f) *
+                     (out->normalisation ? out->normalisation[i] : 1.0f);
+  }
+  double sum = 0.0;
+  int64_t nvalid = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    sum += (double)out->counts[i] * (out->mult ? out->mult[i] : 1.0f);
+    if (out->counts[i] > 0 || (out->mult && out->mult[i] > 0)) ++nvalid;
+  }
+  PET_CHECK_GOTO(st, sum > 0, PET_ERR_ARG, fail, "simulate: the image projects to zero counts");
+  out->scale = o->total_trues / sum;
+  float r = 0.0f;
+  if (o->randoms_fraction > 0) {
+    out->add = malloc((size_t)nb * sizeof(float));
+    PET_CHECK_GOTO(st, out->add != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory");
+    /* randoms spread over the bins whose LOR crosses the image (a stand-in for a delayed
+     * window), so that a bin outside the field of view carries no counts */
+    int64_t nfov = 0;
+    for (int64_t i = 0; i < nb; ++i) nfov += out->counts[i] > 0;
+    r = (float)(o->randoms_fraction * o->total_trues / (double)(nfov > 0 ? nfov : 1));
+    for (int64_t i = 0; i < nb; ++i) out->add[i] = out->counts[i] > 0 ? r : 0.0f;
+  }
+  (void)nvalid;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < nb; ++i) {
+    double mean = out->scale * out->counts[i] * (out->mult ? out->mult[i] : 1.0f) +
+                  (out->add ? out->add[i] : 0.0f);
+    out->counts[i] = o->noise ? pet_poisson_sample(o->seed, (uint64_t)i, mean) : (float)mean;
+  }
+  return PET_OK;
+fail:
+  pet_sim_result_free(out);
+  return st;
+}
+
+pet_status pet_simulate_listmode_from_histogram(const pet_histo_layout *L, const float *counts,
+                                                uint32_t duration_ms, uint64_t seed,
+                                                pet_listmode **lm)
+{
+  PET_CHECK(L && counts && lm, PET_ERR_ARG, "simulate: NULL argument");
+  *lm = NULL;
+  int64_t n = 0;
+  for (int64_t i = 0; i < L->num_bins; ++i) {
+    PET_CHECK(counts[i] >= 0 && counts[i] == floorf(counts[i]), PET_ERR_ARG,
+              "simulate: bin %lld holds %g, not a count", (long long)i, (double)counts[i]);
+    n += (int64_t)counts[i];
+  }
+  pet_listmode *out = NULL;
+  PET_TRY(pet_listmode_create_owned(&out, n, false));
+  int64_t e = 0;
+  pet_status st = PET_OK;
+  for (int64_t i = 0; i < L->num_bins; ++i) {
+    int64_t c = (int64_t)counts[i];
+    if (c == 0) continue;
+    int32_t d1, d2;
+    bool valid;
+    if ((st = pet_histo_bin_to_dets(L, i, &d1, &d2, &valid)) != PET_OK) break;
+    for (int64_t k = 0; k < c; ++k, ++e) {
+      out->d1[e] = (uint32_t)d1;
+      out->d2[e] = (uint32_t)d2;
+    }
+  }
+  if (st != PET_OK) {
+    pet_listmode_destroy(&out);
+    return st;
+  }
+  /* keyed Fisher-Yates shuffle, then increasing times */
+  for (int64_t i = n - 1; i > 0; --i) {
+    int64_t j = (int64_t)(pet_uniform_keyed(seed, (uint64_t)i) * (double)(i + 1));
+    if (j > i) j = i;
+    uint32_t t1 = out->d1[i], t2 = out->d2[i];
+    out->d1[i] = out->d1[j];
+    out->d2[i] = out->d2[j];
+    out->d1[j] = t1;
+    out->d2[j] = t2;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    out->time_ms[i] = (uint32_t)((double)i * duration_ms / (double)(n > 0 ? n : 1));
+  *lm = out;
+  return PET_OK;
+}
