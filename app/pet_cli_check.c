@@ -24,8 +24,11 @@ pet_status pet_cli_read_image_checked(const char *path, const char *field, pet_c
 {
   *out = NULL;
   pet_image *img = NULL;
+  /* the reader's message is printed once, below, with the field's name in front */
+  const bool was = pet_error_set_print(false);
   pet_status st = pet_image_read_nifti(&img, path);
   if (st == PET_OK) st = kind == PET_CLI_IMAGE_MU ? pet_image_check_mu(img, path) : pet_image_check_values(img, path, false);
+  pet_error_set_print(was);
   if (st != PET_OK) {
     pet_image_destroy(&img);
     return PET_ERROR(st, "%s: %s", L(field), pet_last_error());

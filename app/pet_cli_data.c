@@ -176,7 +176,10 @@ static pet_status load_per_bin(pet_comm *comm, const char *path, const char *nam
   pet_status st = buf ? PET_OK : PET_ERROR(PET_ERR_NOMEM, "%s: no memory for %lld bins", path, (long long)nb);
   PET_TRY(pet_comm_agree(comm, st));
   for (int64_t i = 0; i < nb; ++i) buf[i] = fill;
+  /* the reader's message is printed once, with the field's name in front */
+  const bool was = pet_error_set_print(false);
   st = pet_cli_read_bins(comm, path, name, nb, first, count, buf);
+  pet_error_set_print(was);
   if (st != PET_OK) {
     free(buf);
     return PET_ERROR(st, "field \"%s\": %s", name, pet_last_error());
@@ -257,8 +260,14 @@ static pet_status scanner_checksum(const char *path, const pet_scanner *s, uint6
     if ((st) != PET_OK) goto fail;                                                               \
   } while (0)
 
-static pet_status check_counts(const char *path, const float *v, int64_t first, int64_t count)
+static pet_status check_counts(const char *path, const float *v, int64_t first, int64_t count, bool signed_ok)
 {
+  if (signed_ok) {
+    for (int64_t i = first; i < first + count; ++i)
+      PET_CHECK(isfinite(v[i]), PET_ERR_IO, "%s: field \"data\": bin %lld holds %g (values must be finite)", path,
+                (long long)i, (double)v[i]);
+    return PET_OK;
+  }
   for (int64_t i = first; i < first + count; ++i)
     PET_CHECK(isfinite(v[i]) && v[i] >= 0, PET_ERR_IO,
               "%s: field \"data\": bin %lld holds %g (counts must be finite and >= 0)", path, (long long)i,
@@ -311,7 +320,21 @@ static pet_status yrt_histogram(const pet_config *cfg, pet_inputs *in, int64_t n
   return PET_OK;
 }
 
+static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data, bool signed_ok,
+                              pet_inputs *in);
+
 pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data, pet_inputs *in)
+{
+  return load_inputs(cfg, comm, need_data, false, in);
+}
+
+pet_status pet_cli_load_inputs_signed(const pet_config *cfg, pet_comm *comm, pet_inputs *in)
+{
+  return load_inputs(cfg, comm, true, true, in);
+}
+
+static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data, bool signed_ok,
+                              pet_inputs *in)
 {
   memset(in, 0, sizeof *in);
   pet_status st = PET_OK;
@@ -353,7 +376,7 @@ pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_
       } else {
         AGREE_GOTO(st, yrt_histogram(cfg, in, nb));
       }
-      AGREE_GOTO(st, check_counts(cfg->data, in->values, bfirst, bcount));
+      AGREE_GOTO(st, check_counts(cfg->data, in->values, bfirst, bcount, signed_ok));
       AGREE_GOTO(st, warn_if_empty(comm, cfg->data, in->values, bfirst, bcount));
       AGREE_GOTO(st, pet_histogram_create_alias(&in->histogram, in->scanner, in->values));
     } else {
@@ -404,7 +427,9 @@ pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_
       if (in->mult)
         for (int64_t i = 0; i < nb; ++i) in->mult[i] = 1.0f;
     }
+    const bool was = pet_error_set_print(false); /* printed once, below */
     if (st == PET_OK) st = attenuation_from_image(in, cfg->attenuation_image, cfg, bfirst, bcount, in->mult);
+    pet_error_set_print(was);
     if (st != PET_OK) st = PET_ERROR(st, "field \"attenuation_image\": %s", pet_last_error());
     AGREE_GOTO(st, st);
   }

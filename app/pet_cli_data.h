@@ -48,6 +48,9 @@ pet_status pet_cli_detect_format(const char *path, pet_data_format hint, pet_dat
  */
 pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data,
                                pet_inputs *in);
+/** Same with need_data, for histograms of signed values (a gradient, a difference): only NaN
+ *  and infinite values are refused. Collective on comm. */
+pet_status pet_cli_load_inputs_signed(const pet_config *cfg, pet_comm *comm, pet_inputs *in);
 void pet_cli_free_inputs(pet_inputs *in);
 
 /** Fills d from the inputs (histogram or list-mode, corrections). */

@@ -1,6 +1,6 @@
-#define _XOPEN_SOURCE 700 /* realpath */
 /* petrel demo: simulate an acquisition of a phantom on a built-in scanner and reconstruct it,
  * with no input files. */
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #include "pet_cli.h"
 #include "pet_cli_check.h"
+#include "pet_cli_signal.h"
 #include "pet_cli_util.h"
 #include "pet_h5.h"
 #include "pet_histogram.h"
@@ -86,13 +87,11 @@ static pet_status save_inputs(const char *dir, const pet_scanner *scanner, const
                               const pet_sim_result *sim, const pet_image *mu, const pet_osem_opts *oo,
                               pet_image_params ip)
 {
-  char path[8192], adir[4096];
+  char path[8192];
   PET_TRY(pet_cli_mkdir(dir));
-  /* absolute paths in the config, so it works from any folder */
-  PET_CHECK(realpath(dir, adir) != NULL, PET_ERR_IO, "%s: cannot resolve the folder", dir);
-  dir = adir;
   snprintf(path, sizeof path, "%s/scanner.json", dir);
   PET_TRY(pet_scanner_write_json(scanner, path, NULL));
+  pet_cli_output_add(path);
   snprintf(path, sizeof path, "%s/data.h5", dir);
   pet_h5_corrections corr;
   memset(&corr, 0, sizeof corr);
@@ -100,27 +99,47 @@ static pet_status save_inputs(const char *dir, const pet_scanner *scanner, const
   corr.attenuation = sim->attenuation;
   corr.randoms = sim->add;
   PET_TRY(pet_h5_write_histogram(path, scanner->params.name, L->num_bins, sim->counts, &corr));
+  pet_cli_output_add(path);
   pet_listmode *lm = NULL;
   PET_TRY(pet_simulate_listmode_from_histogram(L, sim->counts, 600000u, 99, &lm));
   snprintf(path, sizeof path, "%s/listmode.h5", dir);
   pet_status st = pet_h5_write_listmode(path, scanner->params.name, lm->num_events, lm->time_ms, lm->d1, lm->d2, NULL);
   pet_listmode_destroy(&lm);
   PET_TRY(st);
+  pet_cli_output_add(path);
   snprintf(path, sizeof path, "%s/mu.nii.gz", dir);
   PET_TRY(pet_image_write_nifti(mu, path));
-  char json[32768];
+  pet_cli_output_add(path);
+  /* inputs relative to the config's folder, so DIR can be moved or shared; the output is
+   * relative to the folder petrel recon runs in (outputs are, see pet_config) */
+  char json[4096];
   snprintf(json, sizeof json,
-           "{\n  \"scanner\": \"%s/scanner.json\",\n  \"data\": \"%s/data.h5\",\n"
-           "  \"normalisation\": \"%s/data.h5\",\n  \"attenuation\": \"%s/data.h5\",\n"
-           "  \"randoms\": \"%s/data.h5\",\n  \"output\": \"%s/recon_from_config.nii.gz\",\n"
+           "{\n  \"scanner\": \"scanner.json\",\n  \"data\": \"data.h5\",\n"
+           "  \"normalisation\": \"data.h5\",\n  \"attenuation\": \"data.h5\",\n"
+           "  \"randoms\": \"data.h5\",\n  \"output\": \"recon_from_config.nii.gz\",\n"
            "  \"iterations\": %d,\n  \"subsets\": %d,\n  \"projector\": \"%s\",\n"
            "  \"image\": {\"nx\": %d, \"ny\": %d, \"nz\": %d, \"length_x\": %g, \"length_y\": %g, "
            "\"length_z\": %g}\n}\n",
-           dir, dir, dir, dir, dir, dir, oo->iterations, oo->subsets,
+           oo->iterations, oo->subsets,
            oo->proj.kind == PET_PROJ_DD ? "DD" : (oo->proj.num_rays > 1 ? "MRS" : "S"), ip.nx, ip.ny, ip.nz,
            (double)ip.length_x, (double)ip.length_y, (double)ip.length_z);
   snprintf(path, sizeof path, "%s/recon.json", dir);
-  return pet_file_write_atomic(path, json, strlen(json));
+  PET_TRY(pet_file_write_atomic(path, json, strlen(json)));
+  pet_cli_output_add(path);
+  return PET_OK;
+}
+
+/* The seed's scanner has big gaps between its blocks: say what that does to the image. */
+static void print_coverage(const pet_scanner_params *sp, bool to_stderr)
+{
+  const double circ = 2.0 * 3.14159265358979 * sp->scanner_radius;
+  const double cover = sp->dets_per_ring * sp->crystal_size_trans / circ;
+  if (cover >= 0.9) return;
+  fprintf(to_stderr ? stderr : stdout,
+          "demo: note: this scanner's crystals cover %.0f%% of its ring (%d x %.1f mm on %.0f mm); the gaps "
+          "between its blocks leave gap artifacts (streaks, uneven rings) in the reconstruction. "
+          "Run petrel demo --clinical for a scanner without gaps and a clean image.\n",
+          100.0 * cover, sp->dets_per_ring, (double)sp->crystal_size_trans, circ);
 }
 
 int pet_cli_demo(int argc, char **argv)
@@ -163,6 +182,8 @@ int pet_cli_demo(int argc, char **argv)
     }
   }
   if (st != PET_OK) return 2;
+  pet_projector_params check = pet_projector_params_default();
+  if (pet_projector_params_set_name(&check, projector) != PET_OK) return 2;
   /* the output folders before the simulation, not after the reconstruction */
   if (pet_cli_check_output_dir("--out", out_dir) != PET_OK) return 2;
   if (save_dir && pet_cli_check_output_dir("--save-data", save_dir) != PET_OK) return 2;
@@ -204,17 +225,26 @@ int pet_cli_demo(int argc, char **argv)
   so.randoms_fraction = (float)randoms;
   so.normalisation = true;
   so.proj = oo.proj;
+  /* with --json, stdout holds only JSON lines: human text goes to stderr */
+  FILE *info = ctx.prog.json ? stderr : stdout;
   if (!ctx.prog.quiet)
-    printf("demo: scanner %s (%d detectors/ring x %d rings), image %dx%dx%d over %.1fx%.1fx%.1f mm, "
+    fprintf(info, "demo: scanner %s (%d detectors/ring x %d rings), image %dx%dx%d over %.1fx%.1fx%.1f mm, "
            "projector %s, %d threads\n",
            sp.name, sp.dets_per_ring, sp.num_rings, ip.nx, ip.ny, ip.nz, (double)ip.length_x,
            (double)ip.length_y, (double)ip.length_z, projector, omp_get_max_threads());
-  PET_TRY_GOTO(st, pet_simulate_histogram(scanner, L, truth, mu, &so, &sim), out);
+  print_coverage(&sp, ctx.prog.quiet || ctx.prog.json);
+  pet_cli_eta eta;
+  pet_batch_cb sim_cb = pet_cli_batch_cb(&eta, "demo: simulating", "bins", ctx.prog.quiet && !ctx.prog.json,
+                                         ctx.prog.json);
+  so.cb = &sim_cb;
+  pet_cli_signals_poll(true);
+  st = pet_simulate_histogram(scanner, L, truth, mu, &so, &sim);
+  PET_TRY_GOTO(st, pet_cli_signals_poll_end(st), out);
   PET_TRY_GOTO(st, pet_histogram_create_alias(&his, scanner, sim.counts), out);
   double total = 0;
   for (int64_t i = 0; i < L->num_bins; ++i) total += sim.counts[i];
   if (!ctx.prog.quiet)
-    printf("demo: simulated %.3g counts in %lld bins (attenuation, normalisation, %.0f%% randoms) in %.2f s\n",
+    fprintf(info, "demo: simulated %.3g counts in %lld bins (attenuation, normalisation, %.0f%% randoms) in %.2f s\n",
            total, (long long)L->num_bins, 100.0 * randoms, pet_cli_now() - t0);
 
   if (save_dir) PET_TRY_GOTO(st, save_inputs(save_dir, scanner, L, &sim, mu, &oo, ip), out);
@@ -238,17 +268,29 @@ int pet_cli_demo(int argc, char **argv)
   oo.on_subset = subset_cb;
   oo.on_iteration = on_iteration;
   oo.cb_ctx = &ctx;
-  PET_TRY_GOTO(st, pet_osem_run(&d, &oo, NULL, x), out);
+  oo.should_stop = pet_cli_should_stop;
+  pet_cli_signals_poll(true);
+  st = pet_osem_run(&d, &oo, NULL, x);
+  PET_TRY_GOTO(st, pet_cli_signals_poll_end(st), out);
 
   PET_TRY_GOTO(st, pet_cli_mkdir(out_dir), out);
   char path[4096];
   snprintf(path, sizeof path, "%s/truth.nii.gz", out_dir);
   PET_TRY_GOTO(st, pet_image_write_nifti(truth_scaled, path), out);
+  pet_cli_output_add(path);
   snprintf(path, sizeof path, "%s/recon.nii.gz", out_dir);
   PET_TRY_GOTO(st, pet_image_write_nifti(x, path), out);
+  pet_cli_output_add(path);
   snprintf(path, sizeof path, "%s/montage.png", out_dir);
   const pet_image *pair[2] = {truth_scaled, x};
-  PET_TRY_GOTO(st, pet_png_write_montage(path, pair, 2), out);
+  const char *labels[2] = {"truth (scaled to counts)", NULL};
+  char recon_label[128];
+  snprintf(recon_label, sizeof recon_label, "OSEM %d it x %d subsets, %s", oo.iterations, oo.subsets, projector);
+  labels[1] = recon_label;
+  char title[256];
+  snprintf(title, sizeof title, "petrel demo: scanner %s, %.3g counts", sp.name, total);
+  PET_TRY_GOTO(st, pet_png_write_figure(path, pair, labels, 2, title), out);
+  pet_cli_output_add(path);
   pet_phantom_metrics m;
   PET_TRY_GOTO(st, pet_phantom_metrics_compute(&ph, truth_scaled, x, &m), out);
   if (ctx.prog.json)
@@ -267,5 +309,10 @@ out:
   pet_image_destroy(&mu);
   pet_histo_layout_destroy(&L);
   pet_scanner_destroy(&scanner);
-  return st == PET_OK ? 0 : 1;
+  if (st == PET_ERR_INTERRUPTED) {
+    fprintf(stderr, "petrel: demo stopped by %s; its outputs were removed\n",
+            pet_cli_signal_name(pet_cli_stop_signal()));
+    return pet_cli_signal_exit_code();
+  }
+  return st == PET_OK ? 0 : (st == PET_ERR_CONFIG ? 2 : 1);
 }

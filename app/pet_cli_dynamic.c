@@ -94,7 +94,9 @@ static pet_status write_outputs(const pet_config *cfg, const pet_dyn_frame *fr, 
     int nl = 0;
     int32_t *ids = NULL;
     double *means = NULL;
+    const bool was = pet_error_set_print(false); /* printed once, below */
     pet_status st = pet_image_read_nifti(&mask, cfg->tac_mask);
+    pet_error_set_print(was);
     if (st != PET_OK) return PET_ERROR(st, "field \"tac_mask\": %s", pet_last_error());
     st = pet_dyn_tac((const pet_image *const *)x, nf, mask, &nl, &ids, &means);
     if (st != PET_OK) st = PET_ERROR(st, "%s: field \"tac_mask\": %s", cfg->tac_mask, pet_last_error());

@@ -7,6 +7,7 @@
 #include "pet_cli.h"
 #include "pet_cli_check.h"
 #include "pet_cli_data.h"
+#include "pet_cli_signal.h"
 #include "pet_cli_util.h"
 #include "pet_fov.h"
 #include "pet_gpu.h"
@@ -29,21 +30,39 @@ static bool ends_with(const char *s, const char *suffix)
   return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* The spellings petrel recon accepts name the same options here: --num_rays or --num-rays,
+ * --vram_budget_mb or --vram-budget, --output or --out, --tof or --tof true|false. */
+static const char *canonical(const char *arg, char *buf, size_t len)
+{
+  snprintf(buf, len, "%s", arg);
+  for (char *c = buf + 2; *c; ++c)
+    if (*c == '_') *c = '-';
+  if (!strcmp(buf, "--vram-budget-mb")) return "--vram-budget";
+  if (!strcmp(buf, "--output")) return "--out";
+  return buf;
+}
+
+static bool is_bool(const char *v) { return v && (!strcmp(v, "true") || !strcmp(v, "false")); }
+
 static int parse(int argc, char **argv, proj_args *a, const char *cmd)
 {
   memset(a, 0, sizeof *a);
   a->projector = "S";
   a->vram_mb = 0;
   for (int i = 1; i < argc; ++i) {
-    const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    char kb[64];
+    const char *k = canonical(argv[i], kb, sizeof kb), *v = i + 1 < argc ? argv[i + 1] : NULL;
     pet_status st = PET_OK;
     double f = 0;
-    if (!strcmp(k, "--gpu")) a->gpu = true;
-    else if (!strcmp(k, "--tof")) a->tof = true;
-    else if (!strcmp(k, "--quiet")) a->quiet = true;
-    else if (!strcmp(k, "--histogram")) a->histogram = true;
+    if (!strcmp(k, "--gpu") || !strcmp(k, "--tof") || !strcmp(k, "--histogram")) {
+      bool on = true;
+      if (is_bool(v)) on = !strcmp(argv[++i], "true");
+      if (!strcmp(k, "--gpu")) a->gpu = on;
+      else if (!strcmp(k, "--tof")) a->tof = on;
+      else a->histogram = on;
+    } else if (!strcmp(k, "--quiet")) a->quiet = true;
     else if (!v) {
-      fprintf(stderr, "petrel %s: option %s needs a value (petrel %s --help)\n", cmd, k, cmd);
+      fprintf(stderr, "petrel %s: option %s needs a value (petrel %s --help)\n", cmd, argv[i], cmd);
       return 2;
     } else if (!strcmp(k, "--scanner")) a->scanner = argv[++i];
     else if (!strcmp(k, "--image")) a->image = argv[++i];
@@ -66,7 +85,7 @@ static int parse(int argc, char **argv, proj_args *a, const char *cmd)
       a->have_grid = true;
       if (pet_image_params_check(&a->grid) != PET_OK) return 2;
     } else {
-      fprintf(stderr, "petrel %s: unknown option '%s' (petrel %s --help)\n", cmd, k, cmd);
+      fprintf(stderr, "petrel %s: unknown option '%s' (petrel %s --help)\n", cmd, argv[i], cmd);
       return 2;
     }
     (void)f;
@@ -76,11 +95,23 @@ static int parse(int argc, char **argv, proj_args *a, const char *cmd)
   return 0;
 }
 
+/* 0 done, 2 bad flag or value, 128+signal stopped by a signal (nothing written), else 1 */
+static int exit_code(pet_status st)
+{
+  if (st == PET_ERR_INTERRUPTED) {
+    fprintf(stderr, "petrel: stopped by %s; nothing was written\n", pet_cli_signal_name(pet_cli_stop_signal()));
+    return pet_cli_signal_exit_code();
+  }
+  return st == PET_OK ? 0 : (st == PET_ERR_CONFIG ? 2 : 1);
+}
+
 static pet_status projector_params(const proj_args *a, const pet_scanner *s, pet_projector_params *p)
 {
   *p = pet_projector_params_default();
-  if (pet_projector_params_set_name(p, a->projector) != PET_OK)
-    return PET_ERROR(PET_ERR_CONFIG, "--projector: %s", pet_last_error());
+  const bool was = pet_error_set_print(false); /* printed once, below */
+  const pet_status st = pet_projector_params_set_name(p, a->projector);
+  pet_error_set_print(was);
+  if (st != PET_OK) return PET_ERROR(PET_ERR_CONFIG, "--projector: %s", pet_last_error());
   if (a->num_rays > 0) p->num_rays = (int32_t)a->num_rays;
   p->crystal_size_trans = s->params.crystal_size_trans;
   p->crystal_size_z = s->params.crystal_size_z;
@@ -116,6 +147,10 @@ static pet_status fwd_gpu(const proj_args *a, const pet_projector_params *pp, co
   PET_TRY_GOTO(st, pet_projlist_device_allocate_values(pl), out);
   const int64_t cap = pet_projlist_device_batch_capacity(pl), nb = pet_projlist_device_num_batches(pl, 0);
   for (int64_t b = 0; b < nb; ++b) {
+    if (b > 0 && pet_cli_should_stop(NULL)) {
+      st = PET_ERR_INTERRUPTED; /* reported by the caller */
+      goto out;
+    }
     PET_TRY_GOTO(st, pet_projlist_device_prepare_batch(pl, 0, b), out);
     PET_TRY_GOTO(st, pet_projlist_device_fwd(pl, pp, dimg), out);
     int64_t n = pet_projlist_device_loaded_batch_size(pl);
@@ -135,7 +170,10 @@ int pet_cli_fwd(int argc, char **argv)
            "                  [--projector S|MRS|DD] [--num-rays N] [--threads N]\n"
            "                  [--gpu [--device N] [--vram-budget MB]]\n"
            "  Forward-projects an image into the scanner's fully-3D histogram (every bin: line\n"
-           "  integrals of the image in activity x mm).\n");
+           "  integrals of the image in activity x mm).\n"
+           "  Options also take recon's spellings (--num_rays, --vram_budget_mb, --output).\n"
+           "  exit codes: 0 done, 1 error, 2 bad flag or value, 128+N stopped by signal N (130 for\n"
+           "  Ctrl-C): nothing is written.\n");
     return 0;
   }
   proj_args a;
@@ -159,10 +197,17 @@ int pet_cli_fwd(int argc, char **argv)
   PET_TRY_GOTO(st, pet_cli_read_image_checked(a.image, "--image", PET_CLI_IMAGE_NONNEG, &img), out);
   PET_TRY_GOTO(st, pet_histogram_create_owned(&h, s), out);
   if (a.gpu) {
-    PET_TRY_GOTO(st, fwd_gpu(&a, &pp, img, h), out);
+    /* polled between device batches */
+    pet_cli_signals_poll(true);
+    st = pet_cli_signals_poll_end(fwd_gpu(&a, &pp, img, h));
+    if (st != PET_OK) goto out;
   } else {
-    PET_TRY_GOTO(st, pet_histo_project_fwd_cpu(h->layout, s, &pp, img, 0, h->layout->num_bins, h->data),
-                 out);
+    pet_cli_eta eta;
+    pet_batch_cb cb = pet_cli_batch_cb(&eta, "fwd", "bins", a.quiet, false);
+    pet_cli_signals_poll(true);
+    st = pet_histo_project_fwd_cpu_cb(h->layout, s, &pp, img, 0, h->layout->num_bins, h->data, &cb);
+    st = pet_cli_signals_poll_end(st);
+    if (st != PET_OK) goto out;
   }
   PET_TRY_GOTO(st, write_histogram_file(h, a.out), out);
   if (!a.quiet)
@@ -172,7 +217,7 @@ out:
   pet_histogram_destroy(&h);
   pet_image_destroy(&img);
   pet_scanner_destroy(&s);
-  return st == PET_OK ? 0 : (st == PET_ERR_CONFIG ? 2 : 1);
+  return exit_code(st);
 }
 
 static pet_status back_gpu(const proj_args *a, const pet_projector_params *pp, const pet_histogram *h,
@@ -193,6 +238,10 @@ static pet_status back_gpu(const proj_args *a, const pet_projector_params *pp, c
     for (int64_t i = 0; i < cap; ++i) ones[i] = 1.0f;
   }
   for (int64_t b = 0; b < nb; ++b) {
+    if (b > 0 && pet_cli_should_stop(NULL)) {
+      st = PET_ERR_INTERRUPTED;
+      goto out;
+    }
     PET_TRY_GOTO(st, pet_projlist_device_prepare_batch(pl, 0, b), out);
     int64_t n = pet_projlist_device_loaded_batch_size(pl);
     PET_TRY_GOTO(st, pet_gpu_memcpy(pet_projlist_device_values(pl), lm ? ones : h->data + b * cap,
@@ -215,7 +264,11 @@ int pet_cli_back(int argc, char **argv)
            "                   [--like img.nii | --grid nx,ny,nz,lx,ly,lz] [--projector S|MRS|DD]\n"
            "                   [--num-rays N] [--tof] [--threads N] [--gpu [--device N] [--vram-budget MB]]\n"
            "  Back-projects a histogram (each bin's value) or a list-mode (1 per event, TOF with --tof)\n"
-           "  into an image (the grid of --like, --grid, or the scanner's default grid).\n");
+           "  into an image (the grid of --like, --grid, or the scanner's default grid). Histogram values\n"
+           "  may be negative (a gradient, a difference); NaN and infinities are refused.\n"
+           "  Options also take recon's spellings (--num_rays, --vram_budget_mb, --output, --tof true).\n"
+           "  exit codes: 0 done, 1 error, 2 bad flag or value, 128+N stopped by signal N (130 for\n"
+           "  Ctrl-C): nothing is written.\n");
     return 0;
   }
   proj_args a;
@@ -239,7 +292,8 @@ int pet_cli_back(int argc, char **argv)
   cfg.listmode_tof = a.tof;
   cfg.tof = a.tof;
   memset(&in, 0, sizeof in);
-  PET_TRY_GOTO(st, pet_cli_load_inputs(&cfg, NULL, true, &in), out);
+  /* a histogram to back-project may be signed (a gradient, a difference) */
+  PET_TRY_GOTO(st, pet_cli_load_inputs_signed(&cfg, NULL, &in), out);
   PET_TRY_GOTO(st, projector_params(&a, in.scanner, &pp), out);
   pet_image_params ip = in.image;
   if (a.like) {
@@ -253,12 +307,18 @@ int pet_cli_back(int argc, char **argv)
   const pet_listmode *lm = in.kind == PET_KIND_LISTMODE ? in.listmode : NULL;
   PET_CHECK_GOTO(st, !pp.tof || lm, PET_ERR_CONFIG, out, "--tof: needs list-mode data with TOF");
   if (a.gpu) {
-    PET_TRY_GOTO(st, back_gpu(&a, &pp, h, lm, in.scanner, img), out);
+    pet_cli_signals_poll(true);
+    st = pet_cli_signals_poll_end(back_gpu(&a, &pp, h, lm, in.scanner, img));
+    if (st != PET_OK) goto out;
   } else {
+    pet_cli_eta eta;
+    pet_batch_cb cb = pet_cli_batch_cb(&eta, "back", h ? "bins" : "events", a.quiet, false);
+    pet_cli_signals_poll(true);
     if (h)
-      st = pet_histo_project_back_cpu(in.layout, in.scanner, &pp, h->data, 1, 0, img);
+      st = pet_histo_project_back_cpu(in.layout, in.scanner, &pp, h->data, 1, 0, img, &cb);
     else
-      st = pet_listmode_project_back_cpu(lm, in.scanner, &pp, NULL, 0, lm->num_events, img);
+      st = pet_listmode_project_back_cpu(lm, in.scanner, &pp, NULL, 0, lm->num_events, img, &cb);
+    st = pet_cli_signals_poll_end(st);
     if (st != PET_OK) goto out;
   }
   PET_TRY_GOTO(st, pet_image_write_nifti(img, a.out), out);
@@ -269,7 +329,7 @@ out:
   pet_image_destroy(&img);
   pet_image_destroy(&like);
   pet_cli_free_inputs(&in);
-  return st == PET_OK ? 0 : (st == PET_ERR_CONFIG ? 2 : 1);
+  return exit_code(st);
 }
 
 int pet_cli_convert(int argc, char **argv)
@@ -315,13 +375,23 @@ int pet_cli_convert(int argc, char **argv)
   } else if (in.kind == PET_KIND_LISTMODE) {
     PET_TRY_GOTO(st, pet_histogram_create_owned(&h, in.scanner), out);
     int64_t skipped = 0;
-    for (int64_t e = 0; e < in.listmode->num_events; ++e) {
+    pet_cli_eta eta;
+    pet_batch_cb cb = pet_cli_batch_cb(&eta, "convert", "events", a.quiet, false);
+    const int64_t ne = in.listmode->num_events;
+    pet_cli_signals_poll(true);
+    for (int64_t e = 0; e < ne && st == PET_OK; ++e) {
+      if ((e & 0xfffff) == 0xfffff) {
+        pet_batch_cb_report(&cb, e + 1, ne);
+        if (pet_batch_cb_stop(&cb)) st = PET_ERR_INTERRUPTED;
+      }
       int64_t bin;
       if (pet_histo_dets_to_bin(in.layout, (int32_t)in.listmode->d1[e], (int32_t)in.listmode->d2[e], &bin) == PET_OK)
         h->data[bin] += 1.0f;
       else
         ++skipped;
     }
+    st = pet_cli_signals_poll_end(st);
+    if (st != PET_OK) goto out;
     pet_error_clear();
     if (skipped && !a.quiet)
       fprintf(stderr, "petrel: convert: %lld events between detector pairs the histogram does not hold were skipped\n",
@@ -335,5 +405,5 @@ int pet_cli_convert(int argc, char **argv)
 out:
   pet_histogram_destroy(&h);
   pet_cli_free_inputs(&in);
-  return st == PET_OK ? 0 : (st == PET_ERR_CONFIG ? 2 : 1);
+  return exit_code(st);
 }

@@ -11,6 +11,7 @@
 #include "pet_cli_check.h"
 #include "pet_cli_data.h"
 #include "pet_cli_dynamic.h"
+#include "pet_cli_signal.h"
 #include "pet_cli_util.h"
 #include "pet_comm.h"
 #include "pet_config.h"
@@ -42,14 +43,9 @@ static const char *recon_help =
     "  reconstructs each frame (frames over ranks, or rank groups per frame), decay-corrected with\n"
     "  --half_life_s; output: one 4D NIfTI + <stem>.json (FrameTimesStart, FrameDuration), or\n"
     "  --frame_files true; --tac_mask labels.nii.gz adds <stem>_tac.csv and <stem>_tac.png\n"
-    "exit codes: 0 done, 1 error, 2 usage, 3 stopped by SIGTERM/SIGUSR1 after writing a checkpoint\n";
-
-static volatile sig_atomic_t stop_requested = 0;
-static void on_signal(int sig)
-{
-  (void)sig;
-  stop_requested = 1;
-}
+    "exit codes: 0 done, 1 error, 2 bad flag or config, 3 stopped by SIGINT/SIGTERM/SIGUSR1 at a subset\n"
+    "  boundary after writing a checkpoint (the field \"checkpoint\", default <output>.ckpt.h5; the\n"
+    "  message gives the --resume command); a second signal exits at once with 128+signal (130)\n";
 
 typedef struct recon_ctx {
   pet_cli_progress prog;
@@ -57,6 +53,8 @@ typedef struct recon_ctx {
   const pet_config *cfg;
   const pet_inputs *in;
   int rank;
+  int argc; /* the command line, for the --resume command printed on a stop */
+  char **argv;
 } recon_ctx;
 
 static void subset_cb(void *ctx, const pet_osem_progress *p)
@@ -69,25 +67,27 @@ static void subset_cb(void *ctx, const pet_osem_progress *p)
 static bool should_stop(void *ctx)
 {
   recon_ctx *c = ctx;
-  int64_t flag = stop_requested ? 1 : 0;
+  int64_t flag = pet_cli_stop_signal() != 0 ? 1 : 0;
   if (pet_comm_allreduce_sum_i64(c->comm, &flag, 1) != PET_OK) return true;
   return flag > 0;
 }
 
-static pet_status write_checkpoint(recon_ctx *c, int it, int s, const pet_image *x)
+static pet_status write_checkpoint(recon_ctx *c, int it, int s, const pet_image *x, const char *path)
 {
   pet_status st = PET_OK;
-  if (c->rank == 0 && c->cfg->checkpoint[0]) {
+  if (c->rank == 0 && path[0]) {
     pet_h5_checkpoint ck;
     memset(&ck, 0, sizeof ck);
     ck.next_iteration = it;
     ck.next_subset = s;
     ck.num_ranks = pet_comm_size(c->comm);
-    pet_cli_checkpoint_identity(c->cfg, c->in, &ck);
-    st = pet_h5_write_checkpoint(c->cfg->checkpoint, x, &ck);
+    /* no "checkpoint" field: the data was not hashed at the start; hash it now */
+    pet_inputs in = *c->in;
+    if (!c->cfg->checkpoint[0]) st = pet_cli_file_checksum(c->cfg->data, &in.data_bytes, &in.data_checksum);
+    pet_cli_checkpoint_identity(c->cfg, &in, &ck);
+    if (st == PET_OK) st = pet_h5_write_checkpoint(path, x, &ck);
     if (st == PET_OK && !c->prog.quiet)
-      fprintf(stderr, "petrel: checkpoint written to %s (next: iteration %d, subset %d)\n", c->cfg->checkpoint,
-              it + 1, s + 1);
+      fprintf(stderr, "petrel: checkpoint written to %s (next: iteration %d, subset %d)\n", path, it + 1, s + 1);
   }
   return pet_comm_agree(c->comm, st);
 }
@@ -95,8 +95,17 @@ static pet_status write_checkpoint(recon_ctx *c, int it, int s, const pet_image 
 static pet_status on_interrupt(void *ctx, int it, int s, const pet_image *x)
 {
   recon_ctx *c = ctx;
-  if (c->rank == 0) fprintf(stderr, "petrel: stop requested by a signal\n");
-  return write_checkpoint(c, it, s, x);
+  char path[PET_CONFIG_PATH_MAX + 16];
+  pet_cli_checkpoint_path(c->cfg, path, sizeof path);
+  if (c->rank == 0) fprintf(stderr, "petrel: stopped by %s\n", pet_cli_signal_name(pet_cli_stop_signal()));
+  PET_TRY(write_checkpoint(c, it, s, x, path));
+  if (c->rank == 0 && path[0]) {
+    fprintf(stderr, "petrel: to continue from the checkpoint, run:\n  ");
+    bool has = false;
+    for (int i = 1; i < c->argc; ++i) has |= !strcmp(c->argv[i], "--resume") || !strcmp(c->argv[i], "--resume-if-present");
+    pet_cli_print_command(stderr, "recon", c->argc, c->argv, has ? NULL : "--resume", pet_comm_size(c->comm));
+  }
+  return PET_OK;
 }
 
 /* Output name with a suffix before the extension: out.nii.gz -> out_it3.nii.gz */
@@ -117,9 +126,11 @@ static pet_status on_iteration(void *ctx, int it, const pet_image *x)
       snprintf(suf, sizeof suf, "_it%d", it);
       suffixed(path, sizeof path, c->cfg->output, suf);
       st = pet_image_write_nifti(x, path);
+      /* a complete file, removed again if the run fails (main) */
+      if (st == PET_OK) pet_cli_output_add(path);
     }
     PET_TRY(pet_comm_agree(c->comm, st));
-    PET_TRY(write_checkpoint(c, it, 0, x));
+    PET_TRY(write_checkpoint(c, it, 0, x, c->cfg->checkpoint));
   }
   return PET_OK;
 }
@@ -142,7 +153,7 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
         fprintf(stderr, "petrel: --config needs a file\n");
         return 2;
       }
-      if (pet_config_read_json(&a->cfg, argv[i + 1]) != PET_OK) return 1;
+      if (pet_config_read_json(&a->cfg, argv[i + 1]) != PET_OK) return 2;
     }
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
@@ -178,7 +189,7 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
         return 2;
       }
     } else if (!strncmp(arg, "--", 2) && i + 1 < argc) {
-      if (pet_config_set(&a->cfg, arg + 2, argv[i + 1]) != PET_OK) return 2;
+      if (pet_config_set(&a->cfg, pet_cli_option_alias(arg + 2), argv[i + 1]) != PET_OK) return 2;
       ++i;
     } else {
       fprintf(stderr, "petrel %s: unknown or incomplete option '%s' (petrel %s --help)\n",
@@ -188,10 +199,8 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
   }
   if (pet_config_validate(&a->cfg) != PET_OK) return 2;
   /* a job that may be requeued needs somewhere to resume from */
-  if ((a->requeue || a->resume_if_present || a->resume) && !a->cfg.checkpoint[0] && a->cfg.output[0]) {
-    int n = snprintf(a->cfg.checkpoint, sizeof a->cfg.checkpoint, "%s.ckpt.h5", a->cfg.output);
-    if (n < 0 || (size_t)n >= sizeof a->cfg.checkpoint) a->cfg.checkpoint[0] = '\0';
-  }
+  if ((a->requeue || a->resume_if_present || a->resume) && !a->cfg.checkpoint[0])
+    pet_cli_checkpoint_path(&a->cfg, a->cfg.checkpoint, sizeof a->cfg.checkpoint);
   return 0;
 }
 
@@ -261,7 +270,7 @@ static pet_status load_or_compute_sens(const pet_config *cfg, const pet_osem_dat
     return st;
   }
   for (int s = 0; s < nsens; ++s) PET_TRY(pet_image_create_owned(&sens[s], *ip, PET_HOST));
-  PET_TRY(pet_osem_sensitivity(d, o, sens, nsens));
+  PET_TRY(pet_cli_sensitivity(d, o, sens, nsens, cfg, rank));
   if (cfg->save_sensitivity[0] && rank == 0) {
     pet_image *sum = NULL;
     PET_TRY(pet_image_create_owned(&sum, *ip, PET_HOST));
@@ -294,11 +303,8 @@ static int run_recon(int argc, char **argv, bool sens_only)
   if (pet_comm_init(&argc, &argv, &comm) != PET_OK) return 1;
   const int rank = pet_comm_rank(comm), size = pet_comm_size(comm);
   if (cfg->threads > 0) omp_set_num_threads(cfg->threads);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGUSR1, &sa, NULL);
+  /* recon stops at a subset boundary with a checkpoint; sens cannot stop early, exits at once */
+  pet_cli_signals_poll(!sens_only);
 
   pet_status st = PET_OK;
   pet_inputs in;
@@ -318,6 +324,8 @@ static int run_recon(int argc, char **argv, bool sens_only)
   int device = -1;
   if (cfg->gpu) PET_TRY_GOTO(st, pet_comm_setup_gpu(comm, a.backend, &device), out);
   if (!sens_only && cfg->frames[0]) {
+    /* frames have no checkpoint and no poll point: a signal ends the run at once */
+    pet_cli_signals_poll(false);
     st = pet_cli_recon_dynamic(cfg, comm, device);
     goto out;
   }
@@ -427,6 +435,8 @@ static int run_recon(int argc, char **argv, bool sens_only)
   ctx.cfg = cfg;
   ctx.in = &in;
   ctx.rank = rank;
+  ctx.argc = argc;
+  ctx.argv = argv;
   o.on_subset = subset_cb;
   o.on_iteration = on_iteration;
   o.cb_ctx = &ctx;

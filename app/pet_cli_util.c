@@ -76,3 +76,53 @@ double pet_cli_now(void)
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+static const char *program = "petrel";
+
+void pet_cli_set_program(const char *argv0)
+{
+  if (argv0 != NULL && argv0[0]) program = argv0;
+}
+
+const char *pet_cli_program(void) { return program; }
+
+static void print_quoted(FILE *f, const char *a)
+{
+  if (a[0] && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=./,:@%") == strlen(a)) {
+    fputs(a, f);
+    return;
+  }
+  fputc('\'', f);
+  for (const char *c = a; *c; ++c)
+    if (*c == '\'') fputs("'\\''", f);
+    else fputc(*c, f);
+  fputc('\'', f);
+}
+
+void pet_cli_print_command(FILE *f, const char *cmd, int argc, char **argv, const char *extra, int ranks)
+{
+  if (ranks > 1) fprintf(f, "mpirun -np %d ", ranks);
+  print_quoted(f, program);
+  fprintf(f, " %s", cmd);
+  for (int i = 1; i < argc; ++i) {
+    fputc(' ', f);
+    print_quoted(f, argv[i]);
+  }
+  if (extra) fprintf(f, " %s", extra);
+  fputc('\n', f);
+}
+
+void pet_cli_checkpoint_path(const pet_config *cfg, char *buf, size_t len)
+{
+  int n = 0;
+  if (cfg->checkpoint[0]) n = snprintf(buf, len, "%s", cfg->checkpoint);
+  else if (cfg->output[0]) n = snprintf(buf, len, "%s.ckpt.h5", cfg->output);
+  else buf[0] = '\0';
+  if (n < 0 || (size_t)n >= len) buf[0] = '\0';
+}
+
+const char *pet_cli_option_alias(const char *name)
+{
+  if (!strcmp(name, "vram-budget") || !strcmp(name, "vram_budget")) return "vram_budget_mb";
+  return name;
+}

@@ -4,7 +4,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "pet_config.h"
 #include "pet_osem.h"
 #include "pet_status.h"
 
@@ -25,5 +27,25 @@ bool pet_cli_is_help(int argc, char **argv);
 pet_status pet_cli_mkdir(const char *path);
 /** Wall-clock seconds (monotonic). */
 double pet_cli_now(void);
+
+/** Where a run's checkpoint goes: the field "checkpoint", else "<output>.ckpt.h5" ("" when
+ *  neither is set or the name does not fit in len bytes). */
+void pet_cli_checkpoint_path(const pet_config *cfg, char *buf, size_t len);
+/** Other spellings of recon's flags: "vram-budget"/"vram_budget" -> "vram_budget_mb". */
+const char *pet_cli_option_alias(const char *name);
+
+/** pet_osem_sensitivity with progress lines on rank 0 (after 2 s; none with cfg->quiet): per
+ *  subset, or, for data without counts and nsens == 1, in 8 chunks summed into sens[0] (equal up
+ *  to float rounding; 8 images of extra memory). Collective on o->reducer. */
+pet_status pet_cli_sensitivity(const pet_osem_data *d, const pet_osem_opts *o, pet_image **sens, int nsens,
+                               const pet_config *cfg, int rank);
+
+/** The program name to show in commands petrel prints (argv[0] of main; default "petrel"). */
+void pet_cli_set_program(const char *argv0);
+const char *pet_cli_program(void);
+/** Prints to f the command that repeats `cmd` with argv[1..argc) and then `extra` (may be
+ *  NULL), each argument shell-quoted where needed: e.g. the --resume command of a stopped run.
+ *  ranks > 1 prefixes "mpirun -np N" (the checkpoint is for that many ranks). */
+void pet_cli_print_command(FILE *f, const char *cmd, int argc, char **argv, const char *extra, int ranks);
 
 #endif

@@ -6,6 +6,7 @@
  * generation excluded), the plan, the sensitivity time and a checksum of the frames.
  * usage: [mpirun -np R] bench_dynamic [--events N] [--frames F] [--iterations I]
  *        [--subsets S] [--threads T] [--gpu] */
+#include "bench_help.h"
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -87,6 +88,13 @@ static void gen_release(void *ctx, int f)
 
 int main(int argc, char **argv)
 {
+  if (bench_help(argc, argv,
+                 "usage: [mpirun -np N] bench_dynamic [--events N] [--frames F] [--iterations I] [--subsets S]\n"
+    "                                   [--threads T] [--gpu]\n"
+    "  Dynamic list-mode throughput on the seed's small scanner: N events (default 1e8) over F frames\n"
+    "  (default 4), reconstructed over the ranks (CPUs, or one GPU per rank with --gpu).\n"
+    "  Prints one JSON line (events/s, checksum).\n"))
+    return 0;
   pet_comm *comm = NULL;
   if (pet_comm_init(&argc, &argv, &comm) != PET_OK) return 1;
   int64_t n = 100000000;

@@ -3,6 +3,7 @@
  * first), OSEM iterations with 1 and 12 subsets, streaming under a budget of 1/8 of the data
  * vs unbatched, and device copy bandwidth / atomicAdd rate microbenchmarks for the roofline.
  * One JSON line per case. Exits 77 without a CUDA device. */
+#include "bench_help.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,8 +95,14 @@ static int bench_osem(const pet_osem_data *d, pet_image *x, int subsets, int64_t
   return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+  if (bench_help(argc, argv,
+                 "usage: bench_gpu\n"
+    "  GPU hot paths on the clinical geometry: projector kernels, OSEM iterations (1 and 12 subsets),\n"
+    "  streaming under a VRAM budget, copy bandwidth and atomicAdd rate. One JSON line per case;\n"
+    "  exits 77 without a CUDA device. No options.\n"))
+    return 0;
   if (pet_gpu_device_count() == 0) {
     fprintf(stderr, "bench_gpu: no CUDA device\n");
     return 77;

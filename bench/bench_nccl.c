@@ -1,12 +1,18 @@
 /* NCCL all-reduce of one image on the device at hand (one rank): the per-subset reduction
  * cost of the GPU path. Prints one JSON line per image size. */
+#include "bench_help.h"
 #include <stdio.h>
 
 #include "pet_comm.h"
 #include "pet_gpu.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
+  if (bench_help(argc, argv,
+                 "usage: bench_nccl\n"
+    "  NCCL all-reduce of one image on the device at hand (one rank): one JSON line per image size.\n"
+    "  No options.\n"))
+    return 0;
   if (pet_gpu_device_count() == 0) {
     fprintf(stderr, "bench_nccl: no CUDA device\n");
     return 77;

@@ -11,6 +11,7 @@
  * pseudo-random detector pairs on a ring scanner of the same geometry (radius to the crystal
  * centres, dets per ring, rings, min angle and max ring differences), points on a cylinder.
  * Only the projection is timed, not the LOR generation. */
+#include "bench_help.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -141,6 +142,12 @@ static int parse(int argc, char **argv, bench_opts *o)
 
 int main(int argc, char **argv)
 {
+  if (bench_help(argc, argv,
+                 "usage: bench_projectors [--threads N] [--scanner small|clinical] [--projector S|MRS|DD]\n"
+    "                        [--dir fwd|back] [--lors histogram|cylinder] [--back auto|...] [--n N]\n"
+    "                        [--chunk N]\n"
+    "  Projector throughput (LORs/s) over all bins of a scanner's fully-3D histogram. One JSON line.\n"))
+    return 0;
   bench_opts o = {2, "clinical", "S", "fwd",
                   "histogram",
                   "auto", 4000000, 1000000};

@@ -5,6 +5,7 @@
  * JSON line per (size, variant) on rank 0: median seconds of the phases over the repetitions,
  * and a checksum of the image (identical for both variants up to float summation order).
  * usage: mpirun -np N bench_reduce [--reps R] */
+#include "bench_help.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,12 @@ static void em_update(float *x, const float *back, const float *sens, int64_t n)
 
 int main(int argc, char **argv)
 {
+  if (bench_help(argc, argv,
+                 "usage: [mpirun -np N] bench_reduce [--reps R]\n"
+    "  The per-subset reduction of distributed OSEM on the host path (allreduce + update, versus\n"
+    "  reduce-scatter to z-slabs + slab update + allgather), for image sizes up to 320x320x96.\n"
+    "  One JSON line per (size, variant) on rank 0; R repetitions (default 20).\n"))
+    return 0;
   pet_comm *comm = NULL;
   if (pet_comm_init(&argc, &argv, &comm) != PET_OK) return 1;
   int reps = 20;

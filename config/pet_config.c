@@ -611,8 +611,10 @@ static pet_status read_object(pet_config *cfg, const cJSON *obj, const char *pre
   return PET_OK;
 }
 
-/* Paths that the file sets are relative to the file's folder (as YRT-PET's detCoord is), so a
- * config works from any working directory; flags on the command line stay relative to it. */
+/* Input paths that the file sets are relative to the file's folder (as YRT-PET's detCoord is),
+ * so a config works from any working directory; flags on the command line stay relative to it.
+ * Outputs (output, save_sensitivity, checkpoint) are relative to the working directory: results
+ * go where petrel runs, not into a folder of inputs that may be read-only or shared. */
 static pet_status resolve_relative_paths(pet_config *cfg, const pet_config *before, const char *path)
 {
   const char *slash = strrchr(path, '/');
@@ -620,10 +622,10 @@ static pet_status resolve_relative_paths(pet_config *cfg, const pet_config *befo
   size_t dlen = (size_t)(slash - path);
   char *paths[] = {cfg->scanner,     cfg->data,         cfg->normalisation, cfg->attenuation,
                     cfg->attenuation_image, cfg->randoms, cfg->scatter,   cfg->sensitivity,
-                    cfg->save_sensitivity,  cfg->output,  cfg->initial_image, cfg->checkpoint};
+                    cfg->initial_image};
   const char *old[] = {before->scanner,     before->data,     before->normalisation, before->attenuation,
                        before->attenuation_image, before->randoms, before->scatter, before->sensitivity,
-                       before->save_sensitivity,  before->output, before->initial_image, before->checkpoint};
+                       before->initial_image};
   for (size_t i = 0; i < sizeof paths / sizeof paths[0]; ++i) {
     char *v = paths[i];
     if (v[0] == '\0' || v[0] == '/' || strcmp(v, old[i]) == 0) continue;

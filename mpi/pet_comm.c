@@ -334,6 +334,11 @@ pet_status pet_comm_agree(pet_comm *c, pet_status local)
   }
   PET_MPI(MPI_Bcast(&m, sizeof m, MPI_BYTE, first, c->world));
   if (c->rank == first) return local; /* already reported */
+  /* a stop asked by a signal is no failure: every rank stops with the same status */
+  if (m.st == (int)PET_ERR_INTERRUPTED) {
+    pet_log("stopped by a signal on rank %d", first);
+    return PET_ERR_INTERRUPTED;
+  }
   /* the failing rank printed its message; the others record it quietly for the caller */
   return PET_ERROR((pet_status)m.st, "stopping because rank %d failed: %s", first, m.msg);
 }

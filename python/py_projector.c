@@ -200,7 +200,7 @@ static pet_status project_histogram(const pet_projector_params *p, const pet_sca
                                     bool forward)
 {
   if (forward) return pet_histo_project_fwd_subset_cpu(h->layout, s, p, img, S, sub, h->data);
-  return pet_histo_project_back_cpu(h->layout, s, p, h->data, S, sub, img);
+  return pet_histo_project_back_cpu(h->layout, s, p, h->data, S, sub, img, NULL);
 }
 
 /* Back-projects the operator's subset of list-mode events, weight 1 each. */
@@ -214,7 +214,7 @@ static pet_status backproject_listmode(const pet_projector_params *p, const pet_
   PET_CHECK(!p->tof || lm->has_tof, PET_ERR_ARG,
             "projector: TOF (tofWidth_ps > 0) needs list-mode with TOF (flag_tof=True)");
   pet_listmode_subset_range(lm->num_events, S, sub, &begin, &end);
-  return pet_listmode_project_back_cpu(lm, s, p, NULL, begin, end - begin, img);
+  return pet_listmode_project_back_cpu(lm, s, p, NULL, begin, end - begin, img, NULL);
 }
 
 static PyObject *operator_apply(operator_object *self, PyObject *img_obj, PyObject *data_obj,

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS="build-essential cmake pkg-config git libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
-      libcjson-dev libcmocka-dev libnifti2-dev libniftiio-dev zlib1g-dev libpng-dev
+      libcjson-dev libcmocka-dev libnifti2-dev libniftiio-dev zlib1g-dev libpng-dev libcairo2-dev
       python3-dev python3-numpy python3-pytest"
 missing=""
 for p in $PKGS; do

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "pet_histogram.h"
+#include "pet_progress.h"
 #include "pet_image.h"
 #include "pet_listmode.h"
 #include "pet_projector.h"
@@ -23,6 +24,9 @@ typedef struct pet_sim_opts {
   bool normalisation;      /* random crystal efficiencies in [0.8, 1.2] */
   bool noise;              /* Poisson noise (else the expected values) */
   pet_projector_params proj;
+  /* progress and stop of the projections (borrowed, may be NULL): done/total count the bins
+   * of both projections (activity, then mu-map); a stop returns PET_ERR_INTERRUPTED */
+  const pet_batch_cb *cb;
 } pet_sim_opts;
 
 pet_sim_opts pet_sim_opts_default(void);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,6 +29,42 @@ static void sync_parent_dir(const char *path)
   free(dir);
 }
 
+/* A few writers at a time at most (one output, a checkpoint); a slot is in use while its flag is
+ * set, and the name is complete before the flag is, so a handler never reads half a name. */
+#define TEMP_SLOTS 8
+static char temp_names[TEMP_SLOTS][PET_FILE_TEMP_NAME_MAX];
+static volatile sig_atomic_t temp_used[TEMP_SLOTS];
+
+void pet_file_temp_register(const char *tmp_path)
+{
+  if (tmp_path == NULL || strlen(tmp_path) >= PET_FILE_TEMP_NAME_MAX) return;
+  for (int i = 0; i < TEMP_SLOTS; ++i)
+    if (!temp_used[i]) {
+      strcpy(temp_names[i], tmp_path);
+      temp_used[i] = 1;
+      return;
+    }
+}
+
+void pet_file_temp_unregister(const char *tmp_path)
+{
+  if (tmp_path == NULL) return;
+  for (int i = 0; i < TEMP_SLOTS; ++i)
+    if (temp_used[i] && strcmp(temp_names[i], tmp_path) == 0) {
+      temp_used[i] = 0;
+      return;
+    }
+}
+
+void pet_file_temp_remove_all(void)
+{
+  for (int i = 0; i < TEMP_SLOTS; ++i)
+    if (temp_used[i]) {
+      (void)unlink(temp_names[i]);
+      temp_used[i] = 0;
+    }
+}
+
 pet_status pet_file_open_temp(const char *path, char **tmp_path, FILE **f)
 {
   pet_status st = PET_OK;
@@ -46,6 +83,7 @@ pet_status pet_file_open_temp(const char *path, char **tmp_path, FILE **f)
   fd = mkstemp(name);
   PET_CHECK_GOTO(st, fd >= 0, PET_ERR_IO, out, "%s: cannot create a temporary file: %s", path,
                  strerror(errno));
+  pet_file_temp_register(name);
   /* mkstemp gives 0600; results are meant to be shared like any ordinary output. */
   (void)fchmod(fd, 0644);
   *f = fdopen(fd, "wb");
@@ -58,6 +96,7 @@ out:
   if (fd >= 0) close(fd);
   if (name != NULL) {
     if (st != PET_OK && fd >= 0) unlink(name);
+    pet_file_temp_unregister(name);
     free(name);
   }
   return st;
@@ -86,6 +125,7 @@ pet_status pet_file_commit(FILE **f, char **tmp_path, const char *path)
   sync_parent_dir(path);
 out:
   if (st != PET_OK) unlink(*tmp_path);
+  pet_file_temp_unregister(*tmp_path);
   free(*tmp_path);
   *tmp_path = NULL;
   return st;
@@ -99,6 +139,7 @@ void pet_file_abort(FILE **f, char **tmp_path)
   }
   if (tmp_path != NULL && *tmp_path != NULL) {
     unlink(*tmp_path);
+    pet_file_temp_unregister(*tmp_path);
     free(*tmp_path);
     *tmp_path = NULL;
   }

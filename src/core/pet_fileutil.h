@@ -41,6 +41,18 @@ pet_status pet_file_open_read(const char *path, FILE **f);
 /** Size in bytes of the regular file `path`; PET_ERR_IO naming it on failure. */
 pet_status pet_file_size(const char *path, int64_t *bytes);
 
+/**
+ * Registry of the temporary files being written, so that a signal handler can remove them
+ * before the process exits (pet_file_open_temp and the HDF5 writers register theirs; commit
+ * and abort unregister). register copies the name (at most PET_FILE_TEMP_NAME_MAX bytes; a
+ * longer name or a full table is not registered, which only means it survives a signal).
+ * remove_all is async-signal-safe (unlink only). Local; call from one thread at a time.
+ */
+#define PET_FILE_TEMP_NAME_MAX 4096
+void pet_file_temp_register(const char *tmp_path);
+void pet_file_temp_unregister(const char *tmp_path);
+void pet_file_temp_remove_all(void);
+
 /** Writes `bytes` bytes to `path` atomically (open_temp + write + commit). Local. */
 pet_status pet_file_write_atomic(const char *path, const void *buf, size_t bytes);
 

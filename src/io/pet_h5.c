@@ -11,6 +11,7 @@
 #include <hdf5.h>
 
 #include "pet_comm.h"
+#include "pet_fileutil.h"
 #include "pet_version.h"
 #ifdef PET_HDF5_PARALLEL
 #include "pet_comm_mpi.h"
@@ -96,6 +97,7 @@ static pet_status create_temp(const char *path, char **tmp, hid_t *file)
   *file = H5Fcreate(*tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl >= 0 ? fapl : H5P_DEFAULT);
   PET_CHECK_GOTO(st, *file >= 0, PET_ERR_IO, out, "%s: cannot create the temporary file %s: %s",
                  path, *tmp, strerror(errno));
+  pet_file_temp_register(*tmp); /* removed by the signal handler of the petrel command */
 out:
   close_id(&fapl);
   return st;
@@ -114,6 +116,7 @@ static pet_status finish_write(const char *path, char **tmp, hid_t *file, pet_st
     if (st == PET_OK && rename(*tmp, path) != 0)
       st = PET_ERROR(PET_ERR_IO, "%s: cannot rename %s to it: %s", path, *tmp, strerror(errno));
     if (st != PET_OK) remove(*tmp);
+    pet_file_temp_unregister(*tmp);
     free(*tmp);
     *tmp = NULL;
   }

@@ -30,6 +30,24 @@ void pet_sim_result_free(pet_sim_result *r)
   memset(r, 0, sizeof *r);
 }
 
+/* Reports both projections of a simulation as one piece of work: phase k of n. */
+typedef struct phase_cb {
+  const pet_batch_cb *outer;
+  int phase, num_phases;
+} phase_cb;
+
+static bool phase_stop(void *ctx)
+{
+  const phase_cb *c = ctx;
+  return pet_batch_cb_stop(c->outer);
+}
+
+static void phase_progress(void *ctx, int64_t done, int64_t total)
+{
+  const phase_cb *c = ctx;
+  pet_batch_cb_report(c->outer, c->phase * total + done, c->num_phases * total);
+}
+
 pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *L,
                                   const pet_image *truth, const pet_image *mu,
                                   const pet_sim_opts *o, pet_sim_result *out)
@@ -44,11 +62,15 @@ pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *
   pp.tof = 0;
   out->counts = malloc((size_t)nb * sizeof(float));
   PET_CHECK_GOTO(st, out->counts != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory");
-  PET_TRY_GOTO(st, pet_histo_project_fwd_cpu(L, s, &pp, truth, 0, nb, out->counts), fail);
+  phase_cb pc = {o->cb, 0, mu ? 2 : 1};
+  pet_batch_cb cb = {phase_stop, phase_progress, &pc};
+  const pet_batch_cb *cbp = o->cb ? &cb : NULL;
+  PET_TRY_GOTO(st, pet_histo_project_fwd_cpu_cb(L, s, &pp, truth, 0, nb, out->counts, cbp), fail);
   if (mu) {
     out->attenuation = malloc((size_t)nb * sizeof(float));
     PET_CHECK_GOTO(st, out->attenuation != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory");
-    PET_TRY_GOTO(st, pet_histo_project_fwd_cpu(L, s, &pp, mu, 0, nb, out->attenuation), fail);
+    pc.phase = 1;
+    PET_TRY_GOTO(st, pet_histo_project_fwd_cpu_cb(L, s, &pp, mu, 0, nb, out->attenuation, cbp), fail);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < nb; ++i) out->attenuation[i] = expf(-out->attenuation[i]);
   }
