@@ -2,7 +2,7 @@
 # Everything that needs a GPU, in one go (for the lent GPU machine or a GPU node): build with
 # CUDA and the Python module, the whole test suite (gpu, mpi, python, cli labels), the GPU
 # tests under compute-sanitizer, and the GPU benchmarks. Logs and JSON lines go to $OUT.
-# usage: [OUT=dir] [PYTHON=python3] scripts/gpu_check.sh
+# usage: [OUT=dir] [PYTHON=python3] [MEMCHECK_TIMEOUT=s] scripts/gpu_check.sh
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/petrel-gpu-check}
@@ -17,6 +17,13 @@ cmake --build $B -j"$(nproc)" > "$OUT/build.log" 2>&1 || { grep -B2 -A6 -E "erro
 echo "== test suite"
 ctest --test-dir $B -j8 -LE slurm --output-on-failure --timeout 600 > "$OUT/ctest.log" 2>&1
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | tail -15
+echo "== GPU backend over ranks sharing the GPU (host MPI)"
+for np in 1 2 4; do
+  OMP_NUM_THREADS=2 timeout 300 mpirun --allow-run-as-root --oversubscribe -np $np ./$B/tests/test_mpi_osem \
+    > "$OUT/mpi_osem_np$np.log" 2>&1
+  echo "np $np: rc=$? $(grep -E 'PASSED|FAILED' "$OUT/mpi_osem_np$np.log" | tail -1)"
+  grep -E "gpu == cpu" "$OUT/mpi_osem_np$np.log"
+done
 echo "== gpu tests (verbose)"
 for t in test_gpu_projector test_gpu_osem; do
   ./$B/tests/$t > "$OUT/$t.log" 2>&1
@@ -28,7 +35,7 @@ grep -E "passed|failed|skipped" "$OUT/ctest.log" | grep -iv "tests passed" | tai
 PYTHONPATH=$B/python "$PY" -m pytest -q python/tests -k "gpu or device or torch or seed" 2>&1 | tail -3
 echo "== compute-sanitizer memcheck"
 for t in test_gpu_projector test_gpu_osem; do
-  timeout 240 compute-sanitizer --tool memcheck ./$B/tests/$t > "$OUT/memcheck_$t.log" 2>&1
+  timeout "${MEMCHECK_TIMEOUT:-240}" compute-sanitizer --tool memcheck ./$B/tests/$t > "$OUT/memcheck_$t.log" 2>&1
   echo "$t: $(grep -E 'ERROR SUMMARY' "$OUT/memcheck_$t.log")"
   grep -E "Invalid|out of bounds|Address" "$OUT/memcheck_$t.log" | head -5
 done

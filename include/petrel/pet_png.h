@@ -21,7 +21,8 @@ pet_status pet_png_write_montage(const char *path, const pet_image *const *imgs,
  * its label (labels may be NULL), each row the axial, coronal and sagittal slices through the
  * hottest feature of imgs[0] (the centre of its biggest region within 10% of its maximum), drawn to scale in mm (aspect-correct by voxel size), every image on
  * one shared intensity scale shown by a colour bar; a title on top and a scale bar in mm. The
- * images must share one grid (host). Errors: PET_ERR_ARG, PET_ERR_IO, PET_ERR_NOMEM. Local.
+ * images must share one grid (host). A build without cairo writes pet_png_write_montage's plain
+ * montage instead. Errors: PET_ERR_ARG, PET_ERR_IO, PET_ERR_NOMEM. Local.
  */
 pet_status pet_png_write_figure(const char *path, const pet_image *const *imgs, const char *const *labels,
                                 int num_imgs, const char *title);
