@@ -114,16 +114,18 @@ PET_HD static inline int32_t pet_siddon_tie_plane(float f1, float f2, int32_t n)
 PET_HD static inline int pet_fov_clip(float x, float y, float dx, float dy, float r, float *amin,
                                       float *amax)
 {
-  float r2 = r * r;
-  float a2 = dx * dx + dy * dy;
-  if (a2 < PET_SIDDON_PARALLEL_EPS * PET_SIDDON_PARALLEL_EPS) return x * x + y * y < r2;
-  float ac = -(x * dx + y * dy) / a2;
-  float qx = x + ac * dx, qy = y + ac * dy;
-  float h2 = qx * qx + qy * qy;
+  /* in double: once per LOR, and a LOR nearly tangent to the cylinder has r^2 - h^2 of a few
+   * ulps, where float rounding (and the GPU's fused multiply-adds) would decide its chord */
+  double r2 = (double)r * r;
+  double a2 = (double)dx * dx + (double)dy * dy;
+  if (a2 < (double)PET_SIDDON_PARALLEL_EPS * PET_SIDDON_PARALLEL_EPS) return (double)x * x + (double)y * y < r2;
+  double ac = -((double)x * dx + (double)y * dy) / a2;
+  double qx = x + ac * dx, qy = y + ac * dy;
+  double h2 = qx * qx + qy * qy;
   if (!(h2 < r2)) return 0;
-  float half = sqrtf((r2 - h2) / a2);
-  *amin = pet_maxf(*amin, ac - half);
-  *amax = pet_minf(*amax, ac + half);
+  double half = sqrt((r2 - h2) / a2);
+  *amin = pet_maxf(*amin, (float)(ac - half));
+  *amax = pet_minf(*amax, (float)(ac + half));
   return 1;
 }
 
