@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pet_devmem.h"
+#include "pet_storage.h"
 
 static int64_t mod_i64(int64_t a, int64_t n)
 {
@@ -242,39 +242,28 @@ out:
   return st;
 }
 
+/* The histogram's memory as a pet_storage (the public fields stay its one record). */
+static pet_storage histo_storage(const pet_histogram *h)
+{
+  return pet_storage_make(h->data, h->layout != NULL ? h->layout->num_bins : 0, sizeof(float),
+                          h->ownership, h->space);
+}
+
 pet_status pet_histogram_allocate(pet_histogram *h)
 {
   PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
-  PET_CHECK(h->ownership == PET_OWNED, PET_ERR_STATE,
-            "histogram: allocate() called on an Alias histogram; use bind()");
-  if (h->data != NULL) return PET_OK;
-  const int64_t n = h->layout->num_bins;
-  const size_t bytes = (size_t)n * sizeof(float);
-  if (h->space == PET_HOST) {
-    h->data = calloc((size_t)n, sizeof(float));
-    PET_CHECK(h->data != NULL, PET_ERR_NOMEM,
-              "histogram: cannot allocate %zu bytes of host memory (%lld bins)", bytes,
-              (long long)n);
-  } else {
-    void *p = NULL;
-    PET_TRY(pet_gpu_malloc(&p, bytes, "histogram"));
-    pet_status st = pet_gpu_fill_f32(p, n, 0.0f);
-    if (st != PET_OK) {
-      pet_gpu_free(p);
-      return st;
-    }
-    h->data = p;
-  }
+  pet_storage st = histo_storage(h);
+  PET_TRY(pet_storage_allocate(&st, "histogram"));
+  h->data = st.data;
   return PET_OK;
 }
 
 pet_status pet_histogram_bind(pet_histogram *h, float *data)
 {
   PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
-  PET_CHECK(h->ownership == PET_ALIAS, PET_ERR_STATE,
-            "histogram: bind() called on an Owned histogram; use allocate()");
-  PET_CHECK(data != NULL, PET_ERR_ARG, "histogram: bind() to a NULL pointer");
-  h->data = data;
+  pet_storage st = histo_storage(h);
+  PET_TRY(pet_storage_bind(&st, data, "histogram"));
+  h->data = st.data;
   return PET_OK;
 }
 
@@ -298,12 +287,8 @@ void pet_histogram_destroy(pet_histogram **h)
 {
   if (h == NULL || *h == NULL) return;
   pet_histogram *x = *h;
-  if (x->ownership == PET_OWNED && x->data != NULL) {
-    if (x->space == PET_HOST)
-      free(x->data);
-    else
-      pet_gpu_free(x->data);
-  }
+  pet_storage st = histo_storage(x);
+  pet_storage_release(&st);
   pet_histo_layout_destroy(&x->layout);
   free(x);
   *h = NULL;
@@ -312,22 +297,17 @@ void pet_histogram_destroy(pet_histogram **h)
 pet_status pet_histogram_require(const pet_histogram *h)
 {
   PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
-  PET_CHECK(h->data != NULL, PET_ERR_STATE, "histogram used before %s",
-            h->ownership == PET_OWNED ? "allocate()" : "bind()");
-  return PET_OK;
+  pet_storage st = histo_storage(h);
+  return pet_storage_require(&st, "histogram");
 }
 
 int64_t pet_histogram_num_bins(const pet_histogram *h) { return h->layout->num_bins; }
 
 pet_status pet_histogram_fill(pet_histogram *h, float value)
 {
-  PET_TRY(pet_histogram_require(h));
-  const int64_t n = h->layout->num_bins;
-  if (h->space == PET_DEVICE) return pet_gpu_fill_f32(h->data, n, value);
-  float *d = h->data;
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) d[i] = value;
-  return PET_OK;
+  PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
+  pet_storage st = histo_storage(h);
+  return pet_storage_fill_f32(&st, value, "histogram");
 }
 
 pet_status pet_histogram_validate(const pet_histogram *h, int64_t *n_bad, int64_t *first_bad)
