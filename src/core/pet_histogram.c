@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pet_bin_map.h"
 #include "pet_storage.h"
 
 static int64_t mod_i64(int64_t a, int64_t n)
@@ -28,14 +29,6 @@ static int64_t r_cut_of(int32_t n, int32_t min_ang_diff)
   int64_t r_cut = min_ang_diff / 2;
   if (min_ang_diff % 2 != 0 && n % 4 == 0) ++r_cut;
   return r_cut;
-}
-
-/* DOI layers of the two detectors of r's layer case k (spec: k = doi1 * numDOI + doi2,
- * so with two layers r+0 {0,0}, r+1 {0,1}, r+2 {1,0}, r+3 {1,1}). */
-static void doi_of_case(int64_t k, int32_t num_doi, int32_t *doi1, int32_t *doi2)
-{
-  *doi1 = (int32_t)(k / num_doi);
-  *doi2 = (int32_t)(k % num_doi);
 }
 
 pet_status pet_histo_layout_create(pet_histo_layout **out, const pet_scanner *s)
@@ -117,24 +110,11 @@ void pet_histo_layout_destroy(pet_histo_layout **L)
 static inline void bin_dets(const pet_histo_layout *L, int64_t bin, int32_t *d1, int32_t *d2,
                             bool *valid)
 {
-  const int64_t pr = L->num_phi * L->num_r;
-  const int64_t z_bin = bin / pr;
-  const int64_t e = bin % pr; /* phi * num_r + r */
-  if (L->invalid[e]) {
-    *d1 = 0;
-    *d2 = 0;
-    *valid = false;
-    return;
-  }
-  const int64_t doi_poss = (int64_t)L->num_doi * L->num_doi;
-  int32_t doi1 = 0, doi2 = 0;
-  doi_of_case((e % L->num_r) % doi_poss, L->num_doi, &doi1, &doi2);
-  const int64_t layer = (int64_t)L->dets_per_ring * L->num_rings;
-  *d1 = (int32_t)(L->ring_pairs[2 * e] + (int64_t)L->zbin_rings[2 * z_bin] * L->dets_per_ring +
-                  doi1 * layer);
-  *d2 = (int32_t)(L->ring_pairs[2 * e + 1] +
-                  (int64_t)L->zbin_rings[2 * z_bin + 1] * L->dets_per_ring + doi2 * layer);
-  *valid = true;
+  int64_t a = 0, b = 0;
+  *valid = pet_bin_map_dets(L->ring_pairs, L->invalid, L->zbin_rings, L->num_phi, L->num_r,
+                            L->dets_per_ring, L->num_rings, L->num_doi, bin, &a, &b) != 0;
+  *d1 = (int32_t)a;
+  *d2 = (int32_t)b;
 }
 
 pet_status pet_histo_bin_to_dets(const pet_histo_layout *L, int64_t bin, int32_t *d1,
