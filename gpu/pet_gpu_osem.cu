@@ -16,15 +16,6 @@
 
 namespace {
 
-pet_status cuda_st(cudaError_t e, const char *what, int line)
-{
-  if (e == cudaSuccess) return PET_OK;
-  (void)cudaGetLastError();
-  return pet_error_at(e == cudaErrorMemoryAllocation ? PET_ERR_NOMEM : PET_ERR_CUDA, __FILE__,
-                      line, "%s: %s", what, cudaGetErrorString(e));
-}
-#define CU(expr) cuda_st((expr), #expr, __LINE__)
-
 /* One staging slot: pinned host arrays and their device twins. */
 struct slot {
   float *h_y, *h_m, *h_a, *h_tof;
@@ -74,7 +65,7 @@ int64_t lor_bytes(const pet_osem_opts *o)
 
 pet_status alloc_pair(void **h, void **dv, size_t bytes, const char *what)
 {
-  PET_TRY(CU(cudaMallocHost(h, bytes)));
+  PET_CUDA(cudaMallocHost(h, bytes));
   return pet_gpu_malloc(dv, bytes, what);
 }
 
@@ -118,8 +109,8 @@ pet_status init_engine(engine *e, int64_t cap)
 {
   const pet_osem_data *d = e->d;
   const pet_osem_opts *o = e->o;
-  PET_TRY(CU(cudaStreamCreateWithFlags(&e->ks, cudaStreamNonBlocking)));
-  PET_TRY(CU(cudaStreamCreateWithFlags(&e->cs, cudaStreamNonBlocking)));
+  PET_CUDA(cudaStreamCreateWithFlags(&e->ks, cudaStreamNonBlocking));
+  PET_CUDA(cudaStreamCreateWithFlags(&e->cs, cudaStreamNonBlocking));
   const pet_scanner *sc = d->scanner;
   const pet_histo_layout *L = d->layout;
   PET_TRY(upload((void **)&e->d_lut, sc->lut, (size_t)sc->num_dets * 24, "the detector LUT"));
@@ -148,8 +139,8 @@ pet_status init_engine(engine *e, int64_t cap)
     PET_TRY(pet_gpu_malloc((void **)&e->d_orient, c * 6, "batch crystal normals"));
   for (int k = 0; k < 2; ++k) {
     slot *s = &e->sl[k];
-    PET_TRY(CU(cudaEventCreateWithFlags(&s->copied, cudaEventDisableTiming)));
-    PET_TRY(CU(cudaEventCreateWithFlags(&s->consumed, cudaEventDisableTiming)));
+    PET_CUDA(cudaEventCreateWithFlags(&s->copied, cudaEventDisableTiming));
+    PET_CUDA(cudaEventCreateWithFlags(&s->consumed, cudaEventDisableTiming));
     PET_TRY(alloc_pair((void **)&s->h_m, (void **)&s->d_m, c, "staged multiplicative factors"));
     if (e->lm) {
       PET_TRY(alloc_pair((void **)&s->h_d1, (void **)&s->d_d1, c, "staged detector ids"));
@@ -175,7 +166,7 @@ pet_status stage(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, in
 {
   const pet_osem_data *d = e->d;
   slot *sl = &e->sl[k];
-  PET_TRY(CU(cudaEventSynchronize(sl->consumed)));
+  PET_CUDA(cudaEventSynchronize(sl->consumed));
   const pet_histo_layout *L = d->layout;
   const bool lm_ev = e->lm && ps == PASS_RECON;
   const float *mult = d->mult;
@@ -191,9 +182,9 @@ pet_status stage(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, in
       if (add) sl->h_a[i] = add[bin];
     }
     const size_t b = (size_t)n * 4;
-    if (y) PET_TRY(CU(cudaMemcpyAsync(sl->d_y, sl->h_y, b, cudaMemcpyHostToDevice, e->cs)));
-    if (mult) PET_TRY(CU(cudaMemcpyAsync(sl->d_m, sl->h_m, b, cudaMemcpyHostToDevice, e->cs)));
-    if (add) PET_TRY(CU(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs)));
+    if (y) PET_CUDA(cudaMemcpyAsync(sl->d_y, sl->h_y, b, cudaMemcpyHostToDevice, e->cs));
+    if (mult) PET_CUDA(cudaMemcpyAsync(sl->d_m, sl->h_m, b, cudaMemcpyHostToDevice, e->cs));
+    if (add) PET_CUDA(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs));
     in->y = y ? sl->d_y : NULL;
     in->m = mult ? sl->d_m : NULL;
     in->a = add ? sl->d_a : NULL;
@@ -220,15 +211,15 @@ pet_status stage(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, in
       memcpy(sl->h_a, d->lm_add + ev0, (size_t)n * 4);
     }
     const size_t b = (size_t)n * 4;
-    PET_TRY(CU(cudaMemcpyAsync(sl->d_d1, sl->h_d1, b, cudaMemcpyHostToDevice, e->cs)));
-    PET_TRY(CU(cudaMemcpyAsync(sl->d_d2, sl->h_d2, b, cudaMemcpyHostToDevice, e->cs)));
-    if (e->tof) PET_TRY(CU(cudaMemcpyAsync(sl->d_tof, sl->h_tof, b, cudaMemcpyHostToDevice, e->cs)));
-    if (has_a) PET_TRY(CU(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs)));
-    if (mult) PET_TRY(CU(cudaMemcpyAsync(sl->d_m, sl->h_m, b, cudaMemcpyHostToDevice, e->cs)));
+    PET_CUDA(cudaMemcpyAsync(sl->d_d1, sl->h_d1, b, cudaMemcpyHostToDevice, e->cs));
+    PET_CUDA(cudaMemcpyAsync(sl->d_d2, sl->h_d2, b, cudaMemcpyHostToDevice, e->cs));
+    if (e->tof) PET_CUDA(cudaMemcpyAsync(sl->d_tof, sl->h_tof, b, cudaMemcpyHostToDevice, e->cs));
+    if (has_a) PET_CUDA(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs));
+    if (mult) PET_CUDA(cudaMemcpyAsync(sl->d_m, sl->h_m, b, cudaMemcpyHostToDevice, e->cs));
     in->m = mult ? sl->d_m : NULL;
     in->a = has_a ? sl->d_a : NULL;
   }
-  PET_TRY(CU(cudaEventRecord(sl->copied, e->cs)));
+  PET_CUDA(cudaEventRecord(sl->copied, e->cs));
   return PET_OK;
 }
 
@@ -237,7 +228,7 @@ pet_status compute(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, 
                    pet_gpu_osem_batch in, const float *xf, float *back)
 {
   slot *sl = &e->sl[k];
-  PET_TRY(CU(cudaStreamWaitEvent(e->ks, sl->copied, 0)));
+  PET_CUDA(cudaStreamWaitEvent(e->ks, sl->copied, 0));
   pet_lor_batch b;
   pet_gpu_groups gr; /* histogram batches: one (phi, r) in every z-bin per group */
   gr.stride = e->lm ? 0 : pet_histo_subset_size(e->src.num_phi, e->src.num_r, 1, S, s);
@@ -259,7 +250,7 @@ pet_status compute(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, 
   else
     PET_TRY(pet_gpu_launch_osem(e->ks, &e->o->proj, &b, e->lm ? NULL : &gr, in, PET_OSEM_PRED_EPS, e->g,
                                 xf, back));
-  PET_TRY(CU(cudaEventRecord(sl->consumed, e->ks)));
+  PET_CUDA(cudaEventRecord(sl->consumed, e->ks));
   return PET_OK;
 }
 
@@ -356,15 +347,19 @@ pet_status gpu_project_subset(void *p, int32_t S, int32_t s, int64_t lo, int64_t
 pet_status gpu_sync(void *p)
 {
   engine *e = (engine *)p;
-  PET_TRY(CU(cudaStreamSynchronize(e->cs)));
-  return CU(cudaStreamSynchronize(e->ks));
+  PET_CUDA(cudaStreamSynchronize(e->cs));
+  PET_CUDA(cudaStreamSynchronize(e->ks));
+  return PET_OK;
 }
 
 pet_status gpu_fill(void *p, pet_image *img, float v)
 {
   engine *e = (engine *)p;
   const size_t bytes = (size_t)pet_image_num_voxels(img) * 4;
-  if (v == 0.0f) return CU(cudaMemsetAsync(img->data, 0, bytes, e->ks));
+  if (v == 0.0f) {
+    PET_CUDA(cudaMemsetAsync(img->data, 0, bytes, e->ks));
+    return PET_OK;
+  }
   PET_TRY(gpu_sync(p));
   return pet_image_fill(img, v);
 }
@@ -373,7 +368,8 @@ pet_status gpu_copy(void *p, pet_image *dst, const pet_image *src)
 {
   engine *e = (engine *)p;
   const size_t bytes = (size_t)pet_image_num_voxels(src) * 4;
-  return CU(cudaMemcpyAsync(dst->data, src->data, bytes, cudaMemcpyDeviceToDevice, e->ks));
+  PET_CUDA(cudaMemcpyAsync(dst->data, src->data, bytes, cudaMemcpyDeviceToDevice, e->ks));
+  return PET_OK;
 }
 
 pet_status gpu_blur(void *p, pet_image *img, float fwhm_mm)

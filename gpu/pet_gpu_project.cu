@@ -546,7 +546,6 @@ pet_status pet_gpu_max(cudaStream_t st, const float *v, int64_t n, float *out)
 {
   unsigned int *d = NULL, h = 0;
   PET_TRY(pet_gpu_malloc((void **)&d, sizeof *d, "a reduction scalar"));
-  pet_status s = PET_OK;
   cudaError_t e = cudaMemsetAsync(d, 0, sizeof *d, st);
   if (e == cudaSuccess) {
     int64_t blocks = grid_for(n);
@@ -557,10 +556,7 @@ pet_status pet_gpu_max(cudaStream_t st, const float *v, int64_t n, float *out)
   }
   if (e == cudaSuccess) e = cudaMemcpyAsync(&h, d, sizeof h, cudaMemcpyDeviceToHost, st);
   if (e == cudaSuccess) e = cudaStreamSynchronize(st);
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();
-    s = PET_ERROR(PET_ERR_CUDA, "device max reduction: %s", cudaGetErrorString(e));
-  }
+  const pet_status s = pet_cuda_status(e, "device max reduction", __FILE__, __LINE__);
   pet_gpu_free(d);
   float f;
   memcpy(&f, &h, sizeof f);
