@@ -33,10 +33,7 @@ struct engine {
   float *d_tmp; /* PSF scratch image */
   bool need_orient, tof, lm;
   cudaStream_t ks, cs; /* compute, copy */
-  pet_gpu_lorsrc src;
-  float *d_lut;
-  int32_t *d_ring_pairs, *d_zbin_rings;
-  uint8_t *d_invalid;
+  pet_gpu_lorsrc src; /* device LUT and histogram tables */
   float *d_lor, *d_orient;
   slot sl[2];
 };
@@ -88,21 +85,12 @@ void free_engine(engine *e)
     if (s->copied) cudaEventDestroy(s->copied);
     if (s->consumed) cudaEventDestroy(s->consumed);
   }
-  pet_gpu_free(e->d_lut);
-  pet_gpu_free(e->d_ring_pairs);
-  pet_gpu_free(e->d_zbin_rings);
-  pet_gpu_free(e->d_invalid);
+  pet_gpu_lorsrc_free(&e->src);
   pet_gpu_free(e->d_lor);
   pet_gpu_free(e->d_orient);
   pet_gpu_free(e->d_tmp);
   if (e->ks) cudaStreamDestroy(e->ks);
   if (e->cs) cudaStreamDestroy(e->cs);
-}
-
-pet_status upload(void **dst, const void *src, size_t bytes, const char *what)
-{
-  PET_TRY(pet_gpu_malloc(dst, bytes, what));
-  return pet_gpu_memcpy(*dst, src, bytes, 0);
 }
 
 pet_status init_engine(engine *e, int64_t cap)
@@ -111,24 +99,8 @@ pet_status init_engine(engine *e, int64_t cap)
   const pet_osem_opts *o = e->o;
   PET_CUDA(cudaStreamCreateWithFlags(&e->ks, cudaStreamNonBlocking));
   PET_CUDA(cudaStreamCreateWithFlags(&e->cs, cudaStreamNonBlocking));
-  const pet_scanner *sc = d->scanner;
-  const pet_histo_layout *L = d->layout;
-  PET_TRY(upload((void **)&e->d_lut, sc->lut, (size_t)sc->num_dets * 24, "the detector LUT"));
-  const size_t pr = (size_t)(L->num_phi * L->num_r);
-  PET_TRY(upload((void **)&e->d_ring_pairs, L->ring_pairs, pr * 8, "the histogram ring pairs"));
-  PET_TRY(upload((void **)&e->d_invalid, L->invalid, pr, "the histogram mask"));
-  PET_TRY(upload((void **)&e->d_zbin_rings, L->zbin_rings, (size_t)L->num_zbin * 8,
-                 "the z-bin rings"));
-  e->src.lut = e->d_lut;
-  e->src.ring_pairs = e->d_ring_pairs;
-  e->src.invalid = e->d_invalid;
-  e->src.zbin_rings = e->d_zbin_rings;
-  e->src.num_phi = L->num_phi;
-  e->src.num_r = L->num_r;
-  e->src.num_zbin = L->num_zbin;
-  e->src.dets_per_ring = L->dets_per_ring;
-  e->src.num_rings = L->num_rings;
-  e->src.num_doi = L->num_doi;
+  /* the sensitivity pass runs over histogram bins in list-mode too: always the tables */
+  PET_TRY(pet_gpu_lorsrc_upload(&e->src, d->scanner, d->layout));
 
   e->cap = cap;
   if (o->psf_fwhm_mm > 0)
