@@ -9,6 +9,7 @@
 #include "pet_histogram.h"
 #include "pet_listmode.h"
 #include "pet_scanner.h"
+#include "pet_storage.h"
 
 struct pet_projlist_device {
   const pet_scanner *scanner;
@@ -44,6 +45,13 @@ static int64_t subset_items(const pet_projlist_device *pl, int32_t s)
   return pet_histo_subset_size(L->num_phi, L->num_r, L->num_zbin, pl->num_subsets, s);
 }
 
+/* The values as a pet_storage in device memory (values_own and values stay its record); its
+ * allocate() and bind() messages are the projection list's own (Python's names). */
+static pet_storage values_storage(const pet_projlist_device *pl)
+{
+  return pet_storage_make(pl->values, pl->cap, sizeof(float), pl->values_own, PET_DEVICE);
+}
+
 extern "C" void pet_projlist_device_destroy(pet_projlist_device **plp)
 {
   if (plp == NULL || *plp == NULL) return;
@@ -54,7 +62,8 @@ extern "C" void pet_projlist_device_destroy(pet_projlist_device **plp)
   pet_gpu_free(pl->d_tof);
   pet_gpu_free(pl->d_d1);
   pet_gpu_free(pl->d_d2);
-  if (pl->values_own == PET_OWNED) pet_gpu_free(pl->values);
+  pet_storage v = values_storage(pl);
+  pet_storage_release(&v);
   free(pl);
   *plp = NULL;
 }
@@ -184,10 +193,10 @@ extern "C" pet_status pet_projlist_device_allocate_values(pet_projlist_device *p
   PET_CHECK(pl->values_own == PET_OWNED, PET_ERR_STATE,
             "projection list: allocate() called on an Alias list; use bind "
             "(setProjValuesDevicePointer)");
-  if (pl->values) return PET_OK;
-  PET_TRY(pet_gpu_malloc((void **)&pl->values, (size_t)pl->cap * sizeof(float),
-                         "projection values"));
-  return pet_gpu_fill_f32(pl->values, pl->cap, 0.0f);
+  pet_storage v = values_storage(pl);
+  PET_TRY(pet_storage_allocate(&v, "projection values"));
+  pl->values = (float *)v.data;
+  return PET_OK;
 }
 
 extern "C" pet_status pet_projlist_device_bind_values(pet_projlist_device *pl, float *dev)
