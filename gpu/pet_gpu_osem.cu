@@ -177,7 +177,8 @@ pet_status stage(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, in
                                   &bin) != PET_OK)
           bin = -1;
         if (mult) sl->h_m[i] = bin >= 0 ? mult[bin] : 0.0f;
-        if (add) sl->h_a[i] = (bin >= 0 ? add[bin] : 0.0f) + (d->lm_add ? d->lm_add[ev0 + i] : 0.0f);
+        if (has_a)
+          sl->h_a[i] = (add && bin >= 0 ? add[bin] : 0.0f) + (d->lm_add ? d->lm_add[ev0 + i] : 0.0f);
       }
     } else if (d->lm_add) {
       memcpy(sl->h_a, d->lm_add + ev0, (size_t)n * 4);
