@@ -1,4 +1,7 @@
-/* PET_CUDA: check a CUDA runtime call, record the library's message, return PET_ERR_CUDA. */
+/* The one CUDA error check of gpu/: PET_CUDA(call) records "file:line: call: CUDA's message"
+ * and returns PET_ERR_NOMEM for cudaErrorMemoryAllocation, PET_ERR_CUDA for any other error.
+ * pet_cuda_status is the same as an expression, for code that must clean up before it
+ * returns. Both clear CUDA's last (non-sticky) error. */
 #ifndef PET_GPU_CHECK_CUH
 #define PET_GPU_CHECK_CUH
 #include <cuda_runtime.h>
@@ -6,13 +9,19 @@
 
 #include "pet_status.h"
 
+/* PET_OK for cudaSuccess; otherwise records the error at file:line, naming `what`. */
+static inline pet_status pet_cuda_status(cudaError_t e, const char *what, const char *file,
+                                         int line)
+{
+  if (e == cudaSuccess) return PET_OK;
+  (void)cudaGetLastError();
+  return pet_error_at(e == cudaErrorMemoryAllocation ? PET_ERR_NOMEM : PET_ERR_CUDA, file, line,
+                      "%s: %s", what, cudaGetErrorString(e));
+}
+
 #define PET_CUDA(expr)                                                                           \
   do {                                                                                           \
-    cudaError_t pet_cuda_e_ = (expr);                                                            \
-    if (pet_cuda_e_ != cudaSuccess) {                                                            \
-      (void)cudaGetLastError();                                                                  \
-      return PET_ERROR(pet_cuda_e_ == cudaErrorMemoryAllocation ? PET_ERR_NOMEM : PET_ERR_CUDA,  \
-                       "%s: %s", #expr, cudaGetErrorString(pet_cuda_e_));                        \
-    }                                                                                            \
+    pet_status pet_cuda_st_ = pet_cuda_status((expr), #expr, __FILE__, __LINE__);                \
+    if (pet_cuda_st_ != PET_OK) return pet_cuda_st_;                                             \
   } while (0)
 #endif /* PET_GPU_CHECK_CUH */

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include "pet_histogram.h"
 #include "pet_image.h"
 #include "pet_projector.h"
 #include "pet_status.h"
@@ -20,6 +21,14 @@ typedef struct pet_gpu_lorsrc {
   int64_t num_phi, num_r, num_zbin;
   int32_t dets_per_ring, num_rings, num_doi;
 } pet_gpu_lorsrc;
+
+/* Zeroes *src, uploads the scanner's LUT and, when L != NULL, the layout's tables, and sets
+ * the sizes. On failure the tables uploaded so far stay in *src: free with
+ * pet_gpu_lorsrc_free either way. Synchronous. */
+pet_status pet_gpu_lorsrc_upload(pet_gpu_lorsrc *src, const pet_scanner *s,
+                                 const pet_histo_layout *L);
+/* Frees the device tables of *src (NULL-safe, each may be NULL). */
+void pet_gpu_lorsrc_free(pet_gpu_lorsrc *src);
 
 /* LORs (lor, orient: n x 6; orient may be NULL) of subset-local bins [k0, k0+n) of subset s
  * of S (histogram). */

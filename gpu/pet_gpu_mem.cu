@@ -1,8 +1,56 @@
 /* Device memory and device queries behind pet_gpu.h. */
 #include <cuda_runtime.h>
 
+#include <string.h>
+
 #include "pet_gpu.h"
 #include "pet_gpu_check.cuh"
+#include "pet_gpu_internal.cuh"
+
+namespace {
+
+/* Allocates n elements on the device (*dst is set before the copy, so that a failed copy
+ * leaves it to be freed) and copies them from the host. */
+template <typename T> pet_status upload(const T **dst, const T *host, size_t n, const char *what)
+{
+  void *p = NULL;
+  PET_TRY(pet_gpu_malloc(&p, n * sizeof(T), what));
+  *dst = static_cast<const T *>(p);
+  return pet_gpu_memcpy(p, host, n * sizeof(T), 0);
+}
+
+}  // namespace
+
+pet_status pet_gpu_lorsrc_upload(pet_gpu_lorsrc *src, const pet_scanner *s,
+                                 const pet_histo_layout *L)
+{
+  memset(src, 0, sizeof *src);
+  PET_TRY(upload(&src->lut, s->lut, (size_t)s->num_dets * 6, "the detector LUT"));
+  if (L == NULL) return PET_OK;
+  const size_t pr = (size_t)(L->num_phi * L->num_r);
+  PET_TRY(upload(&src->ring_pairs, L->ring_pairs, pr * 2, "the histogram ring pairs"));
+  PET_TRY(upload(&src->invalid, L->invalid, pr, "the histogram mask"));
+  PET_TRY(upload(&src->zbin_rings, L->zbin_rings, (size_t)L->num_zbin * 2, "the z-bin rings"));
+  src->num_phi = L->num_phi;
+  src->num_r = L->num_r;
+  src->num_zbin = L->num_zbin;
+  src->dets_per_ring = L->dets_per_ring;
+  src->num_rings = L->num_rings;
+  src->num_doi = L->num_doi;
+  return PET_OK;
+}
+
+void pet_gpu_lorsrc_free(pet_gpu_lorsrc *src)
+{
+  pet_gpu_free((void *)src->lut);
+  pet_gpu_free((void *)src->ring_pairs);
+  pet_gpu_free((void *)src->invalid);
+  pet_gpu_free((void *)src->zbin_rings);
+  src->lut = NULL;
+  src->ring_pairs = NULL;
+  src->invalid = NULL;
+  src->zbin_rings = NULL;
+}
 
 extern "C" {
 

@@ -16,15 +16,6 @@
 
 namespace {
 
-pet_status cuda_st(cudaError_t e, const char *what, int line)
-{
-  if (e == cudaSuccess) return PET_OK;
-  (void)cudaGetLastError();
-  return pet_error_at(e == cudaErrorMemoryAllocation ? PET_ERR_NOMEM : PET_ERR_CUDA, __FILE__,
-                      line, "%s: %s", what, cudaGetErrorString(e));
-}
-#define CU(expr) cuda_st((expr), #expr, __LINE__)
-
 /* One staging slot: pinned host arrays and their device twins. */
 struct slot {
   float *h_y, *h_m, *h_a, *h_tof;
@@ -42,10 +33,7 @@ struct engine {
   float *d_tmp; /* PSF scratch image */
   bool need_orient, tof, lm;
   cudaStream_t ks, cs; /* compute, copy */
-  pet_gpu_lorsrc src;
-  float *d_lut;
-  int32_t *d_ring_pairs, *d_zbin_rings;
-  uint8_t *d_invalid;
+  pet_gpu_lorsrc src; /* device LUT and histogram tables */
   float *d_lor, *d_orient;
   slot sl[2];
 };
@@ -74,7 +62,7 @@ int64_t lor_bytes(const pet_osem_opts *o)
 
 pet_status alloc_pair(void **h, void **dv, size_t bytes, const char *what)
 {
-  PET_TRY(CU(cudaMallocHost(h, bytes)));
+  PET_CUDA(cudaMallocHost(h, bytes));
   return pet_gpu_malloc(dv, bytes, what);
 }
 
@@ -97,10 +85,7 @@ void free_engine(engine *e)
     if (s->copied) cudaEventDestroy(s->copied);
     if (s->consumed) cudaEventDestroy(s->consumed);
   }
-  pet_gpu_free(e->d_lut);
-  pet_gpu_free(e->d_ring_pairs);
-  pet_gpu_free(e->d_zbin_rings);
-  pet_gpu_free(e->d_invalid);
+  pet_gpu_lorsrc_free(&e->src);
   pet_gpu_free(e->d_lor);
   pet_gpu_free(e->d_orient);
   pet_gpu_free(e->d_tmp);
@@ -108,36 +93,14 @@ void free_engine(engine *e)
   if (e->cs) cudaStreamDestroy(e->cs);
 }
 
-pet_status upload(void **dst, const void *src, size_t bytes, const char *what)
-{
-  PET_TRY(pet_gpu_malloc(dst, bytes, what));
-  return pet_gpu_memcpy(*dst, src, bytes, 0);
-}
-
 pet_status init_engine(engine *e, int64_t cap)
 {
   const pet_osem_data *d = e->d;
   const pet_osem_opts *o = e->o;
-  PET_TRY(CU(cudaStreamCreateWithFlags(&e->ks, cudaStreamNonBlocking)));
-  PET_TRY(CU(cudaStreamCreateWithFlags(&e->cs, cudaStreamNonBlocking)));
-  const pet_scanner *sc = d->scanner;
-  const pet_histo_layout *L = d->layout;
-  PET_TRY(upload((void **)&e->d_lut, sc->lut, (size_t)sc->num_dets * 24, "the detector LUT"));
-  const size_t pr = (size_t)(L->num_phi * L->num_r);
-  PET_TRY(upload((void **)&e->d_ring_pairs, L->ring_pairs, pr * 8, "the histogram ring pairs"));
-  PET_TRY(upload((void **)&e->d_invalid, L->invalid, pr, "the histogram mask"));
-  PET_TRY(upload((void **)&e->d_zbin_rings, L->zbin_rings, (size_t)L->num_zbin * 8,
-                 "the z-bin rings"));
-  e->src.lut = e->d_lut;
-  e->src.ring_pairs = e->d_ring_pairs;
-  e->src.invalid = e->d_invalid;
-  e->src.zbin_rings = e->d_zbin_rings;
-  e->src.num_phi = L->num_phi;
-  e->src.num_r = L->num_r;
-  e->src.num_zbin = L->num_zbin;
-  e->src.dets_per_ring = L->dets_per_ring;
-  e->src.num_rings = L->num_rings;
-  e->src.num_doi = L->num_doi;
+  PET_CUDA(cudaStreamCreateWithFlags(&e->ks, cudaStreamNonBlocking));
+  PET_CUDA(cudaStreamCreateWithFlags(&e->cs, cudaStreamNonBlocking));
+  /* the sensitivity pass runs over histogram bins in list-mode too: always the tables */
+  PET_TRY(pet_gpu_lorsrc_upload(&e->src, d->scanner, d->layout));
 
   e->cap = cap;
   if (o->psf_fwhm_mm > 0)
@@ -148,8 +111,8 @@ pet_status init_engine(engine *e, int64_t cap)
     PET_TRY(pet_gpu_malloc((void **)&e->d_orient, c * 6, "batch crystal normals"));
   for (int k = 0; k < 2; ++k) {
     slot *s = &e->sl[k];
-    PET_TRY(CU(cudaEventCreateWithFlags(&s->copied, cudaEventDisableTiming)));
-    PET_TRY(CU(cudaEventCreateWithFlags(&s->consumed, cudaEventDisableTiming)));
+    PET_CUDA(cudaEventCreateWithFlags(&s->copied, cudaEventDisableTiming));
+    PET_CUDA(cudaEventCreateWithFlags(&s->consumed, cudaEventDisableTiming));
     PET_TRY(alloc_pair((void **)&s->h_m, (void **)&s->d_m, c, "staged multiplicative factors"));
     if (e->lm) {
       PET_TRY(alloc_pair((void **)&s->h_d1, (void **)&s->d_d1, c, "staged detector ids"));
@@ -175,7 +138,7 @@ pet_status stage(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, in
 {
   const pet_osem_data *d = e->d;
   slot *sl = &e->sl[k];
-  PET_TRY(CU(cudaEventSynchronize(sl->consumed)));
+  PET_CUDA(cudaEventSynchronize(sl->consumed));
   const pet_histo_layout *L = d->layout;
   const bool lm_ev = e->lm && ps == PASS_RECON;
   const float *mult = d->mult;
@@ -191,9 +154,9 @@ pet_status stage(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, in
       if (add) sl->h_a[i] = add[bin];
     }
     const size_t b = (size_t)n * 4;
-    if (y) PET_TRY(CU(cudaMemcpyAsync(sl->d_y, sl->h_y, b, cudaMemcpyHostToDevice, e->cs)));
-    if (mult) PET_TRY(CU(cudaMemcpyAsync(sl->d_m, sl->h_m, b, cudaMemcpyHostToDevice, e->cs)));
-    if (add) PET_TRY(CU(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs)));
+    if (y) PET_CUDA(cudaMemcpyAsync(sl->d_y, sl->h_y, b, cudaMemcpyHostToDevice, e->cs));
+    if (mult) PET_CUDA(cudaMemcpyAsync(sl->d_m, sl->h_m, b, cudaMemcpyHostToDevice, e->cs));
+    if (add) PET_CUDA(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs));
     in->y = y ? sl->d_y : NULL;
     in->m = mult ? sl->d_m : NULL;
     in->a = add ? sl->d_a : NULL;
@@ -221,15 +184,15 @@ pet_status stage(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, in
       memcpy(sl->h_a, d->lm_add + ev0, (size_t)n * 4);
     }
     const size_t b = (size_t)n * 4;
-    PET_TRY(CU(cudaMemcpyAsync(sl->d_d1, sl->h_d1, b, cudaMemcpyHostToDevice, e->cs)));
-    PET_TRY(CU(cudaMemcpyAsync(sl->d_d2, sl->h_d2, b, cudaMemcpyHostToDevice, e->cs)));
-    if (e->tof) PET_TRY(CU(cudaMemcpyAsync(sl->d_tof, sl->h_tof, b, cudaMemcpyHostToDevice, e->cs)));
-    if (has_a) PET_TRY(CU(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs)));
-    if (mult) PET_TRY(CU(cudaMemcpyAsync(sl->d_m, sl->h_m, b, cudaMemcpyHostToDevice, e->cs)));
+    PET_CUDA(cudaMemcpyAsync(sl->d_d1, sl->h_d1, b, cudaMemcpyHostToDevice, e->cs));
+    PET_CUDA(cudaMemcpyAsync(sl->d_d2, sl->h_d2, b, cudaMemcpyHostToDevice, e->cs));
+    if (e->tof) PET_CUDA(cudaMemcpyAsync(sl->d_tof, sl->h_tof, b, cudaMemcpyHostToDevice, e->cs));
+    if (has_a) PET_CUDA(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs));
+    if (mult) PET_CUDA(cudaMemcpyAsync(sl->d_m, sl->h_m, b, cudaMemcpyHostToDevice, e->cs));
     in->m = mult ? sl->d_m : NULL;
     in->a = has_a ? sl->d_a : NULL;
   }
-  PET_TRY(CU(cudaEventRecord(sl->copied, e->cs)));
+  PET_CUDA(cudaEventRecord(sl->copied, e->cs));
   return PET_OK;
 }
 
@@ -238,7 +201,7 @@ pet_status compute(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, 
                    pet_gpu_osem_batch in, const float *xf, float *back)
 {
   slot *sl = &e->sl[k];
-  PET_TRY(CU(cudaStreamWaitEvent(e->ks, sl->copied, 0)));
+  PET_CUDA(cudaStreamWaitEvent(e->ks, sl->copied, 0));
   pet_lor_batch b;
   pet_gpu_groups gr; /* histogram batches: one (phi, r) in every z-bin per group */
   gr.stride = e->lm ? 0 : pet_histo_subset_size(e->src.num_phi, e->src.num_r, 1, S, s);
@@ -260,7 +223,7 @@ pet_status compute(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, 
   else
     PET_TRY(pet_gpu_launch_osem(e->ks, &e->o->proj, &b, e->lm ? NULL : &gr, in, PET_OSEM_PRED_EPS, e->g,
                                 xf, back));
-  PET_TRY(CU(cudaEventRecord(sl->consumed, e->ks)));
+  PET_CUDA(cudaEventRecord(sl->consumed, e->ks));
   return PET_OK;
 }
 
@@ -357,15 +320,19 @@ pet_status gpu_project_subset(void *p, int32_t S, int32_t s, int64_t lo, int64_t
 pet_status gpu_sync(void *p)
 {
   engine *e = (engine *)p;
-  PET_TRY(CU(cudaStreamSynchronize(e->cs)));
-  return CU(cudaStreamSynchronize(e->ks));
+  PET_CUDA(cudaStreamSynchronize(e->cs));
+  PET_CUDA(cudaStreamSynchronize(e->ks));
+  return PET_OK;
 }
 
 pet_status gpu_fill(void *p, pet_image *img, float v)
 {
   engine *e = (engine *)p;
   const size_t bytes = (size_t)pet_image_num_voxels(img) * 4;
-  if (v == 0.0f) return CU(cudaMemsetAsync(img->data, 0, bytes, e->ks));
+  if (v == 0.0f) {
+    PET_CUDA(cudaMemsetAsync(img->data, 0, bytes, e->ks));
+    return PET_OK;
+  }
   PET_TRY(gpu_sync(p));
   return pet_image_fill(img, v);
 }
@@ -374,7 +341,8 @@ pet_status gpu_copy(void *p, pet_image *dst, const pet_image *src)
 {
   engine *e = (engine *)p;
   const size_t bytes = (size_t)pet_image_num_voxels(src) * 4;
-  return CU(cudaMemcpyAsync(dst->data, src->data, bytes, cudaMemcpyDeviceToDevice, e->ks));
+  PET_CUDA(cudaMemcpyAsync(dst->data, src->data, bytes, cudaMemcpyDeviceToDevice, e->ks));
+  return PET_OK;
 }
 
 pet_status gpu_blur(void *p, pet_image *img, float fwhm_mm)

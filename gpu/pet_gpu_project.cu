@@ -15,6 +15,7 @@ static __device__ __forceinline__ void tile_add(float *img, int64_t idx, int32_t
 #define PET_BACK_TILE_ADD(img, idx, x, y, z, v) tile_add(img, idx, x, y, z, v)
 #endif
 
+#include "pet_bin_map.h"
 #include "pet_gpu.h"
 #include "pet_gpu_check.cuh"
 #include "pet_gpu_internal.cuh"
@@ -253,7 +254,7 @@ sens_kernel(pet_projector_params p, pet_lor_batch b, const float *__restrict__ m
   if (v != 0.0f) lor_back<KIND, false>(p, tk, b, i, g, v, back);
 }
 
-/* ---- LORs from bins (the device twin of pet_histo_get_lors) or from detector ids ---- */
+/* ---- LORs from bins (pet_bin_map_dets, as pet_histo_get_lors) or from detector ids ---- */
 
 __device__ __forceinline__ void put_lor(const float *__restrict__ lut, int64_t d1, int64_t d2,
                                         int64_t k, float *lor, float *orient)
@@ -283,18 +284,9 @@ __global__ void gen_histo_kernel(pet_gpu_lorsrc src, int32_t S, int32_t s, int64
   int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (k >= n) return;
   int64_t bin = pet_histo_subset_bin(src.num_phi, src.num_r, src.num_zbin, S, s, k0 + k);
-  const int64_t pr = src.num_phi * src.num_r;
-  const int64_t z = bin / pr, e = bin % pr;
   int64_t d1 = 0, d2 = 0; /* invalid (phi, r): a zero-length LOR at detector 0, as the host */
-  if (!src.invalid[e]) {
-    const int64_t doi_poss = (int64_t)src.num_doi * src.num_doi;
-    const int64_t kase = (e % src.num_r) % doi_poss;
-    const int64_t doi1 = kase / src.num_doi, doi2 = kase % src.num_doi;
-    const int64_t layer = (int64_t)src.dets_per_ring * src.num_rings;
-    d1 = src.ring_pairs[2 * e] + (int64_t)src.zbin_rings[2 * z] * src.dets_per_ring + doi1 * layer;
-    d2 = src.ring_pairs[2 * e + 1] + (int64_t)src.zbin_rings[2 * z + 1] * src.dets_per_ring +
-         doi2 * layer;
-  }
+  (void)pet_bin_map_dets(src.ring_pairs, src.invalid, src.zbin_rings, src.num_phi, src.num_r,
+                         src.dets_per_ring, src.num_rings, src.num_doi, bin, &d1, &d2);
   put_lor(src.lut, d1, d2, k, lor, orient);
 }
 
@@ -554,7 +546,6 @@ pet_status pet_gpu_max(cudaStream_t st, const float *v, int64_t n, float *out)
 {
   unsigned int *d = NULL, h = 0;
   PET_TRY(pet_gpu_malloc((void **)&d, sizeof *d, "a reduction scalar"));
-  pet_status s = PET_OK;
   cudaError_t e = cudaMemsetAsync(d, 0, sizeof *d, st);
   if (e == cudaSuccess) {
     int64_t blocks = grid_for(n);
@@ -565,10 +556,7 @@ pet_status pet_gpu_max(cudaStream_t st, const float *v, int64_t n, float *out)
   }
   if (e == cudaSuccess) e = cudaMemcpyAsync(&h, d, sizeof h, cudaMemcpyDeviceToHost, st);
   if (e == cudaSuccess) e = cudaStreamSynchronize(st);
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();
-    s = PET_ERROR(PET_ERR_CUDA, "device max reduction: %s", cudaGetErrorString(e));
-  }
+  const pet_status s = pet_cuda_status(e, "device max reduction", __FILE__, __LINE__);
   pet_gpu_free(d);
   float f;
   memcpy(&f, &h, sizeof f);

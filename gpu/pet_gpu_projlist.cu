@@ -9,6 +9,7 @@
 #include "pet_histogram.h"
 #include "pet_listmode.h"
 #include "pet_scanner.h"
+#include "pet_storage.h"
 
 struct pet_projlist_device {
   const pet_scanner *scanner;
@@ -19,9 +20,6 @@ struct pet_projlist_device {
   int64_t cap;          /* LORs per batch */
   pet_ownership values_own;
   pet_gpu_lorsrc src;   /* device tables */
-  float *d_lut;
-  int32_t *d_ring_pairs, *d_zbin_rings;
-  uint8_t *d_invalid;
   float *d_lor, *d_orient, *d_tof; /* cap x 6, cap x 6, cap */
   uint32_t *d_d1, *d_d2;           /* list-mode ids of the batch */
   float *values;                   /* Owned: ours; Alias: borrowed */
@@ -47,28 +45,27 @@ static int64_t subset_items(const pet_projlist_device *pl, int32_t s)
   return pet_histo_subset_size(L->num_phi, L->num_r, L->num_zbin, pl->num_subsets, s);
 }
 
+/* The values as a pet_storage in device memory (values_own and values stay its record); its
+ * allocate() and bind() messages are the projection list's own (Python's names). */
+static pet_storage values_storage(const pet_projlist_device *pl)
+{
+  return pet_storage_make(pl->values, pl->cap, sizeof(float), pl->values_own, PET_DEVICE);
+}
+
 extern "C" void pet_projlist_device_destroy(pet_projlist_device **plp)
 {
   if (plp == NULL || *plp == NULL) return;
   pet_projlist_device *pl = *plp;
-  pet_gpu_free(pl->d_lut);
-  pet_gpu_free(pl->d_ring_pairs);
-  pet_gpu_free(pl->d_zbin_rings);
-  pet_gpu_free(pl->d_invalid);
+  pet_gpu_lorsrc_free(&pl->src);
   pet_gpu_free(pl->d_lor);
   pet_gpu_free(pl->d_orient);
   pet_gpu_free(pl->d_tof);
   pet_gpu_free(pl->d_d1);
   pet_gpu_free(pl->d_d2);
-  if (pl->values_own == PET_OWNED) pet_gpu_free(pl->values);
+  pet_storage v = values_storage(pl);
+  pet_storage_release(&v);
   free(pl);
   *plp = NULL;
-}
-
-static pet_status upload(void **dst, const void *src, size_t bytes, const char *what)
-{
-  PET_TRY(pet_gpu_malloc(dst, bytes, what));
-  return pet_gpu_memcpy(*dst, src, bytes, 0);
 }
 
 extern "C" pet_status pet_projlist_device_create(pet_projlist_device **out, const pet_scanner *s,
@@ -115,27 +112,8 @@ extern "C" pet_status pet_projlist_device_create(pet_projlist_device **out, cons
   }
   pl->cap = cap < maxn ? cap : (maxn > 0 ? maxn : 1);
   const size_t c = (size_t)pl->cap;
-  PET_TRY_GOTO(st, upload((void **)&pl->d_lut, s->lut, (size_t)s->num_dets * 6 * sizeof(float),
-                          "the detector LUT"), out);
-  pl->src.lut = pl->d_lut;
-  if (h) {
-    const pet_histo_layout *L = h->layout;
-    const size_t pr = (size_t)(L->num_phi * L->num_r);
-    PET_TRY_GOTO(st, upload((void **)&pl->d_ring_pairs, L->ring_pairs, pr * 2 * sizeof(int32_t),
-                            "the histogram ring pairs"), out);
-    PET_TRY_GOTO(st, upload((void **)&pl->d_invalid, L->invalid, pr, "the histogram mask"), out);
-    PET_TRY_GOTO(st, upload((void **)&pl->d_zbin_rings, L->zbin_rings,
-                            (size_t)L->num_zbin * 2 * sizeof(int32_t), "the z-bin rings"), out);
-    pl->src.ring_pairs = pl->d_ring_pairs;
-    pl->src.invalid = pl->d_invalid;
-    pl->src.zbin_rings = pl->d_zbin_rings;
-    pl->src.num_phi = L->num_phi;
-    pl->src.num_r = L->num_r;
-    pl->src.num_zbin = L->num_zbin;
-    pl->src.dets_per_ring = L->dets_per_ring;
-    pl->src.num_rings = L->num_rings;
-    pl->src.num_doi = L->num_doi;
-  } else {
+  PET_TRY_GOTO(st, pet_gpu_lorsrc_upload(&pl->src, s, h ? h->layout : NULL), out);
+  if (lm) {
     PET_TRY_GOTO(st, pet_gpu_malloc((void **)&pl->d_d1, c * 4, "list-mode detector ids"), out);
     PET_TRY_GOTO(st, pet_gpu_malloc((void **)&pl->d_d2, c * 4, "list-mode detector ids"), out);
   }
@@ -215,10 +193,10 @@ extern "C" pet_status pet_projlist_device_allocate_values(pet_projlist_device *p
   PET_CHECK(pl->values_own == PET_OWNED, PET_ERR_STATE,
             "projection list: allocate() called on an Alias list; use bind "
             "(setProjValuesDevicePointer)");
-  if (pl->values) return PET_OK;
-  PET_TRY(pet_gpu_malloc((void **)&pl->values, (size_t)pl->cap * sizeof(float),
-                         "projection values"));
-  return pet_gpu_fill_f32(pl->values, pl->cap, 0.0f);
+  pet_storage v = values_storage(pl);
+  PET_TRY(pet_storage_allocate(&v, "projection values"));
+  pl->values = (float *)v.data;
+  return PET_OK;
 }
 
 extern "C" pet_status pet_projlist_device_bind_values(pet_projlist_device *pl, float *dev)

@@ -12,6 +12,7 @@ declare -A floor_of=(
 declare -A header_floor=(
   [pet_status.h]=0 [pet_image.h]=0 [pet_scanner.h]=0 [pet_histogram.h]=0 [pet_listmode.h]=0
   [pet_hd.h]=0 [pet_devmem.h]=0 [pet_reducer.h]=0 [pet_version.h]=0 [pet_progress.h]=0
+  [pet_storage.h]=0 [pet_bin_map.h]=0
   [pet_projector.h]=1 [pet_osem_backend.h]=1 [pet_fov.h]=1
   [pet_gpu.h]=2
   [pet_comm.h]=3

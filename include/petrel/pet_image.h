@@ -7,13 +7,11 @@
 #include <stdint.h>
 
 #include "pet_status.h"
+#include "pet_storage.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum pet_memspace { PET_HOST = 0, PET_DEVICE = 1 } pet_memspace;
-typedef enum pet_ownership { PET_OWNED = 0, PET_ALIAS = 1 } pet_ownership;
 
 /**
  * Image geometry as YRT-PET defines it: nx, ny, nz voxels over length_x/y/z mm, the image

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pet_devmem.h"
+#include "pet_bin_map.h"
+#include "pet_storage.h"
 
 static int64_t mod_i64(int64_t a, int64_t n)
 {
@@ -28,14 +29,6 @@ static int64_t r_cut_of(int32_t n, int32_t min_ang_diff)
   int64_t r_cut = min_ang_diff / 2;
   if (min_ang_diff % 2 != 0 && n % 4 == 0) ++r_cut;
   return r_cut;
-}
-
-/* DOI layers of the two detectors of r's layer case k (spec: k = doi1 * numDOI + doi2,
- * so with two layers r+0 {0,0}, r+1 {0,1}, r+2 {1,0}, r+3 {1,1}). */
-static void doi_of_case(int64_t k, int32_t num_doi, int32_t *doi1, int32_t *doi2)
-{
-  *doi1 = (int32_t)(k / num_doi);
-  *doi2 = (int32_t)(k % num_doi);
 }
 
 pet_status pet_histo_layout_create(pet_histo_layout **out, const pet_scanner *s)
@@ -117,24 +110,11 @@ void pet_histo_layout_destroy(pet_histo_layout **L)
 static inline void bin_dets(const pet_histo_layout *L, int64_t bin, int32_t *d1, int32_t *d2,
                             bool *valid)
 {
-  const int64_t pr = L->num_phi * L->num_r;
-  const int64_t z_bin = bin / pr;
-  const int64_t e = bin % pr; /* phi * num_r + r */
-  if (L->invalid[e]) {
-    *d1 = 0;
-    *d2 = 0;
-    *valid = false;
-    return;
-  }
-  const int64_t doi_poss = (int64_t)L->num_doi * L->num_doi;
-  int32_t doi1 = 0, doi2 = 0;
-  doi_of_case((e % L->num_r) % doi_poss, L->num_doi, &doi1, &doi2);
-  const int64_t layer = (int64_t)L->dets_per_ring * L->num_rings;
-  *d1 = (int32_t)(L->ring_pairs[2 * e] + (int64_t)L->zbin_rings[2 * z_bin] * L->dets_per_ring +
-                  doi1 * layer);
-  *d2 = (int32_t)(L->ring_pairs[2 * e + 1] +
-                  (int64_t)L->zbin_rings[2 * z_bin + 1] * L->dets_per_ring + doi2 * layer);
-  *valid = true;
+  int64_t a = 0, b = 0;
+  *valid = pet_bin_map_dets(L->ring_pairs, L->invalid, L->zbin_rings, L->num_phi, L->num_r,
+                            L->dets_per_ring, L->num_rings, L->num_doi, bin, &a, &b) != 0;
+  *d1 = (int32_t)a;
+  *d2 = (int32_t)b;
 }
 
 pet_status pet_histo_bin_to_dets(const pet_histo_layout *L, int64_t bin, int32_t *d1,
@@ -242,39 +222,28 @@ out:
   return st;
 }
 
+/* The histogram's memory as a pet_storage (the public fields stay its one record). */
+static pet_storage histo_storage(const pet_histogram *h)
+{
+  return pet_storage_make(h->data, h->layout != NULL ? h->layout->num_bins : 0, sizeof(float),
+                          h->ownership, h->space);
+}
+
 pet_status pet_histogram_allocate(pet_histogram *h)
 {
   PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
-  PET_CHECK(h->ownership == PET_OWNED, PET_ERR_STATE,
-            "histogram: allocate() called on an Alias histogram; use bind()");
-  if (h->data != NULL) return PET_OK;
-  const int64_t n = h->layout->num_bins;
-  const size_t bytes = (size_t)n * sizeof(float);
-  if (h->space == PET_HOST) {
-    h->data = calloc((size_t)n, sizeof(float));
-    PET_CHECK(h->data != NULL, PET_ERR_NOMEM,
-              "histogram: cannot allocate %zu bytes of host memory (%lld bins)", bytes,
-              (long long)n);
-  } else {
-    void *p = NULL;
-    PET_TRY(pet_gpu_malloc(&p, bytes, "histogram"));
-    pet_status st = pet_gpu_fill_f32(p, n, 0.0f);
-    if (st != PET_OK) {
-      pet_gpu_free(p);
-      return st;
-    }
-    h->data = p;
-  }
+  pet_storage st = histo_storage(h);
+  PET_TRY(pet_storage_allocate(&st, "histogram"));
+  h->data = st.data;
   return PET_OK;
 }
 
 pet_status pet_histogram_bind(pet_histogram *h, float *data)
 {
   PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
-  PET_CHECK(h->ownership == PET_ALIAS, PET_ERR_STATE,
-            "histogram: bind() called on an Owned histogram; use allocate()");
-  PET_CHECK(data != NULL, PET_ERR_ARG, "histogram: bind() to a NULL pointer");
-  h->data = data;
+  pet_storage st = histo_storage(h);
+  PET_TRY(pet_storage_bind(&st, data, "histogram"));
+  h->data = st.data;
   return PET_OK;
 }
 
@@ -298,12 +267,8 @@ void pet_histogram_destroy(pet_histogram **h)
 {
   if (h == NULL || *h == NULL) return;
   pet_histogram *x = *h;
-  if (x->ownership == PET_OWNED && x->data != NULL) {
-    if (x->space == PET_HOST)
-      free(x->data);
-    else
-      pet_gpu_free(x->data);
-  }
+  pet_storage st = histo_storage(x);
+  pet_storage_release(&st);
   pet_histo_layout_destroy(&x->layout);
   free(x);
   *h = NULL;
@@ -312,22 +277,17 @@ void pet_histogram_destroy(pet_histogram **h)
 pet_status pet_histogram_require(const pet_histogram *h)
 {
   PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
-  PET_CHECK(h->data != NULL, PET_ERR_STATE, "histogram used before %s",
-            h->ownership == PET_OWNED ? "allocate()" : "bind()");
-  return PET_OK;
+  pet_storage st = histo_storage(h);
+  return pet_storage_require(&st, "histogram");
 }
 
 int64_t pet_histogram_num_bins(const pet_histogram *h) { return h->layout->num_bins; }
 
 pet_status pet_histogram_fill(pet_histogram *h, float value)
 {
-  PET_TRY(pet_histogram_require(h));
-  const int64_t n = h->layout->num_bins;
-  if (h->space == PET_DEVICE) return pet_gpu_fill_f32(h->data, n, value);
-  float *d = h->data;
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) d[i] = value;
-  return PET_OK;
+  PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
+  pet_storage st = histo_storage(h);
+  return pet_storage_fill_f32(&st, value, "histogram");
 }
 
 pet_status pet_histogram_validate(const pet_histogram *h, int64_t *n_bad, int64_t *first_bad)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pet_devmem.h"
+#include "pet_storage.h"
 
 pet_image_params pet_image_params_make(int32_t nx, int32_t ny, int32_t nz, float length_x,
                                        float length_y, float length_z)
@@ -65,39 +65,28 @@ pet_status pet_image_create(pet_image **img, pet_image_params params, pet_owners
   return PET_OK;
 }
 
+/* The image's memory as a pet_storage (the public fields stay its one record). */
+static pet_storage image_storage(const pet_image *img)
+{
+  return pet_storage_make(img->data, pet_image_num_voxels(img), sizeof(float), img->ownership,
+                          img->space);
+}
+
 pet_status pet_image_allocate(pet_image *img)
 {
   PET_CHECK(img != NULL, PET_ERR_ARG, "image: NULL");
-  PET_CHECK(img->ownership == PET_OWNED, PET_ERR_STATE,
-            "image: allocate() called on an Alias image; use bind()");
-  if (img->data != NULL) return PET_OK;
-  int64_t n = pet_image_num_voxels(img);
-  size_t bytes = (size_t)n * sizeof(float);
-  if (img->space == PET_HOST) {
-    img->data = calloc((size_t)n, sizeof(float));
-    PET_CHECK(img->data != NULL, PET_ERR_NOMEM, "image: cannot allocate %zu bytes of host memory",
-              bytes);
-  } else {
-    void *p = NULL;
-    PET_TRY(pet_gpu_malloc(&p, bytes, "image"));
-    img->data = p;
-    pet_status st = pet_gpu_fill_f32(img->data, n, 0.0f);
-    if (st != PET_OK) {
-      pet_gpu_free(img->data);
-      img->data = NULL;
-      return st;
-    }
-  }
+  pet_storage st = image_storage(img);
+  PET_TRY(pet_storage_allocate(&st, "image"));
+  img->data = st.data;
   return PET_OK;
 }
 
 pet_status pet_image_bind(pet_image *img, float *data)
 {
   PET_CHECK(img != NULL, PET_ERR_ARG, "image: NULL");
-  PET_CHECK(img->ownership == PET_ALIAS, PET_ERR_STATE,
-            "image: bind() called on an Owned image; use allocate()");
-  PET_CHECK(data != NULL, PET_ERR_ARG, "image: bind() to a NULL pointer");
-  img->data = data;
+  pet_storage st = image_storage(img);
+  PET_TRY(pet_storage_bind(&st, data, "image"));
+  img->data = st.data;
   return PET_OK;
 }
 
@@ -122,12 +111,8 @@ void pet_image_destroy(pet_image **img)
 {
   if (img == NULL || *img == NULL) return;
   pet_image *im = *img;
-  if (im->ownership == PET_OWNED && im->data != NULL) {
-    if (im->space == PET_HOST)
-      free(im->data);
-    else
-      pet_gpu_free(im->data);
-  }
+  pet_storage st = image_storage(im);
+  pet_storage_release(&st);
   free(im);
   *img = NULL;
 }
@@ -135,11 +120,8 @@ void pet_image_destroy(pet_image **img)
 pet_status pet_image_require(const pet_image *img, pet_memspace space)
 {
   PET_CHECK(img != NULL, PET_ERR_ARG, "image: NULL");
-  PET_CHECK(img->data != NULL, PET_ERR_STATE, "image used before %s",
-            img->ownership == PET_OWNED ? "allocate()" : "bind()");
-  PET_CHECK(img->space == space, PET_ERR_STATE, "image is in %s memory, %s memory expected",
-            img->space == PET_HOST ? "host" : "device", space == PET_HOST ? "host" : "device");
-  return PET_OK;
+  pet_storage st = image_storage(img);
+  return pet_storage_require_space(&st, space, "image");
 }
 
 int64_t pet_image_num_voxels(const pet_image *img) { return pet_image_params_num_voxels(&img->params); }
@@ -147,11 +129,8 @@ int64_t pet_image_num_voxels(const pet_image *img) { return pet_image_params_num
 pet_status pet_image_fill(pet_image *img, float value)
 {
   PET_CHECK(img != NULL, PET_ERR_ARG, "image: NULL");
-  PET_TRY(pet_image_require(img, img->space));
-  int64_t n = pet_image_num_voxels(img);
-  if (img->space == PET_DEVICE) return pet_gpu_fill_f32(img->data, n, value);
-  for (int64_t i = 0; i < n; ++i) img->data[i] = value;
-  return PET_OK;
+  pet_storage st = image_storage(img);
+  return pet_storage_fill_f32(&st, value, "image");
 }
 
 pet_status pet_image_copy(pet_image *dst, const pet_image *src)
@@ -162,13 +141,8 @@ pet_status pet_image_copy(pet_image *dst, const pet_image *src)
   PET_CHECK(pet_image_params_equal(&dst->params, &src->params), PET_ERR_ARG,
             "image copy: geometries differ (%dx%dx%d vs %dx%dx%d)", dst->params.nx,
             dst->params.ny, dst->params.nz, src->params.nx, src->params.ny, src->params.nz);
-  size_t bytes = (size_t)pet_image_num_voxels(dst) * sizeof(float);
-  if (dst->space == PET_HOST && src->space == PET_HOST) {
-    memmove(dst->data, src->data, bytes);
-    return PET_OK;
-  }
-  int kind = dst->space == PET_DEVICE ? (src->space == PET_HOST ? 0 : 2) : 1;
-  return pet_gpu_memcpy(dst->data, src->data, bytes, kind);
+  pet_storage d = image_storage(dst), s = image_storage(src);
+  return pet_storage_copy(&d, &s, "image");
 }
 
 pet_status pet_image_check_values(const pet_image *img, const char *what, bool allow_negative)

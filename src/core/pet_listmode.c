@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pet_storage.h"
+
 pet_status pet_listmode_create(pet_listmode **out, int64_t num_events, bool has_tof,
                                pet_ownership own)
 {
@@ -21,28 +23,41 @@ pet_status pet_listmode_create(pet_listmode **out, int64_t num_events, bool has_
   return PET_OK;
 }
 
+/* The list-mode's arrays as pet_storage, one per array (host memory; the public fields stay
+ * their one record): time, d1, d2 and, with TOF, tof. Returns the number of arrays. */
+enum { LM_TIME, LM_D1, LM_D2, LM_TOF, LM_ARRAYS };
+static int lm_storage(const pet_listmode *lm, pet_storage st[LM_ARRAYS])
+{
+  const int64_t n = lm->num_events;
+  st[LM_TIME] = pet_storage_make(lm->time_ms, n, sizeof(uint32_t), lm->ownership, PET_HOST);
+  st[LM_D1] = pet_storage_make(lm->d1, n, sizeof(uint32_t), lm->ownership, PET_HOST);
+  st[LM_D2] = pet_storage_make(lm->d2, n, sizeof(uint32_t), lm->ownership, PET_HOST);
+  st[LM_TOF] = pet_storage_make(lm->tof_ps, n, sizeof(float), lm->ownership, PET_HOST);
+  return lm->has_tof ? LM_ARRAYS : LM_TOF;
+}
+
+static void lm_set(pet_listmode *lm, const pet_storage st[LM_ARRAYS])
+{
+  lm->time_ms = st[LM_TIME].data;
+  lm->d1 = st[LM_D1].data;
+  lm->d2 = st[LM_D2].data;
+  lm->tof_ps = st[LM_TOF].data;
+}
+
 pet_status pet_listmode_allocate(pet_listmode *lm)
 {
   PET_CHECK(lm != NULL, PET_ERR_ARG, "list-mode: NULL");
-  PET_CHECK(lm->ownership == PET_OWNED, PET_ERR_STATE,
-            "list-mode: allocate() called on an Alias list-mode; use bind()");
-  if (lm->time_ms != NULL) return PET_OK;
-  /* calloc(0) may return NULL; one element keeps "allocated" distinguishable from "not yet" */
-  size_t n = lm->num_events > 0 ? (size_t)lm->num_events : 1;
-  uint32_t *t = calloc(n, sizeof *t), *a = calloc(n, sizeof *a), *b = calloc(n, sizeof *b);
-  float *tof = lm->has_tof ? calloc(n, sizeof *tof) : NULL;
-  if (t == NULL || a == NULL || b == NULL || (lm->has_tof && tof == NULL)) {
-    free(t);
-    free(a);
-    free(b);
-    free(tof);
-    return PET_ERROR(PET_ERR_NOMEM, "list-mode: cannot allocate %lld events",
-                     (long long)lm->num_events);
+  pet_storage st[LM_ARRAYS];
+  const int na = lm_storage(lm, st);
+  pet_status s = PET_OK;
+  for (int k = 0; k < na && s == PET_OK; ++k) s = pet_storage_allocate(&st[k], "list-mode");
+  if (s != PET_OK) {
+    /* the arrays are allocated all or none, so a failure frees only what this call got (an
+     * Alias fails on the first array, and releasing an Alias frees nothing) */
+    for (int k = 0; k < na; ++k) pet_storage_release(&st[k]);
+    return s;
   }
-  lm->time_ms = t;
-  lm->d1 = a;
-  lm->d2 = b;
-  lm->tof_ps = tof;
+  lm_set(lm, st);
   return PET_OK;
 }
 
@@ -57,10 +72,11 @@ pet_status pet_listmode_bind(pet_listmode *lm, uint32_t *time_ms, uint32_t *d1, 
   PET_CHECK((tof_ps != NULL) == lm->has_tof, PET_ERR_ARG,
             "list-mode: bind() %s a TOF array, but the list-mode has %s", lm->has_tof ? "without" : "with",
             lm->has_tof ? "TOF" : "no TOF");
-  lm->time_ms = time_ms;
-  lm->d1 = d1;
-  lm->d2 = d2;
-  lm->tof_ps = tof_ps;
+  pet_storage st[LM_ARRAYS];
+  const int na = lm_storage(lm, st);
+  void *arrays[LM_ARRAYS] = {time_ms, d1, d2, tof_ps};
+  for (int k = 0; k < na; ++k) PET_TRY(pet_storage_bind(&st[k], arrays[k], "list-mode"));
+  lm_set(lm, st);
   return PET_OK;
 }
 
@@ -76,12 +92,9 @@ void pet_listmode_destroy(pet_listmode **lm)
 {
   if (lm == NULL || *lm == NULL) return;
   pet_listmode *x = *lm;
-  if (x->ownership == PET_OWNED) {
-    free(x->time_ms);
-    free(x->d1);
-    free(x->d2);
-    free(x->tof_ps);
-  }
+  pet_storage st[LM_ARRAYS];
+  lm_storage(x, st);
+  for (int k = 0; k < LM_ARRAYS; ++k) pet_storage_release(&st[k]);
   free(x);
   *lm = NULL;
 }
@@ -89,10 +102,9 @@ void pet_listmode_destroy(pet_listmode **lm)
 pet_status pet_listmode_require(const pet_listmode *lm)
 {
   PET_CHECK(lm != NULL, PET_ERR_ARG, "list-mode: NULL");
-  PET_CHECK(lm->time_ms != NULL && lm->d1 != NULL && lm->d2 != NULL &&
-                (!lm->has_tof || lm->tof_ps != NULL),
-            PET_ERR_STATE, "list-mode used before %s",
-            lm->ownership == PET_OWNED ? "allocate()" : "bind()");
+  pet_storage st[LM_ARRAYS];
+  const int na = lm_storage(lm, st);
+  for (int k = 0; k < na; ++k) PET_TRY(pet_storage_require(&st[k], "list-mode"));
   return PET_OK;
 }
 

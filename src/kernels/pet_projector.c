@@ -107,16 +107,20 @@ static int num_threads(const pet_projector_params *p)
   return p->num_threads > 0 ? p->num_threads : omp_get_max_threads();
 }
 
+/* p's TOF kernel, made in *tk; NULL without TOF. */
+static const pet_tof_kernel *tof_kernel_of(const pet_projector_params *p, pet_tof_kernel *tk)
+{
+  if (!p->tof) return NULL;
+  *tk = pet_tof_kernel_make(p->tof_fwhm_ps, p->tof_n_sigmas);
+  return tk;
+}
+
 pet_status pet_project_fwd_cpu(const pet_projector_params *p, const pet_lor_batch *b,
                                const pet_image *img, float *proj)
 {
   PET_TRY(check_call(p, b, img, proj));
   pet_tof_kernel tk;
-  const pet_tof_kernel *tof = NULL;
-  if (p->tof) {
-    tk = pet_tof_kernel_make(p->tof_fwhm_ps, p->tof_n_sigmas);
-    tof = &tk;
-  }
+  const pet_tof_kernel *tof = tof_kernel_of(p, &tk);
   const pet_projector_params pp = *p;
   const pet_lor_batch bb = *b;
   const pet_image_params g = img->params;
@@ -138,11 +142,7 @@ pet_status pet_project_back_cpu_with(const pet_projector_params *p, const pet_lo
   const int64_t n = b->n;
   if (n == 0) return PET_OK;
   pet_tof_kernel tk;
-  const pet_tof_kernel *tof = NULL;
-  if (p->tof) {
-    tk = pet_tof_kernel_make(p->tof_fwhm_ps, p->tof_n_sigmas);
-    tof = &tk;
-  }
+  const pet_tof_kernel *tof = tof_kernel_of(p, &tk);
   const pet_projector_params pp = *p;
   const pet_lor_batch bb = *b;
   const pet_image_params g = img->params;
