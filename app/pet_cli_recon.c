@@ -18,6 +18,7 @@
 #include "pet_gpu.h"
 #include "pet_h5.h"
 #include "pet_nifti.h"
+#include "pet_image_json.h"
 
 static const char *recon_help =
     "usage: petrel recon --config recon.json [--FIELD VALUE ...] [options]\n"
@@ -30,7 +31,8 @@ static const char *recon_help =
     "  --config FILE         the reconstruction config (JSON)\n"
     "  --gpu                 reconstruct on GPUs (one per rank); --device N, --vram-budget MB\n"
     "  --comm auto|mpi|nccl  how device buffers are summed across ranks (default auto)\n"
-    "  --reduce allreduce|slab  per-subset reduction on the host path: allreduce of the back\n"
+    "  --params FILE         the image grid from YRT-PET's image-params JSON (nx, vx, off_x, ...)\n"
+    "  --reduce allreduce|slab  per-subset reduction (host or GPU): allreduce of the back\n"
     "                        projection (default), or reduce-scatter to z-slabs, update of each\n"
     "                        rank's slab, allgather (same image up to float summation order)\n"
     "  --resume              continue from the checkpoint (field \"checkpoint\"); refused if it does\n"
@@ -180,6 +182,19 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
         fprintf(stderr, "petrel: --comm: '%s' is not auto, mpi or nccl\n", v);
         return 2;
       }
+    } else if (!strcmp(arg, "--params") && i + 1 < argc) {
+      /* YRT-PET's image-params JSON (nx, vx, off_x, ...) sets the image grid */
+      pet_image_params ip;
+      if (pet_image_params_read_json(&ip, argv[++i]) != PET_OK) return 2;
+      a->cfg.image.nx = ip.nx;
+      a->cfg.image.ny = ip.ny;
+      a->cfg.image.nz = ip.nz;
+      a->cfg.image.length_x = ip.length_x;
+      a->cfg.image.length_y = ip.length_y;
+      a->cfg.image.length_z = ip.length_z;
+      a->cfg.image.off_x = ip.off_x;
+      a->cfg.image.off_y = ip.off_y;
+      a->cfg.image.off_z = ip.off_z;
     } else if (!strcmp(arg, "--reduce") && i + 1 < argc) {
       const char *v = argv[++i];
       if (!strcmp(v, "allreduce")) a->slab_update = false;

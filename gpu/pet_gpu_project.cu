@@ -18,6 +18,7 @@ static __device__ __forceinline__ void tile_add(float *img, int64_t idx, int32_t
 #include "pet_bin_map.h"
 #include "pet_gpu.h"
 #include "pet_gpu_check.cuh"
+#include "pet_gauss_kernel.h"
 #include "pet_gpu_internal.cuh"
 #include "pet_histogram.h"
 #include "pet_projector_kernel.h"
@@ -504,25 +505,6 @@ pet_status pet_gpu_gen_lors_lm(cudaStream_t st, pet_gpu_lorsrc src, const uint32
   return PET_OK;
 }
 
-/* The taps of pet_osem.c's gauss_taps (sigma in voxels, 3 sigma, normalised to 1), so that
- * the device PSF equals the host one. */
-static int gauss_taps(float sigma_vox, float *taps, int max_half)
-{
-  int half = (int)ceilf(3.0f * sigma_vox);
-  if (half > max_half) half = max_half;
-  if (half < 1 || sigma_vox <= 0.0f) {
-    taps[0] = 1.0f;
-    return 0;
-  }
-  double sum = 0.0;
-  for (int i = -half; i <= half; ++i) {
-    taps[i + half] = expf(-0.5f * (float)(i * i) / (sigma_vox * sigma_vox));
-    sum += taps[i + half];
-  }
-  for (int i = 0; i <= 2 * half; ++i) taps[i] = (float)(taps[i] / sum);
-  return half;
-}
-
 pet_status pet_gpu_blur(cudaStream_t st, pet_image_params g, float fwhm_mm, float *img, float *tmp)
 {
   if (!(fwhm_mm > 0.0f)) return PET_OK;
@@ -532,7 +514,7 @@ pet_status pet_gpu_blur(cudaStream_t st, pet_image_params g, float fwhm_mm, floa
   const int64_t nv = (int64_t)g.nx * g.ny * g.nz;
   for (int axis = 0; axis < 3; ++axis) {
     taps_t t;
-    int half = gauss_taps(sig / vox[axis], t.w, 128);
+    int half = pet_gauss_taps(sig / vox[axis], t.w, 128);
     if (half <= 0) continue;
     blur_axis_kernel<<<grid_for(nv), PET_GPU_BLOCK, 0, st>>>(img, tmp, g.nx, g.ny, g.nz, axis, t,
                                                               half);

@@ -25,6 +25,7 @@
 #include "pet_osem.h"
 #include "pet_project_batch.h"
 #include "pet_scanner.h"
+#include "pet_fov.h"
 
 typedef struct osem_object {
   PyObject_HEAD
@@ -128,6 +129,7 @@ static PyObject *osem_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
   self->proj = d.proj;
   self->proj.crystal_size_trans = s->params.crystal_size_trans;
   self->proj.crystal_size_z = s->params.crystal_size_z;
+  pet_projector_params_set_fov(&self->proj, &s->params); /* the scanner's FOV cylinder, as petrel recon */
   self->use_gpu = use_gpu;
   return (PyObject *)self;
 }

@@ -19,6 +19,7 @@
 #include "pet_projector.h"
 #include "pet_scanner.h"
 #include "pet_project_batch.h"
+#include "pet_fov.h"
 
 /* LORs per batch: 2 x 24 B of endpoints/normals + 8 B of values and TOF each. */
 
@@ -48,6 +49,7 @@ static PyObject *proj_params_new(PyTypeObject *type, PyObject *args, PyObject *k
   self->p = pet_projector_params_default();
   self->p.crystal_size_trans = sp->crystal_size_trans;
   self->p.crystal_size_z = sp->crystal_size_z;
+  pet_projector_params_set_fov(&self->p, sp); /* the scanner's FOV cylinder, as petrel fwd/back */
   self->scanner = Py_NewRef(scanner);
   return (PyObject *)self;
 }

@@ -6,6 +6,7 @@
 #include <structmember.h>
 
 #include "pet_scanner.h"
+#include "pet_fov.h"
 
 static PyObject *scanner_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
@@ -236,6 +237,11 @@ SCANNER_INT(maxRingDiff, max_ring_diff)
 SCANNER_INT(minAngDiff, min_ang_diff)
 SCANNER_INT(detsPerBlock, dets_per_block)
 
+static PyObject *get_fovRadius(py_scanner_object *self, void *c)
+{
+  return PyFloat_FromDouble((double)pet_scanner_fov_radius(&self->s->params));
+}
+
 static PyObject *get_scannerName(py_scanner_object *self, void *c)
 {
   return PyUnicode_FromString(self->s->params.name);
@@ -250,6 +256,8 @@ static PyGetSetDef scanner_getset[] = {
     GS(crystalDepth, "Crystal depth, mm."),
     GS(scannerRadius, "Radius to the crystal faces, mm."),
     GS(collimatorRadius, "Collimator radius, mm (0 when absent)."),
+    GS(fovRadius, "Radius of the cylindrical field of view, mm (JSON \"fovRadius\"; default the scanner radius):\n"
+                  "LORs are clipped to it and voxels outside it stay 0."),
     GS(fwhm, "Energy resolution FWHM, keV (0 when absent)."),
     {"energyResolution", (getter)get_fwhm, NULL,
      "YRT-PET's name for the energy resolution (JSON \"fwhm\"); 0 when absent.", NULL},

@@ -23,6 +23,15 @@ timeout 120 "$PETREL" recon --config in/recon.json --output r1.nii.gz --quiet
 check "recon from config writes the output" test -s r1.nii.gz
 check "recon from config equals the demo's reconstruction" "$PETREL" diff demo/recon.nii.gz r1.nii.gz --tol 1e-5
 
+# --params: YRT-PET's image-params JSON sets the grid (here the config's own: the same image)
+printf '{"VERSION": 1.0, "nx": 96, "ny": 96, "nz": 8, "vx": 2.5, "vy": 2.5, "vz": 3.125, "off_x": 0, "off_y": 0, "off_z": 0}\n' > p.json
+timeout 120 "$PETREL" recon --config in/recon.json --params p.json --output rp.nii.gz --quiet
+check "--params (YRT-PET image params) gives the config's grid and image" "$PETREL" diff r1.nii.gz rp.nii.gz --tol 0
+printf '{"nx": 96, "ny": 96}\n' > pbad.json
+timeout 60 "$PETREL" recon --config in/recon.json --params pbad.json --output rpb.nii.gz --quiet > pbad.log 2>&1
+check "--params with a missing field: exit 2 naming the file and field" test $? -eq 2 -a ! -e rpb.nii.gz
+check "... the message names pbad.json and the field" grep -q "pbad.json: missing field" pbad.log
+
 # 2 ranks == 1 rank (histogram)
 timeout 120 $MPIRUN -np 2 "$PETREL" recon --config in/recon.json --output r2.nii.gz --quiet
 check "2 ranks == 1 rank (histogram)" "$PETREL" diff r1.nii.gz r2.nii.gz --tol 1e-5

@@ -38,6 +38,16 @@ def test_scanner_json_round_trip(tmp_path, scanner):
     np.testing.assert_array_equal(back.getLUT(), scanner.getLUT())
 
 
+def test_scanner_fov_radius(tmp_path, scanner):
+    # default: the scanner radius; a "fovRadius" in the scanner JSON sets it
+    assert scanner.fovRadius == pytest.approx(scanner.scannerRadius)
+    path = tmp_path / "s.json"
+    scanner.writeToJSON(str(path), "s.lut")
+    text = path.read_text().replace('"scannerRadius"', '"fovRadius": 120.5, "scannerRadius"', 1)
+    path.write_text(text)
+    assert petrel.Scanner(str(path)).fovRadius == pytest.approx(120.5)
+
+
 @pytest.mark.skipif(not os.path.isdir(FIXTURES_DIR), reason="no YRT-PET fixtures")
 def test_scanner_from_fixture_json():
     s = petrel.Scanner(os.path.join(FIXTURES_DIR, "small", "scanner.json"))

@@ -14,6 +14,7 @@
 #include <omp.h>
 
 #include "pet_fov.h"
+#include "pet_gauss_kernel.h"
 #include "pet_project_batch.h"
 
 static double now_s(void)
@@ -473,24 +474,6 @@ pet_status pet_osem_loglik(const pet_osem_data *d, const pet_osem_opts *o, const
 }
 
 
-/* 1D Gaussian taps for sigma in voxels, truncated at 3 sigma, normalised to 1. */
-static int gauss_taps(float sigma_vox, float *taps, int max_half)
-{
-  int half = (int)ceilf(3.0f * sigma_vox);
-  if (half > max_half) half = max_half;
-  if (half < 1 || sigma_vox <= 0.0f) {
-    taps[0] = 1.0f;
-    return 0;
-  }
-  double sum = 0.0;
-  for (int i = -half; i <= half; ++i) {
-    taps[i + half] = expf(-0.5f * (float)(i * i) / (sigma_vox * sigma_vox));
-    sum += taps[i + half];
-  }
-  for (int i = 0; i <= 2 * half; ++i) taps[i] = (float)(taps[i] / sum);
-  return half;
-}
-
 /* Blurs along one axis (stride, length n, count of lines). Zero outside the image; the
  * kernel is symmetric, so the blur is its own adjoint (needed for A^T = G A'^T).
  * `scratch` holds n floats per OpenMP thread. */
@@ -531,11 +514,11 @@ pet_status pet_image_gaussian_blur(pet_image *img, float fwhm_mm)
   PET_CHECK(scratch != NULL, PET_ERR_NOMEM, "psf: out of memory");
   float taps[257];
   int h;
-  h = gauss_taps(sig_mm / pet_image_vx(p), taps, 128);
+  h = pet_gauss_taps(sig_mm / pet_image_vx(p), taps, 128);
   if (h > 0) blur_axis(img->data, p->nx, 1, 1, (int64_t)p->ny * p->nz, taps, h, scratch);
-  h = gauss_taps(sig_mm / pet_image_vy(p), taps, 128);
+  h = pet_gauss_taps(sig_mm / pet_image_vy(p), taps, 128);
   if (h > 0) blur_axis(img->data, p->ny, p->nx, p->nx, p->nz, taps, h, scratch);
-  h = gauss_taps(sig_mm / pet_image_vz(p), taps, 128);
+  h = pet_gauss_taps(sig_mm / pet_image_vz(p), taps, 128);
   if (h > 0) blur_axis(img->data, p->nz, (int64_t)p->nx * p->ny, (int64_t)p->nx * p->ny, 1, taps, h, scratch);
   free(scratch);
   return PET_OK;
