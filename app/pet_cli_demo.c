@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pet_cli.h"
+#include "pet_config.h"
 #include "pet_cli_check.h"
 #include "pet_cli_signal.h"
 #include "pet_cli_util.h"
@@ -152,9 +153,14 @@ int pet_cli_demo(int argc, char **argv)
   }
   bool clinical = false;
   const char *out_dir = "petrel-demo";
-  int64_t iterations = 3, subsets = 8, seed = 42, threads = 0;
-  double counts = 2e7, randoms = 0.1, psf = 0.0;
-  const char *projector = "S";
+  int64_t seed = 42;
+  double counts = 2e7, randoms = 0.1;
+  /* the options the demo shares with petrel recon go through the config's one table (one
+   * parser, one range per option) */
+  pet_config dc;
+  pet_config_defaults(&dc);
+  dc.iterations = 3;
+  dc.subsets = 8;
   const char *save_dir = NULL;
   demo_ctx ctx;
   memset(&ctx, 0, sizeof ctx);
@@ -167,23 +173,26 @@ int pet_cli_demo(int argc, char **argv)
     else if (!strcmp(a, "--quiet")) ctx.prog.quiet = true;
     else if (!strcmp(a, "--json")) ctx.prog.json = true;
     else if (!strcmp(a, "--out") && v) out_dir = argv[++i];
-    else if (!strcmp(a, "--projector") && v) projector = argv[++i];
+    else if (!strcmp(a, "--projector") || !strcmp(a, "--iterations") || !strcmp(a, "--subsets") ||
+             !strcmp(a, "--threads") || !strcmp(a, "--psf")) {
+      if (!v) {
+        fprintf(stderr, "petrel demo: %s needs a value\n", a);
+        return 2;
+      }
+      st = pet_config_set(&dc, !strcmp(a, "--psf") ? "psf_fwhm_mm" : a, v), ++i;
+    }
     else if (!strcmp(a, "--save-data") && v) save_dir = argv[++i];
-    else if (!strcmp(a, "--iterations")) st = pet_cli_parse_int(a, v, 1, 1000, &iterations), ++i;
-    else if (!strcmp(a, "--subsets")) st = pet_cli_parse_int(a, v, 1, 1000, &subsets), ++i;
     else if (!strcmp(a, "--seed")) st = pet_cli_parse_int(a, v, 0, INT64_MAX, &seed), ++i;
-    else if (!strcmp(a, "--threads")) st = pet_cli_parse_int(a, v, 0, 4096, &threads), ++i;
     else if (!strcmp(a, "--counts")) st = pet_cli_parse_float(a, v, 1, 1e13, &counts), ++i;
     else if (!strcmp(a, "--randoms")) st = pet_cli_parse_float(a, v, 0, 100, &randoms), ++i;
-    else if (!strcmp(a, "--psf")) st = pet_cli_parse_float(a, v, 0, 100, &psf), ++i;
     else {
       fprintf(stderr, "petrel demo: unknown or incomplete option '%s'\n\n%s", a, demo_help);
       return 2;
     }
   }
   if (st != PET_OK) return 2;
-  pet_projector_params check = pet_projector_params_default();
-  if (pet_projector_params_set_name(&check, projector) != PET_OK) return 2;
+  const char *projector = pet_config_projector_name(dc.projector);
+  const int64_t threads = dc.threads;
   /* the output folders before the simulation, not after the reconstruction */
   if (pet_cli_check_output_dir("--out", out_dir) != PET_OK) return 2;
   if (save_dir && pet_cli_check_output_dir("--save-data", save_dir) != PET_OK) return 2;
@@ -215,9 +224,10 @@ int pet_cli_demo(int argc, char **argv)
   oo.proj.crystal_size_trans = sp.crystal_size_trans;
   oo.proj.crystal_size_z = sp.crystal_size_z;
   pet_projector_params_set_fov(&oo.proj, &sp);
-  oo.iterations = (int32_t)iterations;
-  oo.subsets = (int32_t)subsets;
-  oo.psf_fwhm_mm = (float)psf;
+  if (dc.projector == PET_CONFIG_PROJ_MRS && dc.num_rays > 1) oo.proj.num_rays = dc.num_rays;
+  oo.iterations = dc.iterations;
+  oo.subsets = dc.subsets;
+  oo.psf_fwhm_mm = (float)dc.psf_fwhm_mm;
 
   pet_sim_opts so = pet_sim_opts_default();
   so.seed = (uint64_t)seed;

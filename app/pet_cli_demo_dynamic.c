@@ -154,10 +154,12 @@ int pet_cli_demo_dynamic(int argc, char **argv)
     return 0;
   }
   const char *out_dir = "petrel-demo-dynamic";
-  int64_t iterations = 2, subsets = 4, seed = 42, threads = 0;
+  int64_t seed = 42;
   double events = 3e6;
   pet_config cfg;
   pet_config_defaults(&cfg);
+  cfg.iterations = 2;
+  cfg.subsets = 4;
   snprintf(cfg.frames, sizeof cfg.frames, "6x10,4x30,3x60");
   cfg.half_life_s = 6586.2;
   pet_status st = PET_OK;
@@ -168,10 +170,9 @@ int pet_cli_demo_dynamic(int argc, char **argv)
     else if (!strcmp(a, "--quiet")) cfg.quiet = true;
     else if (!strcmp(a, "--out") && v) out_dir = argv[++i];
     else if (!strcmp(a, "--frames") && v) st = pet_config_set(&cfg, "frames", argv[++i]);
-    else if (!strcmp(a, "--iterations")) st = pet_cli_parse_int(a, v, 1, 1000, &iterations), ++i;
-    else if (!strcmp(a, "--subsets")) st = pet_cli_parse_int(a, v, 1, 1000, &subsets), ++i;
+    else if ((!strcmp(a, "--iterations") || !strcmp(a, "--subsets") || !strcmp(a, "--threads")) && v)
+      st = pet_config_set(&cfg, a, argv[++i]); /* the config's one parser and range */
     else if (!strcmp(a, "--seed")) st = pet_cli_parse_int(a, v, 0, INT64_MAX, &seed), ++i;
-    else if (!strcmp(a, "--threads")) st = pet_cli_parse_int(a, v, 0, 4096, &threads), ++i;
     else if (!strcmp(a, "--events")) st = pet_cli_parse_float(a, v, 1, 1e10, &events), ++i;
     else {
       fprintf(stderr, "petrel demo --dynamic: unknown or incomplete option '%s'\n\n%s", a, help);
@@ -180,10 +181,7 @@ int pet_cli_demo_dynamic(int argc, char **argv)
   }
   if (st != PET_OK) return 2;
   if (pet_cli_check_output_dir("--out", out_dir) != PET_OK) return 2;
-  if (threads > 0) omp_set_num_threads((int)threads);
-  cfg.iterations = (int32_t)iterations;
-  cfg.subsets = (int32_t)subsets;
-  cfg.threads = (int32_t)threads;
+  if (cfg.threads > 0) omp_set_num_threads((int)cfg.threads);
   pet_comm *comm = NULL;
   if (pet_comm_init(&argc, &argv, &comm) != PET_OK) return 1;
   char adir[4096] = "";

@@ -6,6 +6,7 @@
  * generation excluded), the plan, the sensitivity time and a checksum of the frames.
  * usage: [mpirun -np R] bench_dynamic [--events N] [--frames F] [--iterations I]
  *        [--subsets S] [--threads T] [--gpu] */
+#include "pet_config.h"
 #include "bench_help.h"
 #include <math.h>
 #include <omp.h>
@@ -98,22 +99,29 @@ int main(int argc, char **argv)
   pet_comm *comm = NULL;
   if (pet_comm_init(&argc, &argv, &comm) != PET_OK) return 1;
   int64_t n = 100000000;
-  int F = 4, iterations = 1, subsets = 1, threads = 0;
+  int F = 4;
   bool gpu = false;
+  /* iterations, subsets, threads: the config's one parser and range */
+  pet_config bc;
+  pet_config_defaults(&bc);
+  bc.iterations = 1;
+  bc.subsets = 1;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--events") && i + 1 < argc) n = (int64_t)atof(argv[++i]);
     else if (!strcmp(argv[i], "--frames") && i + 1 < argc) F = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--iterations") && i + 1 < argc) iterations = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--subsets") && i + 1 < argc) subsets = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--gpu")) gpu = true;
+    else if ((!strcmp(argv[i], "--iterations") || !strcmp(argv[i], "--subsets") || !strcmp(argv[i], "--threads")) &&
+             i + 1 < argc) {
+      if (pet_config_set(&bc, argv[i], argv[i + 1]) != PET_OK) return 2;
+      ++i;
+    } else if (!strcmp(argv[i], "--gpu")) gpu = true;
     else {
       fprintf(stderr, "usage: bench_dynamic [--events N] [--frames F] [--iterations I] [--subsets S] "
                       "[--threads T] [--gpu]\n");
       pet_comm_finalize(&comm);
       return 2;
     }
-  }
+  }  const int iterations = bc.iterations, subsets = bc.subsets, threads = bc.threads;
+
   if (threads > 0) omp_set_num_threads(threads);
   const int rank = pet_comm_rank(comm), size = pet_comm_size(comm);
   int device = -1;
