@@ -57,11 +57,11 @@ PET_HD static inline int pet_dd_clip_slices(float cA, float cB, float hw, float 
  * clipped chord, and with centre_box the first and last slices along a weigh dl/2.
  * Forward and back visit identical weights (adjoint).
  */
-PET_HD static PET_WORKER float pet_dd_lor(const float *PET_RESTRICT lor, const float *orient,
-                                      float size_trans, float size_z, pet_image_params g,
-                                      const float *PET_RESTRICT img_in, float *img_out,
-                                      float back_val, int mode, const pet_tof_kernel *tof,
-                                      float tof_ps, float fov_r, int centre_box)
+PET_HD static PET_WORKER float pet_dd_lor_impl(const float *PET_RESTRICT lor, const float *orient,
+                                           float size_trans, float size_z, pet_image_params g,
+                                           const float *PET_RESTRICT img_in, float *img_out,
+                                           float back_val, int mode, const pet_tof_kernel *tof,
+                                           float tof_ps, float fov_r, int centre_box, const int clip)
 {
   float d[3];
   d[0] = lor[3] - lor[0];
@@ -138,7 +138,6 @@ PET_HD static PET_WORKER float pet_dd_lor(const float *PET_RESTRICT lor, const f
     fi1 = pet_minf(fi1, pet_maxf(aA, aB) + 1.0f);
   }
   /* the clipped range [t0, t1] of the LOR parameter and the slices it can touch */
-  const int clip = fov_r > 0.0f || centre_box;
   float t0 = -PET_SIDDON_BIG, t1 = PET_SIDDON_BIG;
   if (clip) {
     if (fov_r > 0.0f && !pet_fov_clip(lor[0], lor[1], d[0], d[1], fov_r, &t0, &t1)) return 0.0f;
@@ -271,6 +270,39 @@ PET_HD static PET_WORKER float pet_dd_lor(const float *PET_RESTRICT lor, const f
     }
   }
   return sum;
+}
+
+
+#if defined(__CUDACC__)
+#define PET_DD_CLIPPED __noinline__
+#else
+#define PET_DD_CLIPPED
+#endif
+
+/* The clipped variant, out of line, so that the unclipped walk keeps its registers. */
+PET_HD static PET_DD_CLIPPED float pet_dd_lor_clipped(const float *PET_RESTRICT lor, const float *orient,
+                                                      float size_trans, float size_z, pet_image_params g,
+                                                      const float *PET_RESTRICT img_in, float *img_out,
+                                                      float back_val, int mode, const pet_tof_kernel *tof,
+                                                      float tof_ps, float fov_r, int centre_box)
+{
+  return pet_dd_lor_impl(lor, orient, size_trans, size_z, g, img_in, img_out, back_val, mode, tof, tof_ps,
+                         fov_r, centre_box, 1);
+}
+
+/** DD of one LOR (weights above); the clipping to the FOV cylinder or the centre box only when
+ *  asked for (fov_r > 0, centre_box), else today's walk with no clipping code in it. */
+PET_HD static PET_WORKER float pet_dd_lor(const float *PET_RESTRICT lor, const float *orient,
+                                      float size_trans, float size_z, pet_image_params g,
+                                      const float *PET_RESTRICT img_in, float *img_out,
+                                      float back_val, int mode, const pet_tof_kernel *tof,
+                                      float tof_ps, float fov_r, int centre_box)
+{
+  if (fov_r > 0.0f || centre_box)
+    return pet_dd_lor_clipped(lor, orient, size_trans, size_z, g, img_in, img_out, back_val, mode, tof, tof_ps,
+                              fov_r, centre_box);
+  return pet_dd_lor_impl(lor, orient, size_trans, size_z, g, img_in, img_out, back_val, mode, tof, tof_ps, 0.0f,
+                         0, 0);
 }
 
 #endif /* PET_DD_KERNEL_H */

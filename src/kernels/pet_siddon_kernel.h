@@ -129,33 +129,9 @@ PET_HD static inline int pet_fov_clip(float x, float y, float dx, float dy, floa
   return 1;
 }
 
-/* The walk state of an axis the LOR is tied to (pet_siddon_tie_plane): fixed on row i. */
-PET_HD static inline void pet_siddon_axis_fixed(int32_t row, int32_t *i, float *a_next,
-                                                float *a_step, int32_t *left, int32_t *dir)
-{
-  *i = row;
-  *a_next = PET_SIDDON_BIG;
-  *a_step = 0.0f;
-  *left = 0x7fffffff;
-  *dir = 0;
-}
-
-/**
- * Siddon (Jacobs' incremental form) along the segment (x1,y1,z1) -> (x2,y2,z2), mm.
- * Weights: a_v = exact intersection length (mm) of the segment with voxel v of the box
- * geometry g; with tof != NULL, a_v = the TOF kernel's mass over that intersection (its
- * integral, i.e. the kernel averaged over the segment times its length), the kernel centred
- * at pet_tof_centre_mm(|p2 - p1|, tof_ps) from p1 and the walk limited to its support.
- * fov_r > 0: the segment is first clipped to the cylinder x^2 + y^2 <= fov_r^2 (pet_fov_clip).
- * A segment lying on a voxel plane (pet_siddon_tie_plane) splits its weights equally between
- * the rows on both sides (the tie rule above; decided once per LOR: the walk is run once per
- * row, 2 or 4 times, with the tied axes held fixed).
- * mode PET_WALK_FWD returns sum_v a_v img_in[v]; the back modes add a_v * back_val to
- * img_out[v] and return 0. A zero-length segment or one that misses the image gives 0.
- * The inner loop has no division: alphas advance by precomputed per-voxel steps, and the
- * weights telescope, so the chord sum is exact up to float rounding of its two ends.
- */
-PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, float x2, float y2,
+/* The walk itself (Jacobs' incremental form) along the segment, clipped to the image box and,
+ * with fov_r > 0, to the FOV cylinder; no tie rule (pet_siddon_ray adds it). */
+PET_HD static PET_WORKER float pet_siddon_walk(float x1, float y1, float z1, float x2, float y2,
                                           float z2, pet_image_params g,
                                           const float *PET_RESTRICT img_in, float *img_out,
                                           float back_val, int mode, const pet_tof_kernel *tof,
@@ -170,17 +146,10 @@ PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, floa
   float bx = g.off_x - 0.5f * g.length_x, by = g.off_y - 0.5f * g.length_y;
   float bz = g.off_z - 0.5f * g.length_z;
 
-  /* ties, from the endpoints (so the same for both directions of the LOR) */
-  float ivx = 1.0f / vx, ivy = 1.0f / vy, ivz = 1.0f / vz;
-  int32_t tx = pet_siddon_tie_plane((x1 - bx) * ivx, (x2 - bx) * ivx, g.nx);
-  int32_t ty = pet_siddon_tie_plane((y1 - by) * ivy, (y2 - by) * ivy, g.ny);
-  int32_t tz = pet_siddon_tie_plane((z1 - bz) * ivz, (z2 - bz) * ivz, g.nz);
-
   float amin = 0.0f, amax = 1.0f;
-  /* a tied axis lies on a plane of [0, n]: inside the (closed) slab, nothing to clip */
-  if (tx < 0 && !pet_siddon_clip_axis(x1, dx, bx, bx + g.length_x, &amin, &amax)) return 0.0f;
-  if (ty < 0 && !pet_siddon_clip_axis(y1, dy, by, by + g.length_y, &amin, &amax)) return 0.0f;
-  if (tz < 0 && !pet_siddon_clip_axis(z1, dz, bz, bz + g.length_z, &amin, &amax)) return 0.0f;
+  if (!pet_siddon_clip_axis(x1, dx, bx, bx + g.length_x, &amin, &amax)) return 0.0f;
+  if (!pet_siddon_clip_axis(y1, dy, by, by + g.length_y, &amin, &amax)) return 0.0f;
+  if (!pet_siddon_clip_axis(z1, dz, bz, bz + g.length_z, &amin, &amax)) return 0.0f;
   if (fov_r > 0.0f && !pet_fov_clip(x1, y1, dx, dy, fov_r, &amin, &amax)) return 0.0f;
   float tc = 0.0f;
   if (tof) {
@@ -191,94 +160,25 @@ PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, floa
   }
   if (!(amax > amin)) return 0.0f;
 
-  int32_t ix0, iy0, iz0, cx0, cy0, cz0, sx0, sy0, sz0;
-  float ax0, ay0, az0, dax0, day0, daz0;
-  pet_siddon_axis_start(x1, dx, bx, vx, g.nx, amin, &ix0, &ax0, &dax0, &cx0, &sx0);
-  pet_siddon_axis_start(y1, dy, by, vy, g.ny, amin, &iy0, &ay0, &day0, &cy0, &sy0);
-  pet_siddon_axis_start(z1, dz, bz, vz, g.nz, amin, &iz0, &az0, &daz0, &cz0, &sz0);
-  /* one walk per combination of rows of the tied axes (1, 2 or 4; 8 only for a LOR shorter
-   * than a few 1e-4 voxels), each with weight 1/ncomb; bit j of c picks row k-1 or k of the
-   * j-th tied axis */
-  int ntie = (tx >= 0) + (ty >= 0) + (tz >= 0);
-  int ncomb = 1 << ntie;
-  float scale = ntie ? 1.0f / (float)ncomb : 1.0f;
-  float total = 0.0f;
-  for (int c = 0; c < ncomb; ++c) {
-    int32_t ix = ix0, iy = iy0, iz = iz0, cx = cx0, cy = cy0, cz = cz0, sx = sx0, sy = sy0,
-            sz = sz0;
-    float ax = ax0, ay = ay0, az = az0, dax = dax0, day = day0, daz = daz0;
-    if (ntie) {
-      int bit = 0, out = 0;
-      if (tx >= 0) {
-        int32_t r = tx - 1 + ((c >> bit++) & 1);
-        out |= r < 0 || r >= g.nx;
-        pet_siddon_axis_fixed(r, &ix, &ax, &dax, &cx, &sx);
-      }
-      if (ty >= 0) {
-        int32_t r = ty - 1 + ((c >> bit++) & 1);
-        out |= r < 0 || r >= g.ny;
-        pet_siddon_axis_fixed(r, &iy, &ay, &day, &cy, &sy);
-      }
-      if (tz >= 0) {
-        int32_t r = tz - 1 + ((c >> bit++) & 1);
-        out |= r < 0 || r >= g.nz;
-        pet_siddon_axis_fixed(r, &iz, &az, &daz, &cz, &sz);
-      }
-      if (out) continue; /* that row is outside the image: it gets nothing */
-    }
-    int64_t nx = g.nx, nxy = (int64_t)g.nx * g.ny;
-    int64_t idx = ((int64_t)iz * g.ny + iy) * nx + ix;
-    int64_t stx = sx, sty = (int64_t)sy * nx, stz = (int64_t)sz * nxy;
+  int32_t ix, iy, iz, cx, cy, cz, sx, sy, sz;
+  float ax, ay, az, dax, day, daz;
+  pet_siddon_axis_start(x1, dx, bx, vx, g.nx, amin, &ix, &ax, &dax, &cx, &sx);
+  pet_siddon_axis_start(y1, dy, by, vy, g.ny, amin, &iy, &ay, &day, &cy, &sy);
+  pet_siddon_axis_start(z1, dz, bz, vz, g.nz, amin, &iz, &az, &daz, &cz, &sz);
+  int64_t nx = g.nx, nxy = (int64_t)g.nx * g.ny;
+  int64_t idx = ((int64_t)iz * g.ny + iy) * nx + ix;
+  int64_t stx = sx, sty = (int64_t)sy * nx, stz = (int64_t)sz * nxy;
 
-    float acur = amin, sum = 0.0f;
-    if (!tof) {
-      /* The counters stop the walk at the image boundary (never out of bounds, whatever the
-       * rounding) and amax stops it inside the image. A branch-free (select) step measured
-       * 3x slower here than this branchy one: its loop-carried chain is longer than the cost
-       * of the mispredicted axis choices. */
-      float bval = back_val * scale * len;
-      for (;;) {
-        float a = pet_minf(ax, pet_minf(ay, az));
-        float w = pet_minf(a, amax) - acur;
-        if (mode == PET_WALK_FWD) {
-          sum += w * img_in[idx];
-        } else if (mode == PET_WALK_BACK_ATOMIC) {
-          pet_atomic_add(&img_out[idx], w * bval);
-        } else if (mode == PET_WALK_BACK_TILE) {
-          PET_BACK_TILE_ADD(img_out, idx, ix, iy, iz, w * bval);
-        } else {
-          img_out[idx] += w * bval;
-        }
-        if (a >= amax) break;
-        acur = a;
-        if (a == ax) {
-          ax += dax;
-          idx += stx;
-          ix += sx;
-          if (--cx == 0) break;
-        } else if (a == ay) {
-          ay += day;
-          idx += sty;
-          iy += sy;
-          if (--cy == 0) break;
-        } else {
-          az += daz;
-          idx += stz;
-          iz += sz;
-          if (--cz == 0) break;
-        }
-      }
-      total += sum * len * scale;
-      continue;
-    }
-    /* TOF: the weight of a segment is the kernel's mass over it (cdf difference) */
-    float bval = back_val * scale;
-    float cprev = pet_tof_cdf(tof, amin * len - tc);
+  float acur = amin, sum = 0.0f;
+  if (!tof) {
+    /* The counters stop the walk at the image boundary (never out of bounds, whatever the
+     * rounding) and amax stops it inside the image. A branch-free (select) step measured
+     * 3x slower here than this branchy one: its loop-carried chain is longer than the cost
+     * of the mispredicted axis choices. */
+    float bval = back_val * len;
     for (;;) {
       float a = pet_minf(ax, pet_minf(ay, az));
-      float cc = pet_tof_cdf(tof, pet_minf(a, amax) * len - tc);
-      float w = cc - cprev;
-      cprev = cc;
+      float w = pet_minf(a, amax) - acur;
       if (mode == PET_WALK_FWD) {
         sum += w * img_in[idx];
       } else if (mode == PET_WALK_BACK_ATOMIC) {
@@ -289,6 +189,7 @@ PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, floa
         img_out[idx] += w * bval;
       }
       if (a >= amax) break;
+      acur = a;
       if (a == ax) {
         ax += dax;
         idx += stx;
@@ -306,9 +207,113 @@ PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, floa
         if (--cz == 0) break;
       }
     }
-    total += sum * scale;
+    return sum * len;
   }
-  return total;
+  /* TOF: the weight of a segment is the kernel's mass over it (cdf difference) */
+  float cprev = pet_tof_cdf(tof, amin * len - tc);
+  for (;;) {
+    float a = pet_minf(ax, pet_minf(ay, az));
+    float c = pet_tof_cdf(tof, pet_minf(a, amax) * len - tc);
+    float w = c - cprev;
+    cprev = c;
+    if (mode == PET_WALK_FWD) {
+      sum += w * img_in[idx];
+    } else if (mode == PET_WALK_BACK_ATOMIC) {
+      pet_atomic_add(&img_out[idx], w * back_val);
+    } else if (mode == PET_WALK_BACK_TILE) {
+      PET_BACK_TILE_ADD(img_out, idx, ix, iy, iz, w * back_val);
+    } else {
+      img_out[idx] += w * back_val;
+    }
+    if (a >= amax) break;
+    if (a == ax) {
+      ax += dax;
+      idx += stx;
+      ix += sx;
+      if (--cx == 0) break;
+    } else if (a == ay) {
+      ay += day;
+      idx += sty;
+      iy += sy;
+      if (--cy == 0) break;
+    } else {
+      az += daz;
+      idx += stz;
+      iz += sz;
+      if (--cz == 0) break;
+    }
+  }
+  return sum;
+}
+
+
+#if defined(__CUDACC__)
+#define PET_SIDDON_RARE __noinline__
+#else
+#define PET_SIDDON_RARE
+#endif
+
+/* The tie rule for a segment tied to voxel planes (tx, ty, tz: the plane, or -1): the mean of
+ * the walks of the segment moved, parallel to each tied plane, to the centre of the row on
+ * either side (exactly parallel there, so it stays in that row, with the chords of the other
+ * axes unchanged); a row outside the image gives nothing. Kept out of line so that the common
+ * untied walk keeps its registers. */
+PET_HD static PET_SIDDON_RARE float pet_siddon_tied(float x1, float y1, float z1, float x2, float y2,
+                                                   float z2, pet_image_params g,
+                                                   const float *PET_RESTRICT img_in, float *img_out,
+                                                   float back_val, int mode,
+                                                   const pet_tof_kernel *tof, float tof_ps, float fov_r,
+                                                   int32_t tx, int32_t ty, int32_t tz)
+{
+  const float vx = g.length_x / (float)g.nx, vy = g.length_y / (float)g.ny, vz = g.length_z / (float)g.nz;
+  const float bx = g.off_x - 0.5f * g.length_x, by = g.off_y - 0.5f * g.length_y;
+  const float bz = g.off_z - 0.5f * g.length_z;
+  const int ntie = (tx >= 0) + (ty >= 0) + (tz >= 0);
+  const int ncomb = 1 << ntie;
+  const float scale = 1.0f / (float)ncomb;
+  float total = 0.0f;
+  for (int c = 0; c < ncomb; ++c) {
+    float p1[3] = {x1, y1, z1}, p2[3] = {x2, y2, z2};
+    int bit = 0;
+    if (tx >= 0) p1[0] = p2[0] = bx + ((float)(tx - 1 + ((c >> bit++) & 1)) + 0.5f) * vx;
+    if (ty >= 0) p1[1] = p2[1] = by + ((float)(ty - 1 + ((c >> bit++) & 1)) + 0.5f) * vy;
+    if (tz >= 0) p1[2] = p2[2] = bz + ((float)(tz - 1 + ((c >> bit++) & 1)) + 0.5f) * vz;
+    total += pet_siddon_walk(p1[0], p1[1], p1[2], p2[0], p2[1], p2[2], g, img_in, img_out, back_val * scale,
+                             mode, tof, tof_ps, fov_r);
+  }
+  return total * scale;
+}
+
+/**
+ * Siddon (Jacobs' incremental form) along the segment (x1,y1,z1) -> (x2,y2,z2), mm.
+ * Weights: a_v = exact intersection length (mm) of the segment with voxel v of the box
+ * geometry g; with tof != NULL, a_v = the TOF kernel's mass over that intersection (its
+ * integral, i.e. the kernel averaged over the segment times its length), the kernel centred
+ * at pet_tof_centre_mm(|p2 - p1|, tof_ps) from p1 and the walk limited to its support.
+ * fov_r > 0: the segment is first clipped to the cylinder x^2 + y^2 <= fov_r^2 (pet_fov_clip).
+ * A segment lying on a voxel plane (pet_siddon_tie_plane) splits its weights equally between
+ * the rows on both sides (the tie rule above; decided once per LOR from its endpoints, so the
+ * same in both directions: pet_siddon_tied).
+ * mode PET_WALK_FWD returns sum_v a_v img_in[v]; the back modes add a_v * back_val to
+ * img_out[v] and return 0. A zero-length segment or one that misses the image gives 0.
+ */
+PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, float x2, float y2,
+                                          float z2, pet_image_params g,
+                                          const float *PET_RESTRICT img_in, float *img_out,
+                                          float back_val, int mode, const pet_tof_kernel *tof,
+                                          float tof_ps, float fov_r)
+{
+  const float ivx = 1.0f / (g.length_x / (float)g.nx), ivy = 1.0f / (g.length_y / (float)g.ny);
+  const float ivz = 1.0f / (g.length_z / (float)g.nz);
+  const float bx = g.off_x - 0.5f * g.length_x, by = g.off_y - 0.5f * g.length_y;
+  const float bz = g.off_z - 0.5f * g.length_z;
+  const int32_t tx = pet_siddon_tie_plane((x1 - bx) * ivx, (x2 - bx) * ivx, g.nx);
+  const int32_t ty = pet_siddon_tie_plane((y1 - by) * ivy, (y2 - by) * ivy, g.ny);
+  const int32_t tz = pet_siddon_tie_plane((z1 - bz) * ivz, (z2 - bz) * ivz, g.nz);
+  if ((tx & ty & tz) < 0) /* all -1: not tied (the common case) */
+    return pet_siddon_walk(x1, y1, z1, x2, y2, z2, g, img_in, img_out, back_val, mode, tof, tof_ps, fov_r);
+  return pet_siddon_tied(x1, y1, z1, x2, y2, z2, g, img_in, img_out, back_val, mode, tof, tof_ps, fov_r, tx,
+                         ty, tz);
 }
 
 /** Siddon forward projection of one LOR (lor: x1 y1 z1 x2 y2 z2, mm); tof may be NULL; no
