@@ -12,6 +12,7 @@ PY=${6:-}
 PY_SITE=${7:-}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM
 cd "$T"
 pass=0; fail=0
 ok() { echo "ok: $*"; pass=$((pass + 1)); }
