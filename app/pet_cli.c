@@ -77,5 +77,10 @@ int pet_cli_info(int argc, char **argv)
   printf("nccl: %s\n", info.nccl ? "yes" : "no");
   printf("mpi: %s\n", info.mpi_version);
   printf("hdf5: %s (%s)\n", info.hdf5_version, info.hdf5_parallel ? "parallel" : "serial");
+#ifdef PET_PYTHON_EXECUTABLE
+  printf("python: %s (module built for it)\n", PET_PYTHON_EXECUTABLE);
+#else
+  printf("python: no module in this build\n");
+#endif
   return 0;
 }
