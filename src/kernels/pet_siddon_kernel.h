@@ -247,10 +247,12 @@ PET_HD static PET_WORKER float pet_siddon_walk(float x1, float y1, float z1, flo
 }
 
 
-#if defined(__CUDACC__)
+/* How the tied walk is compiled into the device kernels: inline (default) or, with
+ * PET_SIDDON_TIE_NOINLINE, as an out-of-line call (bench/RESULTS.md has both timings). */
+#if defined(__CUDACC__) && defined(PET_SIDDON_TIE_NOINLINE)
 #define PET_SIDDON_RARE __noinline__
 #else
-#define PET_SIDDON_RARE
+#define PET_SIDDON_RARE PET_WORKER
 #endif
 
 /* The tie rule for a segment tied to voxel planes (tx, ty, tz: the plane, or -1): the mean of
@@ -303,13 +305,24 @@ PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, floa
                                           float back_val, int mode, const pet_tof_kernel *tof,
                                           float tof_ps, float fov_r)
 {
-  const float ivx = 1.0f / (g.length_x / (float)g.nx), ivy = 1.0f / (g.length_y / (float)g.ny);
-  const float ivz = 1.0f / (g.length_z / (float)g.nz);
+  /* an axis can be tied only if the LOR moves less than 2 tolerances along it: that test is a
+   * compare (no division), and only the rare axes that pass it get the plane test */
+  const float lim = 2.5f * PET_SIDDON_TIE_TOL;
   const float bx = g.off_x - 0.5f * g.length_x, by = g.off_y - 0.5f * g.length_y;
   const float bz = g.off_z - 0.5f * g.length_z;
-  const int32_t tx = pet_siddon_tie_plane((x1 - bx) * ivx, (x2 - bx) * ivx, g.nx);
-  const int32_t ty = pet_siddon_tie_plane((y1 - by) * ivy, (y2 - by) * ivy, g.ny);
-  const int32_t tz = pet_siddon_tie_plane((z1 - bz) * ivz, (z2 - bz) * ivz, g.nz);
+  int32_t tx = -1, ty = -1, tz = -1;
+  if (fabsf(x2 - x1) * (float)g.nx <= lim * g.length_x) {
+    const float iv = (float)g.nx / g.length_x;
+    tx = pet_siddon_tie_plane((x1 - bx) * iv, (x2 - bx) * iv, g.nx);
+  }
+  if (fabsf(y2 - y1) * (float)g.ny <= lim * g.length_y) {
+    const float iv = (float)g.ny / g.length_y;
+    ty = pet_siddon_tie_plane((y1 - by) * iv, (y2 - by) * iv, g.ny);
+  }
+  if (fabsf(z2 - z1) * (float)g.nz <= lim * g.length_z) {
+    const float iv = (float)g.nz / g.length_z;
+    tz = pet_siddon_tie_plane((z1 - bz) * iv, (z2 - bz) * iv, g.nz);
+  }
   if ((tx & ty & tz) < 0) /* all -1: not tied (the common case) */
     return pet_siddon_walk(x1, y1, z1, x2, y2, z2, g, img_in, img_out, back_val, mode, tof, tof_ps, fov_r);
   return pet_siddon_tied(x1, y1, z1, x2, y2, z2, g, img_in, img_out, back_val, mode, tof, tof_ps, fov_r, tx,
