@@ -411,7 +411,7 @@ class ProjectionListDeviceAlias(ProjectionListDevice):
         after prepareBatchLORs."""
 
 class OSEM:
-    """OSEM reconstruction (YRT-PET's OSEM) over pet_osem_run / pet_osem_run_gpu: the same
+    """OSEM reconstruction (YRT-PET's OSEM) over pet_osem_run (its GPU backend with use_gpu): the same
     computation as `petrel recon`. YRT-PET's defaults: 10 iterations, 1 subset,
     hardThreshold 1.0, initial value 0.125."""
     def __init__(self, scanner: Scanner, use_gpu: bool = False, is_low_rank: bool = False,
