@@ -24,6 +24,16 @@ static __device__ __forceinline__ void tile_add(float *img, int64_t idx, int32_t
 #include "pet_projector_kernel.h"
 
 #define PET_GPU_BLOCK 256
+/* Blocks per SM that the projection kernels are compiled for (__launch_bounds__' second
+ * argument, so at most 65536 / (256 x n) registers a thread): the walks' rare paths (the
+ * Siddon tie rule, the FOV cylinder) would otherwise raise every thread's register count and
+ * lower the occupancy of the common path (bench/RESULTS.md, "Siddon tie rule"). */
+#ifndef PET_GPU_MINB_PROJ
+#define PET_GPU_MINB_PROJ 4 /* fwd, back, sensitivity: 64 registers */
+#endif
+#ifndef PET_GPU_MINB_OSEM
+#define PET_GPU_MINB_OSEM 3 /* fused forward + back: 85 registers */
+#endif
 
 namespace {
 
@@ -53,7 +63,7 @@ __device__ __forceinline__ void lor_back(const pet_projector_params &p, const pe
 }
 
 template <int KIND, bool TOF>
-__global__ void __launch_bounds__(PET_GPU_BLOCK)
+__global__ void __launch_bounds__(PET_GPU_BLOCK, PET_GPU_MINB_PROJ)
 fwd_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_image_params g,
            const float *__restrict__ img, float *__restrict__ proj)
 {
@@ -62,7 +72,7 @@ fwd_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_image
 }
 
 template <int KIND, bool TOF>
-__global__ void __launch_bounds__(PET_GPU_BLOCK)
+__global__ void __launch_bounds__(PET_GPU_BLOCK, PET_GPU_MINB_PROJ)
 back_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_image_params g,
             const float *__restrict__ proj, float *img)
 {
@@ -199,7 +209,7 @@ __device__ __forceinline__ void lor_back_tile(const pet_projector_params &p,
 }
 
 template <int KIND, bool TOF>
-__global__ void __launch_bounds__(TILE_BLOCK)
+__global__ void __launch_bounds__(TILE_BLOCK, PET_GPU_MINB_PROJ)
 back_tile_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_gpu_groups gr,
                  pet_image_params g, const float *__restrict__ proj, float *img)
 {
@@ -211,7 +221,7 @@ back_tile_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet
 
 /* OSEM: forward, ratio and back of one LOR in one thread (xf and back are distinct images). */
 template <int KIND, bool TOF>
-__global__ void __launch_bounds__(PET_GPU_BLOCK)
+__global__ void __launch_bounds__(PET_GPU_BLOCK, PET_GPU_MINB_OSEM)
 osem_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_gpu_osem_batch in,
             float pred_eps, pet_image_params g, const float *__restrict__ xf, float *back)
 {
@@ -227,7 +237,7 @@ osem_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_gpu_
 }
 
 template <int KIND, bool TOF>
-__global__ void __launch_bounds__(TILE_BLOCK)
+__global__ void __launch_bounds__(TILE_BLOCK, PET_GPU_MINB_OSEM)
 osem_tile_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_gpu_groups gr,
                  pet_gpu_osem_batch in, float pred_eps, pet_image_params g,
                  const float *__restrict__ xf, float *back)
@@ -244,7 +254,7 @@ osem_tile_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet
 }
 
 template <int KIND>
-__global__ void __launch_bounds__(PET_GPU_BLOCK)
+__global__ void __launch_bounds__(PET_GPU_BLOCK, PET_GPU_MINB_PROJ)
 sens_kernel(pet_projector_params p, pet_lor_batch b, const float *__restrict__ m,
             pet_image_params g, float *back)
 {

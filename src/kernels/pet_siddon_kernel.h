@@ -247,45 +247,6 @@ PET_HD static PET_WORKER float pet_siddon_walk(float x1, float y1, float z1, flo
 }
 
 
-/* How the tied walk is compiled into the device kernels: inline (default) or, with
- * PET_SIDDON_TIE_NOINLINE, as an out-of-line call (bench/RESULTS.md has both timings). */
-#if defined(__CUDACC__) && defined(PET_SIDDON_TIE_NOINLINE)
-#define PET_SIDDON_RARE __noinline__
-#else
-#define PET_SIDDON_RARE PET_WORKER
-#endif
-
-/* The tie rule for a segment tied to voxel planes (tx, ty, tz: the plane, or -1): the mean of
- * the walks of the segment moved, parallel to each tied plane, to the centre of the row on
- * either side (exactly parallel there, so it stays in that row, with the chords of the other
- * axes unchanged); a row outside the image gives nothing. Kept out of line so that the common
- * untied walk keeps its registers. */
-PET_HD static PET_SIDDON_RARE float pet_siddon_tied(float x1, float y1, float z1, float x2, float y2,
-                                                   float z2, pet_image_params g,
-                                                   const float *PET_RESTRICT img_in, float *img_out,
-                                                   float back_val, int mode,
-                                                   const pet_tof_kernel *tof, float tof_ps, float fov_r,
-                                                   int32_t tx, int32_t ty, int32_t tz)
-{
-  const float vx = g.length_x / (float)g.nx, vy = g.length_y / (float)g.ny, vz = g.length_z / (float)g.nz;
-  const float bx = g.off_x - 0.5f * g.length_x, by = g.off_y - 0.5f * g.length_y;
-  const float bz = g.off_z - 0.5f * g.length_z;
-  const int ntie = (tx >= 0) + (ty >= 0) + (tz >= 0);
-  const int ncomb = 1 << ntie;
-  const float scale = 1.0f / (float)ncomb;
-  float total = 0.0f;
-  for (int c = 0; c < ncomb; ++c) {
-    float p1[3] = {x1, y1, z1}, p2[3] = {x2, y2, z2};
-    int bit = 0;
-    if (tx >= 0) p1[0] = p2[0] = bx + ((float)(tx - 1 + ((c >> bit++) & 1)) + 0.5f) * vx;
-    if (ty >= 0) p1[1] = p2[1] = by + ((float)(ty - 1 + ((c >> bit++) & 1)) + 0.5f) * vy;
-    if (tz >= 0) p1[2] = p2[2] = bz + ((float)(tz - 1 + ((c >> bit++) & 1)) + 0.5f) * vz;
-    total += pet_siddon_walk(p1[0], p1[1], p1[2], p2[0], p2[1], p2[2], g, img_in, img_out, back_val * scale,
-                             mode, tof, tof_ps, fov_r);
-  }
-  return total * scale;
-}
-
 /**
  * Siddon (Jacobs' incremental form) along the segment (x1,y1,z1) -> (x2,y2,z2), mm.
  * Weights: a_v = exact intersection length (mm) of the segment with voxel v of the box
@@ -295,7 +256,7 @@ PET_HD static PET_SIDDON_RARE float pet_siddon_tied(float x1, float y1, float z1
  * fov_r > 0: the segment is first clipped to the cylinder x^2 + y^2 <= fov_r^2 (pet_fov_clip).
  * A segment lying on a voxel plane (pet_siddon_tie_plane) splits its weights equally between
  * the rows on both sides (the tie rule above; decided once per LOR from its endpoints, so the
- * same in both directions: pet_siddon_tied).
+ * same in both directions).
  * mode PET_WALK_FWD returns sum_v a_v img_in[v]; the back modes add a_v * back_val to
  * img_out[v] and return 0. A zero-length segment or one that misses the image gives 0.
  */
@@ -310,23 +271,34 @@ PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, floa
   const float lim = 2.5f * PET_SIDDON_TIE_TOL;
   const float bx = g.off_x - 0.5f * g.length_x, by = g.off_y - 0.5f * g.length_y;
   const float bz = g.off_z - 0.5f * g.length_z;
+  const float vx = g.length_x / (float)g.nx, vy = g.length_y / (float)g.ny, vz = g.length_z / (float)g.nz;
   int32_t tx = -1, ty = -1, tz = -1;
-  if (fabsf(x2 - x1) * (float)g.nx <= lim * g.length_x) {
-    const float iv = (float)g.nx / g.length_x;
-    tx = pet_siddon_tie_plane((x1 - bx) * iv, (x2 - bx) * iv, g.nx);
+  if (fabsf(x2 - x1) * (float)g.nx <= lim * g.length_x)
+    tx = pet_siddon_tie_plane((x1 - bx) * ((float)g.nx / g.length_x), (x2 - bx) * ((float)g.nx / g.length_x), g.nx);
+  if (fabsf(y2 - y1) * (float)g.ny <= lim * g.length_y)
+    ty = pet_siddon_tie_plane((y1 - by) * ((float)g.ny / g.length_y), (y2 - by) * ((float)g.ny / g.length_y), g.ny);
+  if (fabsf(z2 - z1) * (float)g.nz <= lim * g.length_z)
+    tz = pet_siddon_tie_plane((z1 - bz) * ((float)g.nz / g.length_z), (z2 - bz) * ((float)g.nz / g.length_z), g.nz);
+  /* The tie rule: the mean of the walks of the segment moved, parallel to each tied plane, to
+   * the centre of the row on either side (exactly parallel there, so it stays in that row, with
+   * the chords of the other axes unchanged); a row outside the image gives nothing. One call
+   * site of the walk for tied and untied LORs alike (an untied LOR is the single combination,
+   * with scale 1, so bitwise the plain walk): a second inlined copy of the walk for the rare
+   * tied LORs cost the GPU kernels 30-70% (registers and instruction cache; bench/RESULTS.md). */
+  const int ntie = (tx >= 0) + (ty >= 0) + (tz >= 0);
+  const int ncomb = 1 << ntie;
+  const float scale = 1.0f / (float)ncomb; /* exact: 1, 1/2, 1/4, 1/8 */
+  float total = 0.0f;
+  for (int c = 0; c < ncomb; ++c) {
+    float ax1 = x1, ay1 = y1, az1 = z1, ax2 = x2, ay2 = y2, az2 = z2;
+    int bit = 0;
+    if (tx >= 0) ax1 = ax2 = bx + ((float)(tx - 1 + ((c >> bit++) & 1)) + 0.5f) * vx;
+    if (ty >= 0) ay1 = ay2 = by + ((float)(ty - 1 + ((c >> bit++) & 1)) + 0.5f) * vy;
+    if (tz >= 0) az1 = az2 = bz + ((float)(tz - 1 + ((c >> bit++) & 1)) + 0.5f) * vz;
+    total += pet_siddon_walk(ax1, ay1, az1, ax2, ay2, az2, g, img_in, img_out, back_val * scale, mode, tof,
+                             tof_ps, fov_r);
   }
-  if (fabsf(y2 - y1) * (float)g.ny <= lim * g.length_y) {
-    const float iv = (float)g.ny / g.length_y;
-    ty = pet_siddon_tie_plane((y1 - by) * iv, (y2 - by) * iv, g.ny);
-  }
-  if (fabsf(z2 - z1) * (float)g.nz <= lim * g.length_z) {
-    const float iv = (float)g.nz / g.length_z;
-    tz = pet_siddon_tie_plane((z1 - bz) * iv, (z2 - bz) * iv, g.nz);
-  }
-  if ((tx & ty & tz) < 0) /* all -1: not tied (the common case) */
-    return pet_siddon_walk(x1, y1, z1, x2, y2, z2, g, img_in, img_out, back_val, mode, tof, tof_ps, fov_r);
-  return pet_siddon_tied(x1, y1, z1, x2, y2, z2, g, img_in, img_out, back_val, mode, tof, tof_ps, fov_r, tx,
-                         ty, tz);
+  return total * scale;
 }
 
 /** Siddon forward projection of one LOR (lor: x1 y1 z1 x2 y2 z2, mm); tof may be NULL; no
