@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "pet_image.h"
+#include "pet_listmode.h"
 #include "pet_status.h"
 
 #ifdef __cplusplus
@@ -161,6 +162,15 @@ bool pet_h5_has_dataset(const char *path, const char *name);
  */
 pet_status pet_h5_read_listmode_range(const char *path, int64_t first, int64_t count,
                                       uint32_t *t, uint32_t *d1, uint32_t *d2, float *tof);
+
+/**
+ * A list-mode source (pet_listmode.h) over the HDF5 list-mode file path, for OSEM streamed
+ * from the file (pet_osem_data.lm_source): each read is pet_h5_read_listmode_range of d1, d2
+ * and (when asked) tof_ps. Checks the file's layout now. Free with
+ * pet_h5_listmode_source_close. Local. Errors: PET_ERR_ARG, PET_ERR_IO (named), PET_ERR_NOMEM.
+ */
+pet_status pet_h5_listmode_source_open(const char *path, pet_lm_source *src);
+void pet_h5_listmode_source_close(pet_lm_source *src);
 
 /**
  * Collective pet_h5_read_listmode_range: each rank reads its events [first, first + count)

@@ -46,6 +46,22 @@ pet_status pet_listmode_check(const pet_listmode *lm, const pet_scanner *s);
  */
 pet_status pet_listmode_check_sorted(const pet_listmode *lm, int64_t *first_bad);
 
+/**
+ * A list-mode that is read in pieces instead of held in memory (a file larger than the host's
+ * RAM, streamed through OSEM): num_events events, with TOF when has_tof; read() fills
+ * d1[0 .. count), d2[0 .. count) and, when has_tof, tof_ps[0 .. count) with the events
+ * [first, first + count) (0 <= first, first + count <= num_events) and returns PET_OK or an
+ * error naming the source. read() may be called from a thread other than the caller's, but
+ * never twice at once. pet_h5_listmode_source() makes one over an HDF5 list-mode file.
+ */
+typedef struct pet_lm_source {
+  int64_t num_events;
+  bool has_tof;
+  pet_status (*read)(void *ctx, int64_t first, int64_t count, uint32_t *d1, uint32_t *d2, float *tof_ps);
+  void *ctx;
+  const char *name; /* for messages (e.g. the file's path) */
+} pet_lm_source;
+
 /** Events [begin, end) of subset s of S: contiguous chunks in time order (as YRT-PET). */
 void pet_listmode_subset_range(int64_t num_events, int32_t num_subsets, int32_t subset,
                                int64_t *begin, int64_t *end);

@@ -38,7 +38,12 @@ typedef struct pet_osem_data {
   const pet_scanner *scanner;
   const pet_histo_layout *layout;
   const pet_histogram *histogram; /* histogram mode (exactly one of histogram, listmode) */
-  const pet_listmode *listmode;   /* list-mode */
+  const pet_listmode *listmode;   /* list-mode, in host memory */
+  /* list-mode streamed from a source (a file) instead: the loop reads it in windows of
+   * opts.lm_window_events events, in a second thread while the previous window is projected,
+   * so that neither host RAM nor VRAM holds all events (listmode must be NULL). The same
+   * image as the in-memory list-mode (bit for bit on the CPU). */
+  const pet_lm_source *lm_source;
   const float *mult;    /* per histogram bin: normalisation x attenuation (NULL = 1) */
   const float *add;     /* per histogram bin: randoms + scatter, in counts (NULL = 0); in
                          * list-mode each event gets its bin's value */
@@ -47,6 +52,17 @@ typedef struct pet_osem_data {
    * lm_count < 0 means all events */
   int64_t lm_first, lm_count;
 } pet_osem_data;
+
+/** True for list-mode data (in memory or streamed). */
+static inline bool pet_osem_data_is_listmode(const pet_osem_data *d)
+{
+  return d->listmode != NULL || d->lm_source != NULL;
+}
+/** All events of the list-mode (in memory or streamed), 0 for a histogram. */
+static inline int64_t pet_osem_data_num_events(const pet_osem_data *d)
+{
+  return d->listmode ? d->listmode->num_events : d->lm_source ? d->lm_source->num_events : 0;
+}
 
 typedef struct pet_osem_progress {
   int iteration, num_iterations; /* 1-based */
@@ -89,6 +105,9 @@ typedef struct pet_osem_opts {
   bool gpu;
   int32_t gpu_device;          /* CUDA device index (after CUDA_VISIBLE_DEVICES) */
   int64_t vram_budget_bytes;   /* GPU: projection-data batches fit this; 0 = 80% of the free VRAM */
+  /* streamed list-mode (data.lm_source): events per window in host memory (two windows of
+   * 12-16 bytes an event); rounded up to whole batches; 0 = 1 << 24 */
+  int64_t lm_window_events;
 } pet_osem_opts;
 
 /**

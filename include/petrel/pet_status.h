@@ -36,6 +36,12 @@ pet_status pet_error_at(pet_status st, const char *file, int line, const char *f
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
+/** Records (and prints, as pet_error_at) an error message recorded by another thread (its
+ *  pet_last_error, file and line included) as this thread's last error. Returns st. Local. */
+pet_status pet_error_raise_again(pet_status st, const char *msg);
+/** Keeps this thread's errors off stderr (a worker thread whose errors its caller raises again
+ *  with pet_error_raise_again); returns the previous setting. Local. */
+bool pet_error_set_thread_quiet(bool quiet);
 /** The last message recorded by this thread ("" when none). Local. */
 const char *pet_last_error(void);
 /** The last status recorded by this thread (PET_OK when none). Local. */

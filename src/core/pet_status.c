@@ -7,6 +7,7 @@
 static _Thread_local char last_msg[1024];
 static _Thread_local pet_status last_st = PET_OK;
 static bool print_errors = true;
+static _Thread_local bool thread_quiet = false;
 static int error_rank = -1;
 
 const char *pet_status_name(pet_status st)
@@ -38,13 +39,33 @@ pet_status pet_error_at(pet_status st, const char *file, int line, const char *f
   base = base ? base + 1 : file;
   snprintf(last_msg, sizeof last_msg, "%s (%s:%d)", msg, base, line);
   last_st = st;
-  if (print_errors) {
+  if (print_errors && !thread_quiet) {
     if (error_rank >= 0)
       fprintf(stderr, "petrel[%d]: error: %s\n", error_rank, last_msg);
     else
       fprintf(stderr, "petrel: error: %s\n", last_msg);
   }
   return st;
+}
+
+pet_status pet_error_raise_again(pet_status st, const char *msg)
+{
+  snprintf(last_msg, sizeof last_msg, "%s", msg);
+  last_st = st;
+  if (print_errors && !thread_quiet) {
+    if (error_rank >= 0)
+      fprintf(stderr, "petrel[%d]: error: %s\n", error_rank, last_msg);
+    else
+      fprintf(stderr, "petrel: error: %s\n", last_msg);
+  }
+  return st;
+}
+
+bool pet_error_set_thread_quiet(bool quiet)
+{
+  bool was = thread_quiet;
+  thread_quiet = quiet;
+  return was;
 }
 
 const char *pet_last_error(void) { return last_msg; }

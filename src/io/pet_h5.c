@@ -1094,6 +1094,36 @@ pet_status pet_h5_read_listmode_range(const char *path, int64_t first, int64_t c
   return st;
 }
 
+static pet_status source_read(void *ctx, int64_t first, int64_t count, uint32_t *d1, uint32_t *d2, float *tof)
+{
+  return pet_h5_read_listmode_range((const char *)ctx, first, count, NULL, d1, d2, tof);
+}
+
+pet_status pet_h5_listmode_source_open(const char *path, pet_lm_source *src)
+{
+  PET_CHECK(path != NULL && src != NULL, PET_ERR_ARG, "pet_h5_listmode_source_open: NULL argument");
+  memset(src, 0, sizeof *src);
+  int64_t n = 0;
+  bool tof = false;
+  char scanner[256];
+  PET_TRY(pet_h5_listmode_info(path, &n, &tof, scanner, sizeof scanner));
+  char *copy = strdup(path);
+  PET_CHECK(copy != NULL, PET_ERR_NOMEM, "%s: out of memory", path);
+  src->num_events = n;
+  src->has_tof = tof;
+  src->read = source_read;
+  src->ctx = copy;
+  src->name = copy;
+  return PET_OK;
+}
+
+void pet_h5_listmode_source_close(pet_lm_source *src)
+{
+  if (src == NULL) return;
+  free(src->ctx);
+  memset(src, 0, sizeof *src);
+}
+
 pet_status pet_h5_read_histogram_range_all(pet_comm *comm, const char *path, const char *dataset,
                                            int64_t first, int64_t count, float *out)
 {

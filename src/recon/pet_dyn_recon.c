@@ -18,7 +18,7 @@ static pet_status run_frame(const pet_osem_data *tmpl, const pet_osem_opts *o, p
     for (int64_t i = 0; i < tmpl->layout->num_bins; ++i) add_buf[i] = tmpl->add[i] * s;
     d.add = add_buf;
   }
-  *events = d.lm_count < 0 ? (d.listmode ? d.listmode->num_events : 0) : d.lm_count;
+  *events = d.lm_count < 0 ? pet_osem_data_num_events(&d) : d.lm_count;
   pet_osem_opts fo = *o;
   fo.reducer = red;
   fo.start_iteration = 0;

@@ -15,6 +15,7 @@
 
 #include "pet_fov.h"
 #include "pet_gauss_kernel.h"
+#include "pet_lm_window.h"
 #include "pet_project_batch.h"
 
 static double now_s(void)
@@ -34,11 +35,11 @@ pet_osem_opts pet_osem_opts_default(void)
   return o;
 }
 
-static bool is_listmode(const pet_osem_data *d) { return d->listmode != NULL; }
+static bool is_listmode(const pet_osem_data *d) { return pet_osem_data_is_listmode(d); }
 
 static int64_t lm_count(const pet_osem_data *d)
 {
-  return d->lm_count < 0 ? d->listmode->num_events : d->lm_count;
+  return d->lm_count < 0 ? pet_osem_data_num_events(d) : d->lm_count;
 }
 
 int64_t pet_osem_data_size(const pet_osem_data *d)
@@ -53,9 +54,20 @@ static pet_status check(const pet_osem_data *d, const pet_osem_opts *o, bool nee
 {
   PET_CHECK(d != NULL && o != NULL, PET_ERR_ARG, "osem: NULL data or options");
   PET_CHECK(d->scanner != NULL && d->layout != NULL, PET_ERR_ARG, "osem: scanner and bin layout required");
-  PET_CHECK(!(d->histogram && d->listmode), PET_ERR_ARG, "osem: give one of a histogram and a list-mode, not both");
-  PET_CHECK(!need_data || d->histogram || d->listmode, PET_ERR_ARG,
+  PET_CHECK((d->histogram != NULL) + (d->listmode != NULL) + (d->lm_source != NULL) <= 1, PET_ERR_ARG,
+            "osem: give one of a histogram, a list-mode and a list-mode source, not several");
+  PET_CHECK(!need_data || d->histogram || is_listmode(d), PET_ERR_ARG,
             "osem: give exactly one of a histogram and a list-mode");
+  if (d->lm_source) {
+    PET_CHECK(d->lm_source->read != NULL && d->lm_source->num_events >= 0, PET_ERR_ARG,
+              "osem: the list-mode source has no reader");
+    PET_CHECK(o->lm_window_events >= 0, PET_ERR_CONFIG, "osem: lm_window_events must be >= 0 (got %lld)",
+              (long long)o->lm_window_events);
+    PET_CHECK(d->lm_count < 0 || (d->lm_first >= 0 && d->lm_first + d->lm_count <= d->lm_source->num_events),
+              PET_ERR_ARG, "osem: list-mode range [%lld, +%lld) outside the %lld events of %s",
+              (long long)d->lm_first, (long long)d->lm_count, (long long)d->lm_source->num_events,
+              d->lm_source->name ? d->lm_source->name : "the source");
+  }
   if (d->histogram) PET_TRY(pet_histogram_require(d->histogram));
   if (d->listmode) {
     PET_TRY(pet_listmode_require(d->listmode));
@@ -68,7 +80,8 @@ static pet_status check(const pet_osem_data *d, const pet_osem_opts *o, bool nee
   PET_CHECK(is_listmode(d) || o->subsets <= d->layout->num_phi, PET_ERR_CONFIG,
             "osem: subsets (%d) must not exceed the histogram's %lld angles", o->subsets,
             (long long)d->layout->num_phi);
-  PET_CHECK(!need_data || !o->proj.tof || (is_listmode(d) && d->listmode->has_tof), PET_ERR_CONFIG,
+  PET_CHECK(!need_data || !o->proj.tof ||
+                (d->listmode ? d->listmode->has_tof : d->lm_source && d->lm_source->has_tof), PET_ERR_CONFIG,
             "osem: TOF needs list-mode data with TOF values");
   PET_CHECK(o->psf_fwhm_mm >= 0.0f && isfinite(o->psf_fwhm_mm), PET_ERR_CONFIG,
             "osem: psf_fwhm_mm must be >= 0");
@@ -119,6 +132,12 @@ typedef struct engine {
   bool x_owned;
   pet_image *x_slab;    /* Alias of this rank's slab of x (slab update), NULL for an empty slab */
   pet_image **sens_slab;
+  /* streamed list-mode: the backend sees dw, whose listmode is win, an Alias of the window
+   * being projected (lw holds the two windows) */
+  bool streamed;
+  pet_osem_data dw;
+  pet_listmode win;
+  pet_lm_window lw;
 } engine;
 
 static void engine_free(engine *e)
@@ -127,6 +146,7 @@ static void engine_free(engine *e)
     e->ops->sync(e->be);
     e->ops->destroy(e->be);
   }
+  if (e->streamed) pet_lm_window_free(&e->lw);
   for (int32_t s = 0; e->sens && s < e->nsens; ++s) {
     if (e->sens_owned[s]) pet_image_destroy(&e->sens[s]);
     if (e->sens_slab) pet_image_destroy(&e->sens_slab[s]);
@@ -153,17 +173,84 @@ static pet_status engine_init(engine *e, const pet_osem_data *d, const pet_osem_
   e->ops = backend_of(o);
   PET_CHECK(e->ops != NULL, PET_ERR_UNSUPPORTED,
             "osem: this petrel build has no CUDA support (rebuild with -DPET_ENABLE_CUDA=ON)");
-  PET_TRY(e->ops->check(d, o));
   e->g = *g;
   int64_t budget = 0;
   PET_TRY(e->ops->budget(o, &budget));
-  PET_TRY(pet_plan_make(&e->plan, d, o, g, e->ops->bytes_per_item(d, o), budget));
+  if (d->lm_source && need_data) {
+    /* the backend sees an in-memory list-mode: the window being projected */
+    e->streamed = true;
+    e->dw = *d;
+    e->dw.lm_source = NULL;
+    e->dw.listmode = &e->win;
+    e->dw.lm_first = 0;
+    e->dw.lm_count = -1;
+    e->win.has_tof = o->proj.tof != 0; /* TOF values are read only when used */
+    e->win.ownership = PET_ALIAS;
+  }
+  const pet_osem_data *db = e->streamed ? &e->dw : d; /* what the backend sees */
+  PET_TRY(pet_plan_make(&e->plan, d, o, g, e->ops->bytes_per_item(db, o), budget));
+  if (e->streamed) {
+    /* windows of whole batches (so that the backend's batches are those of the in-memory
+     * list-mode, and so is the image), or one batch cut to the window when a batch is larger */
+    const int64_t want = o->lm_window_events > 0 ? o->lm_window_events : ((int64_t)1 << 24);
+    const int64_t cap = e->plan.batch_items;
+    int64_t W = want >= cap ? (want / cap) * cap : want;
+    int64_t most = 0; /* the largest share of a subset: no window need be larger */
+    for (int32_t k = 0; k < e->plan.subsets; ++k)
+      if (e->plan.hi[k] - e->plan.lo[k] > most) most = e->plan.hi[k] - e->plan.lo[k];
+    if (W > most) W = most;
+    if (W < 1) W = 1;
+    PET_TRY(pet_lm_window_init(&e->lw, d->lm_source, d->scanner, W, e->win.has_tof));
+    e->win.d1 = e->lw.d1[0];
+    e->win.d2 = e->lw.d2[0];
+    e->win.tof_ps = e->lw.tof_ps[0];
+    e->win.time_ms = e->lw.d1[0]; /* not read by the backends; bound so that the Alias is complete */
+  }
+  PET_TRY(e->ops->check(db, o));
   e->nsens = e->plan.sens_subsets;
   e->sens = calloc((size_t)e->nsens, sizeof *e->sens);
   e->sens_owned = calloc((size_t)e->nsens, sizeof *e->sens_owned);
   e->smax = calloc((size_t)e->nsens, sizeof *e->smax);
   PET_CHECK(e->sens && e->sens_owned && e->smax, PET_ERR_NOMEM, "osem: out of memory");
-  return e->ops->create(&e->be, d, o, g, e->plan.batch_items);
+  if (e->streamed && e->lw.cap < e->plan.batch_items) e->plan.batch_items = e->lw.cap;
+  return e->ops->create(&e->be, db, o, g, e->plan.batch_items);
+}
+
+/* project_subset over a streamed list-mode: window after window of this rank's events of
+ * subset s, the next one read (and its ids checked) in a second thread while this one is
+ * projected. The backend sees window events as items [w, w + n) with ev_base -w, so its
+ * batches start where they would in memory. */
+static pet_status project_streamed(engine *e, const pet_osem_data *d, int32_t S, int32_t s, const pet_image *xf,
+                                   int64_t *lors)
+{
+  const pet_plan *p = &e->plan;
+  const int64_t lo = p->lo[s], hi = p->hi[s], base = p->ev_base[s], W = e->lw.cap;
+  if (hi <= lo) return PET_OK;
+  PET_TRY(pet_lm_window_start(&e->lw, 0, base + lo, hi - lo < W ? hi - lo : W));
+  pet_status st = PET_OK;
+  int b = 0;
+  for (int64_t w = lo; w < hi; w += W, b ^= 1) {
+    const int64_t n = hi - w < W ? hi - w : W;
+    st = pet_lm_window_wait(&e->lw);
+    if (st != PET_OK) break;
+    if (w + W < hi) {
+      const int64_t n2 = hi - w - W < W ? hi - w - W : W;
+      st = pet_lm_window_start(&e->lw, b ^ 1, base + w + W, n2);
+      if (st != PET_OK) break;
+    }
+    e->win.num_events = n;
+    e->win.d1 = e->lw.d1[b];
+    e->win.d2 = e->lw.d2[b];
+    e->win.tof_ps = e->lw.tof_ps[b];
+    e->dw.lm_add = d->lm_add ? d->lm_add + base + w : NULL;
+    st = e->ops->project_subset(e->be, S, s, w, w + n, -w, xf, e->back, lors);
+    if (st != PET_OK) break;
+  }
+  if (e->lw.running) {
+    pet_status st2 = pet_lm_window_wait(&e->lw);
+    if (st == PET_OK) st = st2;
+  }
+  return st;
 }
 
 /* A sensitivity image of the backend's space for slot s: the caller's when it is already
@@ -204,7 +291,7 @@ pet_status pet_osem_sensitivity(const pet_osem_data *d, const pet_osem_opts *o, 
 {
   PET_CHECK(sens != NULL && num_sens >= 1 && sens[0] != NULL, PET_ERR_ARG, "osem: no sensitivity images given");
   PET_CHECK(d != NULL && o != NULL, PET_ERR_ARG, "osem: NULL data or options");
-  const int32_t S = d->listmode ? 1 : o->subsets;
+  const int32_t S = is_listmode(d) ? 1 : o->subsets;
   PET_CHECK(num_sens == S, PET_ERR_ARG, "osem: %d sensitivity images given, %d expected", num_sens, S);
   for (int32_t s = 0; s < num_sens; ++s) {
     PET_TRY(pet_image_require(sens[s], PET_HOST));
@@ -359,12 +446,15 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
         fwd_img = e.xf;
       }
       PET_TRY_GOTO(st, ops->fill(e.be, e.back, 0.0f), out);
-      st = ops->project_subset(e.be, S, s, plan->lo[s], plan->hi[s], plan->ev_base[s], fwd_img, e.back, &lors);
+      if (e.streamed)
+        st = project_streamed(&e, d, S, s, fwd_img, &lors);
+      else
+        st = ops->project_subset(e.be, S, s, plan->lo[s], plan->hi[s], plan->ev_base[s], fwd_img, e.back, &lors);
       if (st == PET_OK) st = ops->sync(e.be);
       const double t_proj = now_s();
       PET_TRY_GOTO(st, agree(red, st), out);
-      const int32_t si = d->listmode ? 0 : s;
-      const float scale = d->listmode ? 1.0f / (float)S : 1.0f;
+      const int32_t si = is_listmode(d) ? 0 : s;
+      const float scale = is_listmode(d) ? 1.0f / (float)S : 1.0f;
       /* relative to the largest sensitivity over the whole image (also when only a slab is
        * updated, so that every rank count gives the same image) */
       const float thr = PET_OSEM_SENS_REL_EPS * e.smax[si] * scale;

@@ -68,11 +68,11 @@ pet_status pet_plan_make(pet_plan *p, const pet_osem_data *d, const pet_osem_opt
   const pet_reducer *r = o->reducer;
   p->rank = r ? r->rank : 0;
   p->size = r && r->size > 0 ? r->size : 1;
-  p->listmode = d->listmode != NULL;
+  p->listmode = pet_osem_data_is_listmode(d);
   p->subsets = o->subsets;
   const pet_histo_layout *L = d->layout;
   const int64_t ev_first = p->listmode && d->lm_count >= 0 ? d->lm_first : 0;
-  p->num_items = p->listmode ? (d->lm_count < 0 ? d->listmode->num_events : d->lm_count) : L->num_bins;
+  p->num_items = p->listmode ? (d->lm_count < 0 ? pet_osem_data_num_events(d) : d->lm_count) : L->num_bins;
   p->sens_subsets = p->listmode ? 1 : o->subsets;
   const size_t S = (size_t)o->subsets, SS = (size_t)p->sens_subsets;
   p->lo = calloc(S, sizeof(int64_t));
