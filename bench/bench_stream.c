@@ -1,0 +1,213 @@
+/* List-mode OSEM streamed from an HDF5 file vs held in memory (issue 16), one process, CPU or
+ * GPU (--gpu), the clinical scanner (4 x 4 x 20 mm crystals; image 150 x 150 x 24), TOF.
+ *
+ *   bench_stream --write FILE [--events N]     writes N events (default 1e8): keyed random
+ *                                              LORs through the FOV, TOF values drawn around
+ *                                              the LOR's middle with the scanner's resolution
+ *   bench_stream --file FILE [--gpu] [--modes memory,stream,stream10] [--iterations I]
+ *                [--projector siddon|dd] [--no-tof]
+ *
+ * Modes: memory = read all events (timed: read_s), then OSEM; stream = OSEM streamed from the
+ * file with the default window (2^24 events) and VRAM budget; stream10 = streamed with the
+ * window and the VRAM budget cut to 1/10 of the events. One JSON line per mode: iteration
+ * seconds, events/s, and the process's peak RSS so far (run the stream modes alone to see
+ * what streaming holds). The sensitivity is computed once, outside the timings. */
+#include "bench_help.h"
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "pet_gpu.h"
+#include "pet_h5.h"
+#include "pet_histogram.h"
+#include "pet_listmode.h"
+#include "pet_osem.h"
+#include "pet_scanner.h"
+
+#define CHK(expr)                                                                                \
+  do {                                                                                           \
+    pet_status st_ = (expr);                                                                     \
+    if (st_ != PET_OK) {                                                                         \
+      fprintf(stderr, "bench_stream: %s failed: %s\n", #expr, pet_status_name(st_));            \
+      return 1;                                                                                  \
+    }                                                                                            \
+  } while (0)
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double peak_rss_gb(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_maxrss / (1024.0 * 1024.0);
+}
+
+/* splitmix64 */
+static uint64_t mix(uint64_t x)
+{
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+static const float TOF_FWHM_PS = 400.0f;
+
+static int write_file(const char *path, int64_t n, const pet_scanner_params *sp)
+{
+  pet_listmode *lm = NULL;
+  CHK(pet_listmode_create_owned(&lm, n, true));
+  const int n_ring = sp->dets_per_ring, n_rings = sp->num_rings, mrd = sp->max_ring_diff;
+  const float sigma = TOF_FWHM_PS / 2.3548f;
+  const double t0 = now_s();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t r = mix(0x5eedull ^ (uint64_t)i), r2 = mix(r), r3 = mix(r2);
+    int i1 = (int)(r % (uint64_t)n_ring);
+    int ring1 = (int)((r >> 20) % (uint64_t)n_rings);
+    int dr = (int)((r >> 40) % (uint64_t)(2 * mrd + 1)) - mrd;
+    int ring2 = ring1 + dr;
+    if (ring2 < 0 || ring2 >= n_rings) ring2 = ring1;
+    int off = n_ring / 2 + (int)(r2 % (uint64_t)(n_ring / 2)) - n_ring / 4;
+    int i2 = (i1 + off) % n_ring;
+    /* Box-Muller: a TOF value around the middle of the LOR */
+    double u1 = ((double)(r3 >> 11) + 0.5) / 9007199254740992.0, u2 = (double)(mix(r3) >> 11) / 9007199254740992.0;
+    lm->time_ms[i] = (uint32_t)((double)i / (double)n * 600000.0);
+    lm->d1[i] = (uint32_t)(ring1 * n_ring + i1);
+    lm->d2[i] = (uint32_t)(ring2 * n_ring + i2);
+    lm->tof_ps[i] = (float)(sigma * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+  }
+  const double t1 = now_s();
+  CHK(pet_h5_write_listmode(path, sp->name, n, lm->time_ms, lm->d1, lm->d2, lm->tof_ps));
+  const double t2 = now_s();
+  printf("{\"bench\":\"stream\",\"case\":\"write\",\"events\":%lld,\"bytes\":%lld,\"generate_s\":%.3f,\"write_s\":%.3f,"
+         "\"write_gb_per_s\":%.3f}\n",
+         (long long)n, (long long)n * 16, t1 - t0, t2 - t1, (double)n * 16 / (t2 - t1) / 1e9);
+  pet_listmode_destroy(&lm);
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  if (bench_help(argc, argv,
+                 "usage: bench_stream --write FILE [--events N]\n"
+                 "       bench_stream --file FILE [--gpu] [--modes memory,stream,stream10] [--iterations I]\n"
+                 "                    [--projector siddon|dd] [--no-tof]\n"
+                 "  List-mode OSEM streamed from an HDF5 file vs held in memory (clinical scanner, TOF);\n"
+                 "  one JSON line per mode.\n"))
+    return 0;
+  const char *wpath = NULL, *path = NULL, *modes = "memory,stream,stream10";
+  int64_t n = 100000000;
+  int iterations = 1;
+  bool gpu = false, tof = true, dd = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "--write") && i + 1 < argc) wpath = argv[++i];
+    else if (!strcmp(argv[i], "--file") && i + 1 < argc) path = argv[++i];
+    else if (!strcmp(argv[i], "--events") && i + 1 < argc) n = (int64_t)atof(argv[++i]);
+    else if (!strcmp(argv[i], "--modes") && i + 1 < argc) modes = argv[++i];
+    else if (!strcmp(argv[i], "--iterations") && i + 1 < argc) iterations = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--projector") && i + 1 < argc) dd = !strcmp(argv[++i], "dd");
+    else if (!strcmp(argv[i], "--gpu")) gpu = true;
+    else if (!strcmp(argv[i], "--no-tof")) tof = false;
+    else {
+      fprintf(stderr, "bench_stream: unknown argument %s (see --help)\n", argv[i]);
+      return 2;
+    }
+  }
+  if (n < 1 || iterations < 1 || (!wpath && !path)) {
+    fprintf(stderr, "bench_stream: give --write FILE or --file FILE, --events >= 1, --iterations >= 1\n");
+    return 2;
+  }
+  pet_scanner_params sp = pet_scanner_params_clinical();
+  if (wpath) return write_file(wpath, n, &sp);
+
+  pet_scanner *scanner = NULL;
+  pet_histo_layout *L = NULL;
+  CHK(pet_scanner_create(&scanner, &sp));
+  CHK(pet_histo_layout_create(&L, scanner));
+  pet_image_params ip = pet_image_params_make(150, 150, 24, 600.f, 600.f, 97.68f);
+  pet_lm_source src;
+  CHK(pet_h5_listmode_source_open(path, &src));
+  n = src.num_events;
+
+  pet_osem_data d;
+  memset(&d, 0, sizeof d);
+  d.scanner = scanner;
+  d.layout = L;
+  d.lm_count = -1;
+  pet_osem_opts o = pet_osem_opts_default();
+  o.iterations = iterations;
+  o.subsets = 1;
+  o.proj.kind = dd ? PET_PROJ_DD : PET_PROJ_SIDDON;
+  o.proj.crystal_size_trans = sp.crystal_size_trans;
+  o.proj.crystal_size_z = sp.crystal_size_z;
+  o.proj.tof = tof;
+  o.proj.tof_fwhm_ps = TOF_FWHM_PS;
+  o.gpu = gpu;
+  char device[128] = "cpu";
+  if (gpu) CHK(pet_gpu_device_name(0, device, sizeof device));
+
+  pet_image *sens = NULL, *x = NULL;
+  CHK(pet_image_create_owned(&sens, ip, PET_HOST));
+  CHK(pet_image_create_owned(&x, ip, PET_HOST));
+  {
+    pet_osem_opts os = o;
+    os.subsets = 1;
+    CHK(pet_osem_sensitivity(&d, &os, &sens, 1));
+  }
+  char list[256];
+  snprintf(list, sizeof list, "%s", modes);
+  for (char *m = strtok(list, ","); m; m = strtok(NULL, ",")) {
+    pet_osem_data dm = d;
+    pet_osem_opts om = o;
+    pet_listmode *lm = NULL;
+    double read_s = 0.0;
+    if (!strcmp(m, "memory")) {
+      const double t0 = now_s();
+      CHK(pet_listmode_create_owned(&lm, n, tof));
+      CHK(pet_h5_read_listmode_range(path, 0, n, NULL, lm->d1, lm->d2, tof ? lm->tof_ps : NULL));
+      read_s = now_s() - t0;
+      dm.listmode = lm;
+    } else if (!strcmp(m, "stream") || !strcmp(m, "stream10")) {
+      dm.lm_source = &src;
+      if (!strcmp(m, "stream10")) {
+        om.lm_window_events = (n + 9) / 10;
+        /* the GPU's batches of a tenth of the events too (bytes per event as the backend counts) */
+        if (gpu) om.vram_budget_bytes = (om.lm_window_events + 1) * 64;
+        else om.batch_lors = om.lm_window_events;
+      }
+    } else {
+      fprintf(stderr, "bench_stream: unknown mode %s\n", m);
+      return 2;
+    }
+    CHK(pet_image_fill(x, 1.0f));
+    const double t0 = now_s();
+    CHK(pet_osem_run(&dm, &om, &sens, x));
+    const double osem_s = now_s() - t0;
+    double sum = 0.0;
+    for (int64_t v = 0; v < pet_image_num_voxels(x); ++v) sum += x->data[v];
+    printf("{\"bench\":\"stream\",\"case\":\"%s\",\"device\":\"%s\",\"projector\":\"%s\",\"tof\":%s,\"events\":%lld,"
+           "\"file_bytes\":%lld,\"image\":[%d,%d,%d],\"iterations\":%d,\"read_s\":%.3f,\"iteration_s\":%.3f,"
+           "\"events_per_s\":%.4g,\"window\":%lld,\"vram_budget_bytes\":%lld,\"peak_rss_gb\":%.2f,\"checksum\":%.6g}\n",
+           m, device, dd ? "DD" : "Siddon", tof ? "true" : "false", (long long)n, (long long)n * 16, ip.nx, ip.ny,
+           ip.nz, iterations, read_s, osem_s / iterations, (double)n * iterations / osem_s,
+           (long long)om.lm_window_events, (long long)om.vram_budget_bytes, peak_rss_gb(), sum);
+    fflush(stdout);
+    pet_listmode_destroy(&lm);
+  }
+  pet_h5_listmode_source_close(&src);
+  pet_image_destroy(&sens);
+  pet_image_destroy(&x);
+  pet_histo_layout_destroy(&L);
+  pet_scanner_destroy(&scanner);
+  return 0;
+}
