@@ -90,8 +90,10 @@ typedef struct pet_osem_opts {
   void *cb_ctx;
   /* resume: skip everything before (start_iteration, start_subset) (0-based) */
   int32_t start_iteration, start_subset;
-  /* polled between subsets; when it returns true the run stops with PET_ERR_INTERRUPTED after
-   * reporting the next position through on_interrupt */
+  /* polled between subsets (and between the subsets of the sensitivity pass); when it returns
+   * true the run stops with PET_ERR_INTERRUPTED after reporting the next position through
+   * on_interrupt (the start position when the sensitivity pass is stopped). Collective: every
+   * rank calls it at the same points. */
   bool (*should_stop)(void *ctx);
   pet_status (*on_interrupt)(void *ctx, int next_iteration, int next_subset, const pet_image *x);
   const pet_reducer *reducer;    /* NULL = single process */

@@ -278,6 +278,11 @@ static pet_status compute_sens(engine *e, const pet_osem_opts *o)
 {
   const pet_plan *p = &e->plan;
   for (int32_t s = 0; s < e->nsens; ++s) {
+    /* a long pass (every bin of the scanner, once per subset) stops between its subsets too;
+     * should_stop is collective, called at the same points on every rank */
+    if (s > 0 && o->should_stop && o->should_stop(o->cb_ctx))
+      return PET_ERROR(PET_ERR_INTERRUPTED, "osem: stopped during the sensitivity pass (after %d of %d subsets)", s,
+                       e->nsens);
     pet_status st = e->ops->fill(e->be, e->sens[s], 0.0f);
     if (st == PET_OK) st = e->ops->sens_subset(e->be, e->nsens, s, p->sens_lo[s], p->sens_hi[s], e->sens[s]);
     if (st == PET_OK) st = e->ops->sync(e->be);
@@ -425,7 +430,13 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
       PET_CHECK_GOTO(st, e.smax[s] > 0.0f, PET_ERR_ARG, out, "osem: the sensitivity image %d given is zero everywhere", s);
     }
   } else {
-    PET_TRY_GOTO(st, compute_sens(&e, o), out);
+    st = compute_sens(&e, o);
+    if (st == PET_ERR_INTERRUPTED && o->on_interrupt) {
+      /* nothing done yet: the position to resume from is the start */
+      pet_status st2 = o->on_interrupt(o->cb_ctx, o->start_iteration, o->start_subset, x);
+      if (st2 != PET_OK) st = st2;
+    }
+    PET_TRY_GOTO(st, st, out);
   }
   PET_TRY_GOTO(st, pet_image_create_owned(&e.back, x->params, ops->space), out);
   if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, pet_image_create_owned(&e.xf, x->params, ops->space), out);
