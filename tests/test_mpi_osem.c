@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pet_comm.h"
 #include "pet_gpu.h"
+#include "pet_h5.h"
 #include "pet_histogram.h"
 #include "pet_osem.h"
 #include "pet_phantom.h"
@@ -132,6 +134,74 @@ static void test_listmode_osem_n_ranks_equals_one_rank(void **state)
   assert_all(run_compare(f, &d, 3, 2, true) < 1e-5);
 }
 
+static double rel_rmse(const pet_image *a, const pet_image *b)
+{
+  double num = 0, den = 0;
+  for (int64_t v = 0; v < pet_image_num_voxels(a); ++v) {
+    num += (a->data[v] - b->data[v]) * (double)(a->data[v] - b->data[v]);
+    den += (double)a->data[v] * a->data[v];
+  }
+  return den > 0 ? sqrt(num / den) : 1.0;
+}
+
+/* list-mode streamed from a file on every rank (each its own copy of the file): N ranks,
+ * streamed, == 1 rank in memory, with both reductions, on the CPU and (where every rank sees
+ * a device) on the GPU */
+static void test_streamed_listmode_n_ranks_equals_one_rank(void **state)
+{
+  fixture *f = *state;
+  char dir[512], path[600];
+  pet_test_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/lm.h5", dir);
+  assert_int_equal(pet_h5_write_listmode(path, "TEST", f->lm->num_events, f->lm->time_ms, f->lm->d1, f->lm->d2,
+                                         NULL), PET_OK);
+  pet_lm_source src;
+  assert_int_equal(pet_h5_listmode_source_open(path, &src), PET_OK);
+  int64_t none = pet_gpu_device_count() == 0;
+  assert_int_equal(pet_comm_allreduce_sum_i64(comm, &none, 1), PET_OK);
+  int dev = -1;
+  if (none == 0) assert_all(pet_comm_setup_gpu(comm, PET_COMM_AUTO, &dev) == PET_OK);
+  pet_reducer r = pet_comm_reducer(comm);
+  for (int c = 0; c < (none == 0 ? 4 : 2); ++c) {
+    pet_osem_data d;
+    memset(&d, 0, sizeof d);
+    d.scanner = f->scanner;
+    d.layout = f->L;
+    d.mult = f->sim.mult;
+    d.lm_count = -1;
+    pet_osem_opts o = pet_osem_opts_default();
+    o.subsets = 3;
+    o.iterations = 2;
+    o.batch_lors = 777;
+    o.lm_window_events = 1600; /* windows of two batches */
+    pet_image *ref = NULL, *xs = NULL;
+    pet_image_create_owned(&ref, f->ip, PET_HOST);
+    pet_image_create_owned(&xs, f->ip, PET_HOST);
+    pet_image_fill(ref, 1.0f);
+    pet_image_fill(xs, 1.0f);
+    d.listmode = f->lm;
+    pet_status st = pet_osem_run(&d, &o, NULL, ref); /* this rank alone, in memory */
+    d.listmode = NULL;
+    d.lm_source = &src;
+    o.reducer = &r;
+    o.slab_update = c % 2 == 1;
+    o.gpu = c >= 2;
+    o.gpu_device = dev;
+    pet_status st2 = pet_osem_run(&d, &o, NULL, xs);
+    assert_all(st == PET_OK && st2 == PET_OK);
+    const double e = rel_rmse(ref, xs);
+    if (pet_comm_rank(comm) == 0)
+      printf("  streamed at %d rank(s), %s, %s: rel rmse vs 1 rank in memory %.3g\n", pet_comm_size(comm),
+             o.gpu ? "gpu" : "cpu", o.slab_update ? "slab update" : "allreduce", e);
+    assert_all(e < 1e-5);
+    pet_image_destroy(&ref);
+    pet_image_destroy(&xs);
+  }
+  pet_h5_listmode_source_close(&src);
+  unlink(path);
+  rmdir(dir);
+}
+
 static void test_ranks_without_work_are_fine(void **state)
 {
   fixture *f = *state;
@@ -203,15 +273,6 @@ static void test_slab_update_equals_allreduce_and_times_phases(void **state)
   pet_image_destroy(&b);
 }
 
-static double rel_rmse(const pet_image *a, const pet_image *b)
-{
-  double num = 0, den = 0;
-  for (int64_t v = 0; v < pet_image_num_voxels(a); ++v) {
-    num += (a->data[v] - b->data[v]) * (double)(a->data[v] - b->data[v]);
-    den += (double)a->data[v] * a->data[v];
-  }
-  return den > 0 ? sqrt(num / den) : 1.0;
-}
 
 /* The one loop with the GPU backend over the ranks (on a one-GPU machine the ranks share the
  * GPU and reduce through host MPI, device buffers staged): for each option, allreduce and
@@ -283,6 +344,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_histogram_osem_n_ranks_equals_one_rank),
       cmocka_unit_test(test_listmode_osem_n_ranks_equals_one_rank),
+      cmocka_unit_test(test_streamed_listmode_n_ranks_equals_one_rank),
       cmocka_unit_test(test_ranks_without_work_are_fine),
       cmocka_unit_test(test_slab_update_equals_allreduce_and_times_phases),
       cmocka_unit_test(test_gpu_backend_over_ranks_equals_cpu),
