@@ -188,12 +188,12 @@ static void test_listmode_tof(void **state)
   pet_listmode_destroy(&plain);
 }
 
-/* Stop after 3 subsets, resume from the reported position: equals an uninterrupted run. */
-static int g_calls;
+/* Stop after 3 subsets, resume from the reported position: equals an uninterrupted run. The
+ * subsets done are counted by on_subset (count_subset) (the sensitivity pass polls should_stop too). */
 static bool stop_after_3(void *ctx)
 {
   (void)ctx;
-  return ++g_calls == 4;
+  return g_subsets_seen == 3;
 }
 static int g_next_it, g_next_s;
 static pet_status remember(void *ctx, int it, int s, const pet_image *x)
@@ -220,7 +220,8 @@ static void test_resume(void **state)
   o.gpu = true;
   assert_int_equal(pet_osem_run(&d, &o, NULL, a), PET_OK);
   pet_osem_opts oi = o;
-  g_calls = 0;
+  g_subsets_seen = 0;
+  oi.on_subset = count_subset;
   oi.should_stop = stop_after_3;
   oi.on_interrupt = remember;
   assert_int_equal(pet_osem_run(&d, &oi, NULL, b), PET_ERR_INTERRUPTED);
