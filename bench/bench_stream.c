@@ -4,7 +4,7 @@
  *   bench_stream --write FILE [--events N]     writes N events (default 1e8): keyed random
  *                                              LORs through the FOV, TOF values drawn around
  *                                              the LOR's middle with the scanner's resolution
- *   bench_stream --file FILE [--gpu] [--modes memory,stream,stream10] [--iterations I]
+ *   bench_stream --file FILE [--gpu] [--modes read,memory,stream,stream10] [--iterations I]
  *                [--projector siddon|dd] [--no-tof]
  *
  * Modes: memory = read all events (timed: read_s), then OSEM; stream = OSEM streamed from the
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 {
   if (bench_help(argc, argv,
                  "usage: bench_stream --write FILE [--events N]\n"
-                 "       bench_stream --file FILE [--gpu] [--modes memory,stream,stream10] [--iterations I]\n"
+                 "       bench_stream --file FILE [--gpu] [--modes read,memory,stream,stream10] [--iterations I]\n"
                  "                    [--projector siddon|dd] [--no-tof]\n"
                  "  List-mode OSEM streamed from an HDF5 file vs held in memory (clinical scanner, TOF);\n"
                  "  one JSON line per mode.\n"))
@@ -171,6 +171,25 @@ int main(int argc, char **argv)
     pet_osem_opts om = o;
     pet_listmode *lm = NULL;
     double read_s = 0.0;
+    if (!strcmp(m, "read")) {
+      /* the source alone: the whole file in windows of 2^24 events, as the streamed OSEM reads it */
+      const int64_t w = (int64_t)1 << 24;
+      uint32_t *b1 = malloc((size_t)w * 4), *b2 = malloc((size_t)w * 4);
+      float *bt = malloc((size_t)w * 4);
+      if (!b1 || !b2 || !bt) return 1;
+      const double t0 = now_s();
+      for (int64_t f = 0; f < n; f += w) CHK(src.read(src.ctx, f, n - f < w ? n - f : w, b1, b2, tof ? bt : NULL));
+      const double rs = now_s() - t0;
+      printf("{\"bench\":\"stream\",\"case\":\"read\",\"reader\":\"%s\",\"events\":%lld,\"bytes\":%lld,"
+             "\"read_s\":%.3f,\"GB_per_s\":%.2f,\"events_per_s\":%.4g}\n",
+             pet_h5_listmode_source_is_raw(&src) ? "pread" : "hdf5", (long long)n, (long long)n * (tof ? 12 : 8), rs,
+             (double)n * (tof ? 12 : 8) / rs / 1e9, (double)n / rs);
+      fflush(stdout);
+      free(b1);
+      free(b2);
+      free(bt);
+      continue;
+    }
     if (!strcmp(m, "memory")) {
       const double t0 = now_s();
       CHK(pet_listmode_create_owned(&lm, n, tof));
@@ -197,10 +216,12 @@ int main(int argc, char **argv)
     for (int64_t v = 0; v < pet_image_num_voxels(x); ++v) sum += x->data[v];
     printf("{\"bench\":\"stream\",\"case\":\"%s\",\"device\":\"%s\",\"projector\":\"%s\",\"tof\":%s,\"events\":%lld,"
            "\"file_bytes\":%lld,\"image\":[%d,%d,%d],\"iterations\":%d,\"read_s\":%.3f,\"iteration_s\":%.3f,"
-           "\"events_per_s\":%.4g,\"window\":%lld,\"vram_budget_bytes\":%lld,\"peak_rss_gb\":%.2f,\"checksum\":%.6g}\n",
+           "\"events_per_s\":%.4g,\"window\":%lld,\"vram_budget_bytes\":%lld,\"peak_rss_gb\":%.2f,\"checksum\":%.6g,"
+           "\"reader\":\"%s\"}\n",
            m, device, dd ? "DD" : "Siddon", tof ? "true" : "false", (long long)n, (long long)n * 16, ip.nx, ip.ny,
            ip.nz, iterations, read_s, osem_s / iterations, (double)n * iterations / osem_s,
-           (long long)om.lm_window_events, (long long)om.vram_budget_bytes, peak_rss_gb(), sum);
+           (long long)om.lm_window_events, (long long)om.vram_budget_bytes, peak_rss_gb(), sum,
+           dm.lm_source ? (pet_h5_listmode_source_is_raw(&src) ? "pread" : "hdf5") : "hdf5");
     fflush(stdout);
     pet_listmode_destroy(&lm);
   }

@@ -366,6 +366,91 @@ static void test_h5_listmode_check_times_refuses_unsorted_and_stale_index(void *
 }
 
 /* A checkpoint keeps the run's fields for a field-by-field comparison on resume. */
+/* The list-mode source reads windows with threads' pread()s from the mapped chunk offsets:
+ * every window (inside one chunk, across chunk edges, the tail, empty) equals H5Dread's, with
+ * 1 and 3 threads and through HDF5 (PET_IO_HDF5); a file truncated after open is a named
+ * error, not garbage. */
+static void test_h5_listmode_source_raw_reads_equal_h5dread(void **state)
+{
+  (void)state;
+  char path[1024];
+  tmp_path(path, sizeof path, "lm_raw.h5");
+  const int64_t n = 3 * PET_H5_CHUNK_ELEMS + 12345;
+  uint32_t *t = malloc((size_t)n * 4), *d1 = malloc((size_t)n * 4), *d2 = malloc((size_t)n * 4);
+  float *tof = malloc((size_t)n * 4);
+  assert_true(t && d1 && d2 && tof);
+  for (int64_t i = 0; i < n; ++i) {
+    t[i] = (uint32_t)(i / 1000);
+    d1[i] = (uint32_t)(pet_test_uniform(3u * (uint64_t)i) * 4e6f);
+    d2[i] = (uint32_t)(pet_test_uniform(3u * (uint64_t)i + 1u) * 4e6f);
+    tof[i] = 800.f * (pet_test_uniform(3u * (uint64_t)i + 2u) - 0.5f);
+  }
+  assert_int_equal(pet_h5_write_listmode(path, "test", n, t, d1, d2, tof), PET_OK);
+  const int64_t win[][2] = {{0, 10}, {5, PET_H5_CHUNK_ELEMS}, {PET_H5_CHUNK_ELEMS - 3, 7},
+                            {1000, 2 * PET_H5_CHUNK_ELEMS + 77}, {n - 12345, 12345}, {n - 1, 1},
+                            {0, n}, {17, 0}};
+  const int64_t cap = n;
+  uint32_t *a1 = malloc((size_t)cap * 4), *a2 = malloc((size_t)cap * 4);
+  float *at = malloc((size_t)cap * 4);
+  assert_true(a1 && a2 && at);
+  const char *modes[3] = {"1", "3", NULL};
+  for (int m = 0; m < 3; ++m) {
+    setenv("PET_IO_THREADS", modes[m] ? modes[m] : "2", 1);
+    if (!modes[m]) setenv("PET_IO_HDF5", "1", 1);
+    pet_lm_source src;
+    assert_int_equal(pet_h5_listmode_source_open(path, &src), PET_OK);
+    assert_int_equal(pet_h5_listmode_source_is_raw(&src), modes[m] != NULL);
+    assert_true(src.has_tof);
+    assert_int_equal(src.num_events, n);
+    for (size_t w = 0; w < sizeof win / sizeof win[0]; ++w) {
+      const int64_t f = win[w][0], c = win[w][1];
+      memset(a1, 0xff, (size_t)(c ? c : 1) * 4);
+      memset(a2, 0xff, (size_t)(c ? c : 1) * 4);
+      memset(at, 0xff, (size_t)(c ? c : 1) * 4);
+      assert_int_equal(src.read(src.ctx, f, c, a1, a2, at), PET_OK);
+      if (c == 0) { /* nothing written */
+        assert_int_equal(a1[0], 0xffffffffu);
+        continue;
+      }
+      assert_memory_equal(a1, d1 + f, (size_t)c * 4);
+      assert_memory_equal(a2, d2 + f, (size_t)c * 4);
+      assert_memory_equal(at, tof + f, (size_t)c * 4);
+      /* d1 and d2 alone (no TOF asked) */
+      memset(a1, 0xff, (size_t)c * 4);
+      assert_int_equal(src.read(src.ctx, f, c, a1, a2, NULL), PET_OK);
+      assert_memory_equal(a1, d1 + f, (size_t)c * 4);
+    }
+    if (modes[m]) {
+      /* truncated under the open source: the last chunk is gone */
+      char cut[1024];
+      tmp_path(cut, sizeof cut, "lm_raw_cut.h5");
+      size_t size = 0;
+      unsigned char *bytes = pet_test_read_file(path, &size);
+      assert_non_null(bytes);
+      write_bytes(cut, bytes, size);
+      free(bytes);
+      pet_lm_source cs;
+      assert_int_equal(pet_h5_listmode_source_open(cut, &cs), PET_OK);
+      assert_true(truncate(cut, (off_t)(size / 2)) == 0);
+      pet_status st = cs.read(cs.ctx, 0, n, a1, a2, at);
+      assert_int_equal(st, PET_ERR_IO);
+      assert_non_null(strstr(pet_last_error(), "lm_raw_cut.h5"));
+      pet_h5_listmode_source_close(&cs);
+      remove(cut);
+    }
+    pet_h5_listmode_source_close(&src);
+    unsetenv("PET_IO_HDF5");
+  }
+  unsetenv("PET_IO_THREADS");
+  free(a1);
+  free(a2);
+  free(at);
+  free(t);
+  free(d1);
+  free(d2);
+  free(tof);
+}
+
 static void test_h5_checkpoint_keeps_run_fields(void **state)
 {
   (void)state;
@@ -511,6 +596,7 @@ int main(void)
       cmocka_unit_test(test_h5_listmode_dense_window_and_extreme_times),
       cmocka_unit_test(test_h5_unsorted_listmode_is_rejected),
       cmocka_unit_test(test_h5_listmode_check_times_refuses_unsorted_and_stale_index),
+      cmocka_unit_test(test_h5_listmode_source_raw_reads_equal_h5dread),
       cmocka_unit_test(test_h5_checkpoint_keeps_run_fields),
       cmocka_unit_test(test_h5_image_round_trip),
       cmocka_unit_test(test_h5_corrupt_and_truncated_files),

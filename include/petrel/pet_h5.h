@@ -165,11 +165,17 @@ pet_status pet_h5_read_listmode_range(const char *path, int64_t first, int64_t c
 
 /**
  * A list-mode source (pet_listmode.h) over the HDF5 list-mode file path, for OSEM streamed
- * from the file (pet_osem_data.lm_source): each read is pet_h5_read_listmode_range of d1, d2
- * and (when asked) tof_ps. Checks the file's layout now. Free with
+ * from the file (pet_osem_data.lm_source): each read gives what pet_h5_read_listmode_range
+ * gives of d1, d2 and (when asked) tof_ps. Checks the file's layout now. When the event
+ * datasets are stored raw (contiguous, or chunked without filters, in the machine's byte
+ * order) their file offsets are mapped now and each read is several threads' pread()s
+ * (PET_IO_THREADS, default the online CPUs up to 8); otherwise (compressed data, or with the
+ * environment variable PET_IO_HDF5 set) each read is an H5Dread. Free with
  * pet_h5_listmode_source_close. Local. Errors: PET_ERR_ARG, PET_ERR_IO (named), PET_ERR_NOMEM.
  */
 pet_status pet_h5_listmode_source_open(const char *path, pet_lm_source *src);
+/** Whether src reads with pread() from mapped offsets (true) or through H5Dread (false). */
+bool pet_h5_listmode_source_is_raw(const pet_lm_source *src);
 void pet_h5_listmode_source_close(pet_lm_source *src);
 
 /**

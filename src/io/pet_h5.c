@@ -1,6 +1,8 @@
 #include "pet_h5.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1094,9 +1096,219 @@ pet_status pet_h5_read_listmode_range(const char *path, int64_t first, int64_t c
   return st;
 }
 
+/* ---- list-mode source: windows read by threads straight from the file ----
+ *
+ * A streamed OSEM iteration reads the whole event file once; HDF5's H5Dread is one thread and
+ * a copy through its chunk cache. When the event datasets are stored raw (contiguous, or
+ * chunked without filters, in the machine's byte order) the source maps each dataset's element
+ * ranges to file offsets once, at open, and reads a window with several threads' pread()s into
+ * the caller's arrays. Compressed or otherwise filtered data goes through H5Dread. */
+
+#define RAW_ARRAYS 3 /* d1, d2, tof_ps */
+#define RAW_PIECE_BYTES ((int64_t)8 << 20)
+
+typedef struct raw_extent {
+  int64_t first, count; /* elements [first, first + count) ... */
+  int64_t offset;       /* ... start at this byte of the file */
+} raw_extent;
+
+typedef struct raw_map {
+  raw_extent *ext;
+  int64_t n;
+} raw_map;
+
+typedef struct lm_source_ctx {
+  char *path;
+  int fd;              /* -1: read through HDF5 */
+  int threads;
+  raw_map map[RAW_ARRAYS];
+} lm_source_ctx;
+
+static int cmp_extent(const void *a, const void *b)
+{
+  const raw_extent *x = a, *y = b;
+  return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* The element -> file offset map of a 1-D dataset of n elements stored raw with the native
+ * type `native`; false (no map) when it is not (filters, another byte order, unallocated). */
+static bool raw_map_build(hid_t file, const char *name, hid_t native, int64_t n, raw_map *m)
+{
+  memset(m, 0, sizeof *m);
+  hid_t dset = H5Dopen2(file, name, H5P_DEFAULT), type = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+  hid_t space = H5I_INVALID_HID;
+  bool ok = false;
+  if (dset < 0) return false;
+  type = H5Dget_type(dset);
+  dcpl = H5Dget_create_plist(dset);
+  space = H5Dget_space(dset); /* 1.10's chunk queries want the dataspace, not H5S_ALL */
+  if (type < 0 || dcpl < 0 || H5Tequal(type, native) <= 0 || H5Pget_nfilters(dcpl) != 0) goto out;
+  const int64_t esize = (int64_t)H5Tget_size(native);
+  H5D_layout_t layout = H5Pget_layout(dcpl);
+  if (layout == H5D_CONTIGUOUS) {
+    haddr_t off = H5Dget_offset(dset);
+    if (off == HADDR_UNDEF) goto out;
+    m->ext = malloc(sizeof *m->ext);
+    if (!m->ext) goto out;
+    m->ext[0] = (raw_extent){0, n, (int64_t)off};
+    m->n = 1;
+    ok = true;
+  }
+#if H5_VERSION_GE(1, 10, 5)
+  else if (layout == H5D_CHUNKED) {
+    hsize_t nchunks = 0, cdim[1] = {0};
+    if (H5Pget_chunk(dcpl, 1, cdim) != 1 || cdim[0] == 0) goto out;
+    if (space < 0 || H5Dget_num_chunks(dset, space, &nchunks) < 0) goto out;
+    /* every chunk allocated (none left to the fill value) */
+    if ((int64_t)nchunks != (n + (int64_t)cdim[0] - 1) / (int64_t)cdim[0]) goto out;
+    m->ext = malloc((size_t)(nchunks ? nchunks : 1) * sizeof *m->ext);
+    if (!m->ext) goto out;
+    for (hsize_t i = 0; i < nchunks; ++i) {
+      hsize_t coord[1] = {0}, size = 0;
+      haddr_t addr = HADDR_UNDEF;
+      unsigned mask = 0;
+      if (H5Dget_chunk_info(dset, space, i, coord, &mask, &addr, &size) < 0 || addr == HADDR_UNDEF) goto out;
+      int64_t cnt = (int64_t)cdim[0];
+      if ((int64_t)coord[0] + cnt > n) cnt = n - (int64_t)coord[0];
+      if (cnt <= 0 || (int64_t)size < cnt * esize) goto out;
+      m->ext[i] = (raw_extent){(int64_t)coord[0], cnt, (int64_t)addr};
+    }
+    m->n = (int64_t)nchunks;
+    qsort(m->ext, (size_t)m->n, sizeof *m->ext, cmp_extent);
+    int64_t next = 0;
+    for (int64_t i = 0; i < m->n; ++i) {
+      if (m->ext[i].first != next) goto out;
+      next += m->ext[i].count;
+    }
+    ok = next == n;
+  }
+#endif
+out:
+  if (!ok) {
+    free(m->ext);
+    memset(m, 0, sizeof *m);
+  }
+  close_id(&space);
+  close_id(&dcpl);
+  close_id(&type);
+  close_id(&dset);
+  return ok;
+}
+
+typedef struct raw_piece {
+  char *dst;
+  int64_t offset, bytes;
+} raw_piece;
+
+typedef struct raw_job {
+  const raw_piece *pieces;
+  int64_t num_pieces;
+  int fd;
+  int64_t next; /* taken with __atomic builtins */
+  int err;      /* first errno (or EIO for a short read) */
+} raw_job;
+
+static void *raw_worker(void *arg)
+{
+  raw_job *j = arg;
+  for (;;) {
+    int64_t k = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+    if (k >= j->num_pieces || __atomic_load_n(&j->err, __ATOMIC_RELAXED)) break;
+    const raw_piece *p = &j->pieces[k];
+    int64_t done = 0;
+    while (done < p->bytes) {
+      ssize_t r = pread(j->fd, p->dst + done, (size_t)(p->bytes - done), (off_t)(p->offset + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        int e = r < 0 ? errno : EIO;
+        int zero = 0;
+        __atomic_compare_exchange_n(&j->err, &zero, e, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        return NULL;
+      }
+      done += r;
+    }
+  }
+  return NULL;
+}
+
+/* Elements [first, first + count) of the mapped arrays into dst[a] (NULL: skipped), in pieces
+ * of at most RAW_PIECE_BYTES read by up to c->threads threads. */
+static pet_status raw_read(const lm_source_ctx *c, int64_t first, int64_t count, void *const dst[RAW_ARRAYS],
+                           const int64_t esize[RAW_ARRAYS])
+{
+  int64_t cap = 16, np = 0;
+  raw_piece *pieces = malloc((size_t)cap * sizeof *pieces);
+  PET_CHECK(pieces != NULL, PET_ERR_NOMEM, "%s: out of memory", c->path);
+  for (int a = 0; a < RAW_ARRAYS; ++a) {
+    if (!dst[a]) continue;
+    const raw_map *m = &c->map[a];
+    /* the first extent holding `first` (extents are sorted and tile the dataset) */
+    int64_t lo = 0, hi = m->n - 1;
+    while (lo < hi) {
+      int64_t mid = (lo + hi + 1) / 2;
+      if (m->ext[mid].first <= first) lo = mid;
+      else hi = mid - 1;
+    }
+    for (int64_t e = lo, at = first; at < first + count && e < m->n; ++e) {
+      const raw_extent *x = &m->ext[e];
+      int64_t end = x->first + x->count < first + count ? x->first + x->count : first + count;
+      for (int64_t i = at; i < end;) {
+        int64_t n = end - i, most = RAW_PIECE_BYTES / esize[a];
+        if (n > most) n = most;
+        if (np == cap) {
+          raw_piece *grown = realloc(pieces, (size_t)(cap *= 2) * sizeof *pieces);
+          if (!grown) {
+            free(pieces);
+            return PET_ERROR(PET_ERR_NOMEM, "%s: out of memory", c->path);
+          }
+          pieces = grown;
+        }
+        pieces[np++] = (raw_piece){(char *)dst[a] + (i - first) * esize[a],
+                                   x->offset + (i - x->first) * esize[a], n * esize[a]};
+        i += n;
+      }
+      at = end;
+    }
+  }
+  raw_job job = {pieces, np, c->fd, 0, 0};
+  int nt = c->threads < np ? c->threads : (int)np, started = 0;
+  pthread_t tid[64];
+  for (; started < nt - 1 && started < 63; ++started)
+    if (pthread_create(&tid[started], NULL, raw_worker, &job) != 0) break;
+  raw_worker(&job); /* this thread is one of the readers */
+  for (int t = 0; t < started; ++t) pthread_join(tid[t], NULL);
+  free(pieces);
+  PET_CHECK(job.err == 0, PET_ERR_IO, "%s: read of events [%lld, %lld) failed: %s (truncated file?)", c->path,
+            (long long)first, (long long)(first + count), job.err == EIO ? "short read" : strerror(job.err));
+  return PET_OK;
+}
+
 static pet_status source_read(void *ctx, int64_t first, int64_t count, uint32_t *d1, uint32_t *d2, float *tof)
 {
-  return pet_h5_read_listmode_range((const char *)ctx, first, count, NULL, d1, d2, tof);
+  const lm_source_ctx *c = ctx;
+  if (c->fd < 0 || (tof && c->map[2].n == 0))
+    return pet_h5_read_listmode_range(c->path, first, count, NULL, d1, d2, tof);
+  void *dst[RAW_ARRAYS] = {d1, d2, tof};
+  const int64_t esize[RAW_ARRAYS] = {4, 4, 4};
+  return raw_read(c, first, count, dst, esize);
+}
+
+/* Threads that read a window: PET_IO_THREADS, else the online CPUs up to 8. */
+static int io_threads(void)
+{
+  const char *env = getenv("PET_IO_THREADS");
+  long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+  if (!env || !*env) n = n > 8 ? 8 : n;
+  return n < 1 ? 1 : (n > 64 ? 64 : (int)n);
+}
+
+static void source_ctx_free(lm_source_ctx *c)
+{
+  if (!c) return;
+  if (c->fd >= 0) close(c->fd);
+  for (int a = 0; a < RAW_ARRAYS; ++a) free(c->map[a].ext);
+  free(c->path);
+  free(c);
 }
 
 pet_status pet_h5_listmode_source_open(const char *path, pet_lm_source *src)
@@ -1107,20 +1319,48 @@ pet_status pet_h5_listmode_source_open(const char *path, pet_lm_source *src)
   bool tof = false;
   char scanner[256];
   PET_TRY(pet_h5_listmode_info(path, &n, &tof, scanner, sizeof scanner));
-  char *copy = strdup(path);
-  PET_CHECK(copy != NULL, PET_ERR_NOMEM, "%s: out of memory", path);
+  lm_source_ctx *c = calloc(1, sizeof *c);
+  PET_CHECK(c != NULL, PET_ERR_NOMEM, "%s: out of memory", path);
+  c->fd = -1;
+  c->threads = io_threads();
+  c->path = strdup(path);
+  if (!c->path) {
+    source_ctx_free(c);
+    return PET_ERROR(PET_ERR_NOMEM, "%s: out of memory", path);
+  }
+  /* the raw map, when every event dataset read is stored raw; else H5Dread */
+  h5_quiet q;
+  quiet_begin(&q);
+  hid_t file = H5I_INVALID_HID;
+  bool was = pet_error_set_print(false);
+  if (getenv("PET_IO_HDF5") == NULL && open_read(path, &file) == PET_OK) {
+    bool raw = raw_map_build(file, "listmode/d1", H5T_NATIVE_UINT32, n, &c->map[0]) &&
+               raw_map_build(file, "listmode/d2", H5T_NATIVE_UINT32, n, &c->map[1]);
+    if (raw && tof) raw = raw_map_build(file, "listmode/tof_ps", H5T_NATIVE_FLOAT, n, &c->map[2]);
+    if (raw) c->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (c->fd >= 0) (void)posix_fadvise(c->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
+  pet_error_set_print(was);
+  pet_error_clear();
+  close_id(&file);
+  quiet_end(&q);
   src->num_events = n;
   src->has_tof = tof;
   src->read = source_read;
-  src->ctx = copy;
-  src->name = copy;
+  src->ctx = c;
+  src->name = c->path;
   return PET_OK;
+}
+
+bool pet_h5_listmode_source_is_raw(const pet_lm_source *src)
+{
+  return src && src->read == source_read && ((const lm_source_ctx *)src->ctx)->fd >= 0;
 }
 
 void pet_h5_listmode_source_close(pet_lm_source *src)
 {
   if (src == NULL) return;
-  free(src->ctx);
+  if (src->read == source_read) source_ctx_free(src->ctx);
   memset(src, 0, sizeof *src);
 }
 
