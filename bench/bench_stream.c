@@ -96,6 +96,19 @@ static int write_file(const char *path, int64_t n, const pet_scanner_params *sp)
   return 0;
 }
 
+/* Where the iterations' time went (pet_osem_progress, summed over subsets). */
+typedef struct split {
+  double project, read_wait, reduce, update;
+} split;
+static void add_split(void *ctx, const pet_osem_progress *p)
+{
+  split *t = ctx;
+  t->project += p->project_s;
+  t->read_wait += p->read_wait_s;
+  t->reduce += p->reduce_s;
+  t->update += p->update_s + p->gather_s;
+}
+
 int main(int argc, char **argv)
 {
   if (bench_help(argc, argv,
@@ -209,6 +222,9 @@ int main(int argc, char **argv)
       return 2;
     }
     CHK(pet_image_fill(x, 1.0f));
+    split sp_t = {0, 0, 0, 0};
+    om.on_subset = add_split;
+    om.cb_ctx = &sp_t;
     const double t0 = now_s();
     CHK(pet_osem_run(&dm, &om, &sens, x));
     const double osem_s = now_s() - t0;
@@ -217,11 +233,13 @@ int main(int argc, char **argv)
     printf("{\"bench\":\"stream\",\"case\":\"%s\",\"device\":\"%s\",\"projector\":\"%s\",\"tof\":%s,\"events\":%lld,"
            "\"file_bytes\":%lld,\"image\":[%d,%d,%d],\"iterations\":%d,\"read_s\":%.3f,\"iteration_s\":%.3f,"
            "\"events_per_s\":%.4g,\"window\":%lld,\"vram_budget_bytes\":%lld,\"peak_rss_gb\":%.2f,\"checksum\":%.6g,"
-           "\"reader\":\"%s\"}\n",
+           "\"reader\":\"%s\",\"split_s\":{\"project\":%.3f,\"of_which_read_wait\":%.3f,\"reduce\":%.3f,"
+           "\"update\":%.3f}}\n",
            m, device, dd ? "DD" : "Siddon", tof ? "true" : "false", (long long)n, (long long)n * 16, ip.nx, ip.ny,
            ip.nz, iterations, read_s, osem_s / iterations, (double)n * iterations / osem_s,
            (long long)om.lm_window_events, (long long)om.vram_budget_bytes, peak_rss_gb(), sum,
-           dm.lm_source ? (pet_h5_listmode_source_is_raw(&src) ? "pread" : "hdf5") : "hdf5");
+           dm.lm_source ? (pet_h5_listmode_source_is_raw(&src) ? "pread" : "hdf5") : "hdf5", sp_t.project / iterations,
+           sp_t.read_wait / iterations, sp_t.reduce / iterations, sp_t.update / iterations);
     fflush(stdout);
     pet_listmode_destroy(&lm);
   }

@@ -76,6 +76,9 @@ typedef struct pet_osem_progress {
    * slowest rank shows up in reduce); reduce = status agreement plus the allreduce (or the
    * reduce-scatter); update = blur and EM update; gather = the slab allgather (slab_update) */
   double project_s, reduce_s, update_s, gather_s;
+  /* of project_s, with a streamed list-mode (data.lm_source): the time spent waiting for the
+   * reader thread's next window (0 when reading keeps ahead of projecting) */
+  double read_wait_s;
 } pet_osem_progress;
 
 typedef struct pet_osem_opts {

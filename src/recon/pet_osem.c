@@ -137,6 +137,7 @@ typedef struct engine {
   pet_image **sens_slab;
   /* streamed list-mode: the backend sees dw, whose listmode is win, an Alias of the window
    * being projected (lw holds the two windows) */
+  double read_wait; /* this subset's seconds blocked on the list-mode reader */
   bool streamed;
   pet_osem_data dw;
   pet_listmode win;
@@ -239,7 +240,9 @@ static pet_status project_streamed(engine *e, const pet_osem_data *d, int32_t S,
   int b = 0;
   for (int64_t w = lo; w < hi; w += W, b ^= 1) {
     const int64_t n = hi - w < W ? hi - w : W;
+    const double t0 = now_s();
     st = pet_lm_window_wait(&e->lw);
+    e->read_wait += now_s() - t0;
     if (st != PET_OK) break;
     if (w + W < hi) {
       const int64_t n2 = hi - w - W < W ? hi - w - W : W;
@@ -465,6 +468,7 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
         fwd_img = e.xf;
       }
       PET_TRY_GOTO(st, ops->fill(e.be, e.back, 0.0f), out);
+      e.read_wait = 0.0;
       if (e.streamed)
         st = project_streamed(&e, d, S, s, fwd_img, &lors);
       else
@@ -512,6 +516,7 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
         p.reduce_s = t_red - t_proj;
         p.update_s = t_upd - t_red;
         p.gather_s = t_gather - t_upd;
+        p.read_wait_s = e.read_wait;
         o->on_subset(o->cb_ctx, &p);
       }
     }
