@@ -428,6 +428,34 @@ static void all_fields_set(pet_config *c)
     assert_int_equal(pet_config_set(c, cases[i].key, cases[i].good_text), PET_OK);
 }
 
+/* JSON text in memory: the same fields as the file, relative paths kept relative, errors
+ * name what the caller called the text. */
+static void test_config_parse_json_text(void **state)
+{
+  (void)state;
+  pet_config c, fromtext;
+  all_fields_set(&c);
+  char *j = NULL;
+  assert_int_equal(pet_config_to_json(&c, true, &j), PET_OK);
+  pet_config_defaults(&fromtext);
+  pet_status st = pet_config_parse_json(&fromtext, j, "the text");
+  free(j);
+  if (st != PET_OK) fail_msg("%s", pet_last_error());
+  assert_memory_equal(&c, &fromtext, sizeof c);
+  pet_config d;
+  pet_config_defaults(&d);
+  assert_int_equal(pet_config_parse_json(&d, "{\"data\": \"rel/d.h5\", \"iterations\": 3}", "t"), PET_OK);
+  assert_string_equal(d.data, "rel/d.h5");
+  assert_int_equal(d.iterations, 3);
+  assert_int_equal(pet_config_parse_json(&d, "{\"subsets\": 0}", "my dict"), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "my dict"));
+  assert_non_null(strstr(pet_last_error(), "subsets"));
+  assert_int_equal(pet_config_parse_json(&d, "{\"subsets\": ", "my dict"), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "invalid JSON"));
+  assert_int_equal(pet_config_parse_json(&d, "[1]", "my dict"), PET_ERR_CONFIG);
+  assert_int_equal(pet_config_parse_json(NULL, "{}", "x"), PET_ERR_ARG);
+}
+
 static void test_config_round_trip_and_hash(void **state)
 {
   (void)state;
@@ -528,6 +556,7 @@ int main(void)
       cmocka_unit_test(test_config_frames),
       cmocka_unit_test(test_config_frames_json_and_dyn),
       cmocka_unit_test(test_config_round_trip_and_hash),
+      cmocka_unit_test(test_config_parse_json_text),
       cmocka_unit_test(test_config_hash_changes_with_every_field),
       cmocka_unit_test(test_config_examples_are_valid),
   };

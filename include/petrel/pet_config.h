@@ -122,6 +122,13 @@ void pet_config_defaults(pet_config *cfg);
 pet_status pet_config_read_json(pet_config *cfg, const char *path);
 
 /**
+ * Same as pet_config_read_json for JSON text already in memory (NUL-terminated); `name` stands
+ * for the file in the messages; relative paths stay relative (to the working directory).
+ * Local. Errors: PET_ERR_ARG (NULL), PET_ERR_CONFIG (as pet_config_read_json).
+ */
+pet_status pet_config_parse_json(pet_config *cfg, const char *text, const char *name);
+
+/**
  * Sets one field from text, as given on the command line ("--iterations 3" -> key
  * "iterations", value "3"). Leading "--" is dropped and '-' read as '_' ("save-every");
  * image fields are "image.nx" (or "image_nx"). Booleans take true/false/1/0/yes/no/on/off;
