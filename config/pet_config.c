@@ -84,6 +84,8 @@ static const field fields[] = {
     NUM_FIELD("half_life_s", F_DOUBLE, half_life_s, 0, 1e12, false),
     PATH_FIELD(tac_mask),
     NUM_FIELD("frame_files", F_BOOL, frame_files, 0, 0, false),
+    NUM_FIELD("seed", F_INT64, seed, 0, 9007199254740992.0, false),
+    NUM_FIELD("counts", F_DOUBLE, counts, 1, 1e13, false),
 };
 #define NUM_FIELDS (sizeof fields / sizeof fields[0])
 
@@ -109,6 +111,8 @@ void pet_config_defaults(pet_config *cfg)
   cfg->projector = PET_CONFIG_PROJ_S;
   cfg->num_rays = 1;
   cfg->tof_n_sigmas = 3.0;
+  cfg->seed = 42;
+  cfg->counts = 2e7;
 }
 
 static const field *find_field(const char *key)

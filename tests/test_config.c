@@ -100,6 +100,8 @@ static const field_case cases[] = {
     {"half_life_s", "6586.2", "109.77", "-1", "\"6586\"", "-5"},
     {"tac_mask", "\"mask.nii\"", "m2.nii", "8", "[2]", LONG_PATH_MARK},
     {"frame_files", "true", "yes", "\"no\"", "2", "perhaps"},
+    {"seed", "7", "123456789", "-1", "1.5", "lucky"},
+    {"counts", "3e6", "1e4", "0", "1e14", "many"},
 };
 #define NUM_CASES (sizeof cases / sizeof cases[0])
 
@@ -139,6 +141,8 @@ static void test_config_defaults(void **state)
   assert_false(c.json_lines);
   assert_string_equal(c.frames, "");
   assert_true(c.half_life_s == 0.0);
+  assert_int_equal(c.seed, 42);
+  assert_true(c.counts == 2e7);
   assert_string_equal(pet_data_format_name(c.data_format), "auto");
   assert_string_equal(pet_config_projector_name(c.projector), "S");
   /* an empty object keeps every default */

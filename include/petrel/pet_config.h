@@ -67,6 +67,9 @@ typedef struct pet_config_image {
  *   tac_mask ""                 dynamic: a label image (NIfTI); mean activity per label and
  *                               frame goes to <output stem>_tac.csv and _tac.png
  *   frame_files false           dynamic: one NIfTI per frame instead of one 4D file
+ *   seed 42 [0, 2^53]           petrel demo: the seed of the simulated noise (not read by a
+ *                               reconstruction)
+ *   counts 2e7 [1, 1e13]        petrel demo: the expected true counts of the simulation
  */
 typedef struct pet_config {
   char scanner[PET_CONFIG_PATH_MAX];
@@ -102,6 +105,8 @@ typedef struct pet_config {
   double half_life_s;
   char tac_mask[PET_CONFIG_PATH_MAX];
   bool frame_files;
+  int64_t seed;
+  double counts;
 } pet_config;
 
 /** One time frame: [start_s, start_s + duration_s), and a factor multiplying its image. */
