@@ -86,6 +86,8 @@ static const field fields[] = {
     NUM_FIELD("frame_files", F_BOOL, frame_files, 0, 0, false),
     NUM_FIELD("seed", F_INT64, seed, 0, 9007199254740992.0, false),
     NUM_FIELD("counts", F_DOUBLE, counts, 1, 1e13, false),
+    NUM_FIELD("stream", F_BOOL, stream, 0, 0, false),
+    NUM_FIELD("lm_window_events", F_INT64, lm_window_events, 0, 1099511627776.0, false),
 };
 #define NUM_FIELDS (sizeof fields / sizeof fields[0])
 

@@ -102,6 +102,8 @@ static const field_case cases[] = {
     {"frame_files", "true", "yes", "\"no\"", "2", "perhaps"},
     {"seed", "7", "123456789", "-1", "1.5", "lucky"},
     {"counts", "3e6", "1e4", "0", "1e14", "many"},
+    {"stream", "true", "on", "\"yes\"", "1", "maybe"},
+    {"lm_window_events", "100000", "4096", "-1", "0.5", "big"},
 };
 #define NUM_CASES (sizeof cases / sizeof cases[0])
 
@@ -143,6 +145,8 @@ static void test_config_defaults(void **state)
   assert_true(c.half_life_s == 0.0);
   assert_int_equal(c.seed, 42);
   assert_true(c.counts == 2e7);
+  assert_false(c.stream);
+  assert_int_equal(c.lm_window_events, 0);
   assert_string_equal(pet_data_format_name(c.data_format), "auto");
   assert_string_equal(pet_config_projector_name(c.projector), "S");
   /* an empty object keeps every default */

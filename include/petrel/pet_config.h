@@ -70,6 +70,10 @@ typedef struct pet_config_image {
  *   seed 42 [0, 2^53]           petrel demo: the seed of the simulated noise (not read by a
  *                               reconstruction)
  *   counts 2e7 [1, 1e13]        petrel demo: the expected true counts of the simulation
+ *   stream false                an HDF5 list-mode is read from its file in windows while OSEM
+ *                               runs instead of all at once (static reconstructions; other
+ *                               data is an error); the same image
+ *   lm_window_events 0 [0, 2^40] events per window when streamed (0: the library's default)
  */
 typedef struct pet_config {
   char scanner[PET_CONFIG_PATH_MAX];
@@ -107,6 +111,8 @@ typedef struct pet_config {
   bool frame_files;
   int64_t seed;
   double counts;
+  bool stream;
+  int64_t lm_window_events;
 } pet_config;
 
 /** One time frame: [start_s, start_s + duration_s), and a factor multiplying its image. */

@@ -376,6 +376,7 @@ static pet_status run_job(const pet_config *cfg, const pet_job_opts *opts_in, pe
     /* sensitivity over all bins: a histogram-shaped data set without counts */
     d.histogram = NULL;
     d.listmode = NULL;
+    d.lm_source = NULL;
   }
   pet_osem_opts o;
   PET_TRY_GOTO(st, pet_job_osem_opts(cfg, in.scanner, &o), out);

@@ -61,6 +61,9 @@ uint64_t pet_job_result_hash(const pet_config *cfg, const pet_job_inputs *in)
   /* the demo's simulation fields: not read by a reconstruction */
   c.seed = 0;
   c.counts = 0;
+  /* streamed or in memory: the same iterates (bit for bit on the CPU) */
+  c.stream = false;
+  c.lm_window_events = 0;
   return mix(pet_config_hash(&c), in->scanner_checksum);
 }
 

@@ -312,6 +312,19 @@ static pet_status h5_listmode_open(const pet_config *cfg, pet_job_inputs *in, in
   return PET_OK;
 }
 
+/* Streamed (field "stream"): the events stay in the file; OSEM reads them in windows. */
+static pet_status h5_listmode_source(const pet_config *cfg, pet_job_inputs *in)
+{
+  bool tof = false;
+  int64_t n = 0;
+  PET_TRY(pet_h5_listmode_info(cfg->data, &n, &tof, NULL, 0));
+  PET_CHECK(!cfg->tof || tof, PET_ERR_CONFIG, "%s: field \"tof\" is true but the list-mode has no TOF values",
+            cfg->data);
+  PET_TRY(pet_h5_listmode_source_open(cfg->data, &in->lm_src));
+  in->streamed = true;
+  return PET_OK;
+}
+
 static pet_status yrt_histogram(const pet_config *cfg, pet_job_inputs *in, int64_t nb)
 {
   pet_histogram *h = NULL;
@@ -364,6 +377,10 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
     pet_data_format fmt;
     st = pet_job_detect_format(cfg->data, cfg->data_format, &fmt, &in->kind);
     if (st == PET_OK) st = pet_file_size(cfg->data, &in->data_bytes);
+    if (st == PET_OK && cfg->stream && !(fmt == PET_DATA_HDF5 && in->kind == PET_KIND_LISTMODE))
+      st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"stream\" is true, but only an HDF5 list-mode is streamed from "
+                     "its file (this data is %s)", cfg->data,
+                     in->kind == PET_KIND_HISTOGRAM ? "a histogram" : "a YRT-PET list-mode");
     AGREE_GOTO(st, st);
     if (in->kind == PET_KIND_HISTOGRAM) {
       in->values = calloc((size_t)nb, sizeof(float));
@@ -383,6 +400,12 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
       AGREE_GOTO(st, check_counts(cfg->data, in->values, bfirst, bcount, signed_ok));
       AGREE_GOTO(st, warn_if_empty(comm, hooks, cfg->data, in->values, bfirst, bcount));
       AGREE_GOTO(st, pet_histogram_create_alias(&in->histogram, in->scanner, in->values));
+    } else if (cfg->stream) {
+      /* each rank reads its events while it projects; the ids are checked as they are read */
+      AGREE_GOTO(st, h5_listmode_source(cfg, in));
+      if (in->lm_src.num_events == 0)
+        pet_job_log(hooks, comm, PET_JOB_WARNING, "%s: field \"data\": the list-mode has no events (the image "
+                    "will be 0)", cfg->data);
     } else {
       if (fmt == PET_DATA_HDF5) {
         int64_t n = 0;
@@ -456,6 +479,7 @@ fail:
 
 void pet_job_free_inputs(pet_job_inputs *in)
 {
+  if (in->streamed) pet_h5_listmode_source_close(&in->lm_src);
   pet_histogram_destroy(&in->histogram);
   free(in->values);
   pet_listmode_destroy(&in->listmode);

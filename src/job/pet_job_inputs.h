@@ -27,7 +27,9 @@ typedef struct pet_job_inputs {
   pet_data_kind kind;
   pet_histogram *histogram; /* Alias over values */
   float *values;            /* num_bins (histogram) */
-  pet_listmode *listmode;
+  pet_listmode *listmode;   /* in memory; NULL when streamed */
+  pet_lm_source lm_src;     /* streamed (field "stream", an HDF5 list-mode): the open file */
+  bool streamed;
   float *mult, *add;        /* per bin or NULL */
   int64_t data_bytes;       /* size of the data file */
   uint64_t data_checksum;   /* of the data file's bytes (rank 0's view, shared) */
@@ -49,8 +51,10 @@ pet_status pet_job_detect_format(const char *path, pet_data_format hint, pet_dat
  * (pet_plan_rank_bins / pet_plan_rank_events) from HDF5 files, with collective reads
  * (pet_h5_read_*_range_all); elsewhere they stay zero. Every step's status is agreed, so all
  * ranks return the same status. need_data: false for sensitivity-only runs. comm may be NULL
- * (one process). Warnings (all-zero counts, no events) go to hooks->log on rank 0 (hooks may
- * be NULL). Collective on comm.
+ * (one process). With cfg->stream an HDF5 list-mode is not read but opened as a source
+ * (in->lm_src; OSEM reads it in windows); other data with cfg->stream is PET_ERR_CONFIG naming
+ * the field. Warnings (all-zero counts, no events) go to hooks->log on rank 0 (hooks may be
+ * NULL). Collective on comm.
  */
 pet_status pet_job_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data,
                                const pet_job_hooks *hooks, pet_job_inputs *in);

@@ -11,7 +11,8 @@ void pet_job_osem_data(const pet_job_inputs *in, pet_osem_data *d)
   d->scanner = in->scanner;
   d->layout = in->layout;
   d->histogram = in->kind == PET_KIND_HISTOGRAM ? in->histogram : NULL;
-  d->listmode = in->kind == PET_KIND_LISTMODE ? in->listmode : NULL;
+  d->listmode = in->kind == PET_KIND_LISTMODE && !in->streamed ? in->listmode : NULL;
+  d->lm_source = in->kind == PET_KIND_LISTMODE && in->streamed ? &in->lm_src : NULL;
   d->mult = in->mult;
   d->add = in->add;
   d->lm_count = -1;
@@ -35,6 +36,7 @@ pet_status pet_job_osem_opts(const pet_config *cfg, const pet_scanner *s, pet_os
   o->psf_fwhm_mm = (float)cfg->psf_fwhm_mm;
   o->gpu = cfg->gpu; /* the device index comes from the communicator (pet_comm_setup_gpu) */
   o->vram_budget_bytes = cfg->vram_budget_mb * 1024 * 1024;
+  o->lm_window_events = cfg->lm_window_events; /* streamed list-mode only; 0: the library's default */
   if (cfg->tof)
     PET_CHECK(s->params.tof_fwhm_ps > 0, PET_ERR_CONFIG,
               "field \"tof\": the scanner (%s) has no TOF resolution (tofResolution_ps)", s->params.name);
