@@ -2,11 +2,9 @@
  * job (pet_job.h: inputs, sensitivity, resume, OSEM) with hooks that print progress and turn
  * signals into a stop at a subset boundary, write the image. */
 #include <omp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "pet_cli.h"
 #include "pet_cli_check.h"
@@ -73,7 +71,8 @@ static void subset_cb(void *ctx, const pet_osem_progress *p)
   pet_cli_print_subset(&c->prog, p);
 }
 
-/* the sensitivity's progress: lines after 2 s (JSON lines even with --quiet) */
+/* the sensitivity's progress: lines after 2 s from its start (done 0; JSON lines even with
+ * --quiet) */
 static void progress_cb(void *ctx, const char *what, const char *unit, int64_t done, int64_t total)
 {
   recon_ctx *c = ctx;

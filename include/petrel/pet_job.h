@@ -67,7 +67,7 @@ typedef struct pet_job_hooks {
   /* after every OSEM subset */
   void (*on_subset)(void *ctx, const pet_osem_progress *p);
   /* a long step other than the iterations (what "sensitivity", unit "subsets" or "parts"):
-   * done of total, after each part */
+   * done of total: 0 when it starts, then after each part */
   void (*on_progress)(void *ctx, const char *what, const char *unit, int64_t done, int64_t total);
   /* polled between subsets: this rank's wish to stop (a signal). The job sums the wishes over
    * the ranks, so that every rank stops at the same subset. */

@@ -99,17 +99,16 @@ static pet_status sensitivity(const pet_osem_data *d, const pet_osem_opts *o, pe
   pet_osem_opts oc = *o;
   oc.reducer = &r;
   const bool chunk = nsens == 1 && !d->histogram && !pet_osem_data_is_listmode(d);
-  if (!chunk) {
-    cr.total = nsens;
-    return pet_osem_sensitivity(d, &oc, sens, nsens);
-  }
+  cr.total = chunk ? SENS_CHUNKS : nsens;
+  if (chunk) cr.unit = "parts";
+  /* done 0: the step starts (a caller's clock for its ETA) */
+  if (cr.report && hooks && hooks->on_progress) hooks->on_progress(hooks->ctx, "sensitivity", cr.unit, 0, cr.total);
+  if (!chunk) return pet_osem_sensitivity(d, &oc, sens, nsens);
   pet_image *part[SENS_CHUNKS];
   memset(part, 0, sizeof part);
   pet_status st = PET_OK;
   for (int k = 0; k < SENS_CHUNKS && st == PET_OK; ++k) st = pet_image_create_owned(&part[k], sens[0]->params, PET_HOST);
   oc.subsets = SENS_CHUNKS;
-  cr.total = SENS_CHUNKS;
-  cr.unit = "parts";
   if (st == PET_OK) st = pet_osem_sensitivity(d, &oc, part, SENS_CHUNKS);
   if (st == PET_OK) {
     const int64_t nv = pet_image_num_voxels(sens[0]);
