@@ -153,8 +153,7 @@ int pet_cli_demo(int argc, char **argv)
   }
   bool clinical = false;
   const char *out_dir = "petrel-demo";
-  int64_t seed = 42;
-  double counts = 2e7, randoms = 0.1;
+  double randoms = 0.1;
   /* the options the demo shares with petrel recon go through the config's one table (one
    * parser, one range per option) */
   pet_config dc;
@@ -174,7 +173,8 @@ int pet_cli_demo(int argc, char **argv)
     else if (!strcmp(a, "--json")) ctx.prog.json = true;
     else if (!strcmp(a, "--out") && v) out_dir = argv[++i];
     else if (!strcmp(a, "--projector") || !strcmp(a, "--iterations") || !strcmp(a, "--subsets") ||
-             !strcmp(a, "--threads") || !strcmp(a, "--psf")) {
+             !strcmp(a, "--threads") || !strcmp(a, "--psf") || !strcmp(a, "--seed") ||
+             !strcmp(a, "--counts")) {
       if (!v) {
         fprintf(stderr, "petrel demo: %s needs a value\n", a);
         return 2;
@@ -182,8 +182,6 @@ int pet_cli_demo(int argc, char **argv)
       st = pet_config_set(&dc, !strcmp(a, "--psf") ? "psf_fwhm_mm" : a, v), ++i;
     }
     else if (!strcmp(a, "--save-data") && v) save_dir = argv[++i];
-    else if (!strcmp(a, "--seed")) st = pet_cli_parse_int(a, v, 0, INT64_MAX, &seed), ++i;
-    else if (!strcmp(a, "--counts")) st = pet_cli_parse_float(a, v, 1, 1e13, &counts), ++i;
     else if (!strcmp(a, "--randoms")) st = pet_cli_parse_float(a, v, 0, 100, &randoms), ++i;
     else {
       fprintf(stderr, "petrel demo: unknown or incomplete option '%s'\n\n%s", a, demo_help);
@@ -230,8 +228,8 @@ int pet_cli_demo(int argc, char **argv)
   oo.psf_fwhm_mm = (float)dc.psf_fwhm_mm;
 
   pet_sim_opts so = pet_sim_opts_default();
-  so.seed = (uint64_t)seed;
-  so.total_trues = counts;
+  so.seed = (uint64_t)dc.seed;
+  so.total_trues = dc.counts;
   so.randoms_fraction = (float)randoms;
   so.normalisation = true;
   so.proj = oo.proj;

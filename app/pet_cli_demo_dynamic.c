@@ -154,7 +154,6 @@ int pet_cli_demo_dynamic(int argc, char **argv)
     return 0;
   }
   const char *out_dir = "petrel-demo-dynamic";
-  int64_t seed = 42;
   double events = 3e6;
   pet_config cfg;
   pet_config_defaults(&cfg);
@@ -170,9 +169,9 @@ int pet_cli_demo_dynamic(int argc, char **argv)
     else if (!strcmp(a, "--quiet")) cfg.quiet = true;
     else if (!strcmp(a, "--out") && v) out_dir = argv[++i];
     else if (!strcmp(a, "--frames") && v) st = pet_config_set(&cfg, "frames", argv[++i]);
-    else if ((!strcmp(a, "--iterations") || !strcmp(a, "--subsets") || !strcmp(a, "--threads")) && v)
+    else if ((!strcmp(a, "--iterations") || !strcmp(a, "--subsets") || !strcmp(a, "--threads") ||
+              !strcmp(a, "--seed")) && v)
       st = pet_config_set(&cfg, a, argv[++i]); /* the config's one parser and range */
-    else if (!strcmp(a, "--seed")) st = pet_cli_parse_int(a, v, 0, INT64_MAX, &seed), ++i;
     else if (!strcmp(a, "--events")) st = pet_cli_parse_float(a, v, 1, 1e10, &events), ++i;
     else {
       fprintf(stderr, "petrel demo --dynamic: unknown or incomplete option '%s'\n\n%s", a, help);
@@ -189,7 +188,7 @@ int pet_cli_demo_dynamic(int argc, char **argv)
     st = pet_cli_mkdir(out_dir);
     if (st == PET_OK && realpath(out_dir, adir) == NULL)
       st = PET_ERROR(PET_ERR_IO, "%s: cannot resolve the folder", out_dir);
-    if (st == PET_OK) st = simulate(adir, &cfg, events, (uint64_t)seed, cfg.quiet);
+    if (st == PET_OK) st = simulate(adir, &cfg, events, (uint64_t)cfg.seed, cfg.quiet);
   }
   st = pet_comm_agree(comm, st);
   if (st == PET_OK) st = pet_comm_bcast(comm, &cfg, sizeof cfg, 0);

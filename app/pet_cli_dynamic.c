@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "pet_cli_check.h"
-#include "pet_cli_data.h"
+#include "pet_job_inputs.h"
 #include "pet_cli_util.h"
 #include "pet_dyn_recon.h"
 #include "pet_dynamic.h"
@@ -121,7 +121,7 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
   const int rank = pet_comm_rank(comm), size = pet_comm_size(comm);
   const double t_start = pet_cli_now();
   pet_status st = PET_OK;
-  pet_inputs in;
+  pet_job_inputs in;
   memset(&in, 0, sizeof in);
   pet_frame_def *defs = NULL;
   pet_dyn_frame *fr = NULL;
@@ -133,11 +133,11 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
   uint32_t t_first = 0, t_last = 0;
 
   /* scanner, grid and per-bin corrections; the events come frame by frame */
-  st = pet_cli_load_inputs(cfg, comm, false, &in);
+  st = pet_job_load_inputs(cfg, comm, false, pet_cli_log_hooks(), &in);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   pet_data_format fmt = PET_DATA_AUTO;
   pet_data_kind kind = PET_KIND_NONE;
-  st = cfg->data[0] ? pet_cli_detect_format(cfg->data, cfg->data_format, &fmt, &kind)
+  st = cfg->data[0] ? pet_job_detect_format(cfg->data, cfg->data_format, &fmt, &kind)
                     : PET_ERROR(PET_ERR_CONFIG, "field \"data\" is required for a reconstruction");
   if (st == PET_OK && kind != PET_KIND_LISTMODE)
     st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"frames\" needs list-mode data (this is a histogram)", cfg->data);
@@ -199,7 +199,7 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
   src.frames = fr;
 
   pet_osem_opts o;
-  PET_TRY_GOTO(st, pet_cli_osem_opts(cfg, in.scanner, &o), out);
+  PET_TRY_GOTO(st, pet_job_osem_opts(cfg, in.scanner, &o), out);
   pet_reducer red = pet_comm_reducer(comm);
   o.reducer = &red;
   o.gpu_device = device;
@@ -208,7 +208,7 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
   st = pet_image_create_owned(&sens, in.image, PET_HOST);
   if (st == PET_OK && cfg->sensitivity[0]) {
     pet_image *full = NULL;
-    st = pet_cli_read_image_checked(cfg->sensitivity, "sensitivity", PET_CLI_IMAGE_NONNEG, &full);
+    st = pet_job_read_image_checked(cfg->sensitivity, "sensitivity", PET_JOB_IMAGE_NONNEG, &full);
     if (st == PET_OK && !pet_image_params_equal(&full->params, &in.image))
       st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"sensitivity\": its grid does not match the image grid",
                      cfg->sensitivity);
@@ -216,7 +216,7 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
     pet_image_destroy(&full);
   } else if (st == PET_OK) {
     pet_osem_data ds; /* the factors over all bins, no events (on the GPU with --gpu) */
-    pet_cli_osem_data(&in, &ds);
+    pet_job_osem_data(&in, &ds);
     ds.histogram = NULL;
     ds.listmode = NULL;
     pet_osem_opts os = o;
@@ -262,7 +262,7 @@ pet_status pet_cli_recon_dynamic(const pet_config *cfg, pet_comm *comm, int devi
   dy.on_frame = on_frame;
   dy.cb_ctx = &fl;
   pet_osem_data d;
-  pet_cli_osem_data(&in, &d);
+  pet_job_osem_data(&in, &d);
   pet_dyn_source s;
   s.load = src_load;
   s.release = src_release;
@@ -295,6 +295,6 @@ out:
   pet_listmode_destroy(&src.frame);
   free(fr);
   free(defs);
-  pet_cli_free_inputs(&in);
+  pet_job_free_inputs(&in);
   return st;
 }

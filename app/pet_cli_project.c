@@ -6,7 +6,7 @@
 
 #include "pet_cli.h"
 #include "pet_cli_check.h"
-#include "pet_cli_data.h"
+#include "pet_job_inputs.h"
 #include "pet_cli_signal.h"
 #include "pet_cli_util.h"
 #include "pet_fov.h"
@@ -194,7 +194,7 @@ int pet_cli_fwd(int argc, char **argv)
   PET_TRY_GOTO(st, pet_scanner_read_json(&s, a.scanner), out);
   PET_TRY_GOTO(st, projector_params(&a, s, &pp), out);
   PET_CHECK_GOTO(st, !pp.tof, PET_ERR_CONFIG, out, "--tof: histograms are not TOF-binned");
-  PET_TRY_GOTO(st, pet_cli_read_image_checked(a.image, "--image", PET_CLI_IMAGE_NONNEG, &img), out);
+  PET_TRY_GOTO(st, pet_job_read_image_checked(a.image, "--image", PET_JOB_IMAGE_NONNEG, &img), out);
   PET_TRY_GOTO(st, pet_histogram_create_owned(&h, s), out);
   if (a.gpu) {
     /* polled between device batches */
@@ -282,7 +282,7 @@ int pet_cli_back(int argc, char **argv)
   if (pet_cli_check_output("--out", a.out, back_exts) != PET_OK) return 2;
   double t0 = pet_cli_now();
   pet_status st = PET_OK;
-  pet_inputs in;
+  pet_job_inputs in;
   pet_config cfg;
   pet_image *img = NULL, *like = NULL;
   pet_projector_params pp;
@@ -293,7 +293,7 @@ int pet_cli_back(int argc, char **argv)
   cfg.tof = a.tof;
   memset(&in, 0, sizeof in);
   /* a histogram to back-project may be signed (a gradient, a difference) */
-  PET_TRY_GOTO(st, pet_cli_load_inputs_signed(&cfg, NULL, &in), out);
+  PET_TRY_GOTO(st, pet_job_load_inputs_signed(&cfg, NULL, pet_cli_log_hooks(), &in), out);
   PET_TRY_GOTO(st, projector_params(&a, in.scanner, &pp), out);
   pet_image_params ip = in.image;
   if (a.like) {
@@ -328,7 +328,7 @@ int pet_cli_back(int argc, char **argv)
 out:
   pet_image_destroy(&img);
   pet_image_destroy(&like);
-  pet_cli_free_inputs(&in);
+  pet_job_free_inputs(&in);
   return exit_code(st);
 }
 
@@ -352,7 +352,7 @@ int pet_cli_convert(int argc, char **argv)
   static const char *const convert_exts[] = {".his", ".h5", ".hdf5", ".lmDat", NULL};
   if (pet_cli_check_output("--out", a.out, convert_exts) != PET_OK) return 2;
   pet_status st = PET_OK;
-  pet_inputs in;
+  pet_job_inputs in;
   pet_config cfg;
   pet_histogram *h = NULL;
   pet_config_defaults(&cfg);
@@ -360,7 +360,7 @@ int pet_cli_convert(int argc, char **argv)
   snprintf(cfg.data, sizeof cfg.data, "%s", a.in);
   cfg.listmode_tof = a.tof;
   memset(&in, 0, sizeof in);
-  PET_TRY_GOTO(st, pet_cli_load_inputs(&cfg, NULL, true, &in), out);
+  PET_TRY_GOTO(st, pet_job_load_inputs(&cfg, NULL, true, pet_cli_log_hooks(), &in), out);
   /* .lmDat is list-mode, .his a histogram; an HDF5 output keeps the input's kind unless
    * --histogram asks to histogram a list-mode */
   const bool out_lm = ends_with(a.out, ".lmDat") || (in.kind == PET_KIND_LISTMODE && !a.histogram &&
@@ -404,6 +404,6 @@ int pet_cli_convert(int argc, char **argv)
   if (st == PET_OK && !a.quiet) printf("convert: %s -> %s\n", a.in, a.out);
 out:
   pet_histogram_destroy(&h);
-  pet_cli_free_inputs(&in);
+  pet_job_free_inputs(&in);
   return exit_code(st);
 }

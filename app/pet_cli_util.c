@@ -112,17 +112,20 @@ void pet_cli_print_command(FILE *f, const char *cmd, int argc, char **argv, cons
   fputc('\n', f);
 }
 
-void pet_cli_checkpoint_path(const pet_config *cfg, char *buf, size_t len)
-{
-  int n = 0;
-  if (cfg->checkpoint[0]) n = snprintf(buf, len, "%s", cfg->checkpoint);
-  else if (cfg->output[0]) n = snprintf(buf, len, "%s.ckpt.h5", cfg->output);
-  else buf[0] = '\0';
-  if (n < 0 || (size_t)n >= len) buf[0] = '\0';
-}
-
 const char *pet_cli_option_alias(const char *name)
 {
   if (!strcmp(name, "vram-budget") || !strcmp(name, "vram_budget")) return "vram_budget_mb";
   return name;
+}
+
+void pet_cli_job_log(void *ctx, pet_job_log_level level, const char *msg)
+{
+  (void)ctx;
+  fprintf(stderr, "petrel: %s%s\n", level == PET_JOB_WARNING ? "warning: " : "", msg);
+}
+
+const pet_job_hooks *pet_cli_log_hooks(void)
+{
+  static const pet_job_hooks hooks = {NULL, pet_cli_job_log, NULL, NULL, NULL, NULL, NULL, NULL};
+  return &hooks;
 }

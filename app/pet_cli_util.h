@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "pet_config.h"
+#include "pet_job.h"
 #include "pet_osem.h"
 #include "pet_status.h"
 
@@ -28,17 +29,14 @@ pet_status pet_cli_mkdir(const char *path);
 /** Wall-clock seconds (monotonic). */
 double pet_cli_now(void);
 
-/** Where a run's checkpoint goes: the field "checkpoint", else "<output>.ckpt.h5" ("" when
- *  neither is set or the name does not fit in len bytes). */
-void pet_cli_checkpoint_path(const pet_config *cfg, char *buf, size_t len);
 /** Other spellings of recon's flags: "vram-budget"/"vram_budget" -> "vram_budget_mb". */
 const char *pet_cli_option_alias(const char *name);
 
-/** pet_osem_sensitivity with progress lines on rank 0 (after 2 s; none with cfg->quiet): per
- *  subset, or, for data without counts and nsens == 1, in 8 chunks summed into sens[0] (equal up
- *  to float rounding; 8 images of extra memory). Collective on o->reducer. */
-pet_status pet_cli_sensitivity(const pet_osem_data *d, const pet_osem_opts *o, pet_image **sens, int nsens,
-                               const pet_config *cfg, int rank);
+/** Job hooks that only print the job's lines to stderr ("petrel: ...", "petrel: warning: ..."),
+ *  for the subcommands that load inputs without running a job. */
+const pet_job_hooks *pet_cli_log_hooks(void);
+/** The log hook behind it (ctx unused). */
+void pet_cli_job_log(void *ctx, pet_job_log_level level, const char *msg);
 
 /** The program name to show in commands petrel prints (argv[0] of main; default "petrel"). */
 void pet_cli_set_program(const char *argv0);

@@ -84,6 +84,10 @@ static const field fields[] = {
     NUM_FIELD("half_life_s", F_DOUBLE, half_life_s, 0, 1e12, false),
     PATH_FIELD(tac_mask),
     NUM_FIELD("frame_files", F_BOOL, frame_files, 0, 0, false),
+    NUM_FIELD("seed", F_INT64, seed, 0, 9007199254740992.0, false),
+    NUM_FIELD("counts", F_DOUBLE, counts, 1, 1e13, false),
+    NUM_FIELD("stream", F_BOOL, stream, 0, 0, false),
+    NUM_FIELD("lm_window_events", F_INT64, lm_window_events, 0, 1099511627776.0, false),
 };
 #define NUM_FIELDS (sizeof fields / sizeof fields[0])
 
@@ -109,6 +113,8 @@ void pet_config_defaults(pet_config *cfg)
   cfg->projector = PET_CONFIG_PROJ_S;
   cfg->num_rays = 1;
   cfg->tof_n_sigmas = 3.0;
+  cfg->seed = 42;
+  cfg->counts = 2e7;
 }
 
 static const field *find_field(const char *key)
@@ -638,12 +644,13 @@ static pet_status resolve_relative_paths(pet_config *cfg, const pet_config *befo
   return PET_OK;
 }
 
+static pet_status parse_text(pet_config *cfg, const char *text, size_t len, const char *path, bool relative);
+
 pet_status pet_config_read_json(pet_config *cfg, const char *path)
 {
   pet_status st = PET_OK;
   FILE *f = NULL;
   char *text = NULL;
-  cJSON *root = NULL;
   PET_CHECK(cfg && path, PET_ERR_ARG, "pet_config_read_json: NULL argument");
   f = fopen(path, "rb");
   PET_CHECK(f != NULL, PET_ERR_IO, "%s: cannot open the config: %s", path, strerror(errno));
@@ -661,6 +668,25 @@ pet_status pet_config_read_json(pet_config *cfg, const char *path)
     cap *= 2;
   }
   PET_CHECK_GOTO(st, !ferror(f), PET_ERR_IO, out, "%s: read error", path);
+  st = parse_text(cfg, text, len, path, true);
+out:
+  free(text);
+  if (f) fclose(f);
+  return st;
+}
+
+pet_status pet_config_parse_json(pet_config *cfg, const char *text, const char *name)
+{
+  PET_CHECK(cfg && text && name, PET_ERR_ARG, "pet_config_parse_json: NULL argument");
+  return parse_text(cfg, text, strlen(text), name, false);
+}
+
+/* text (len bytes) over *cfg; name in the messages; relative: resolve relative paths against
+ * name's folder (a file) */
+static pet_status parse_text(pet_config *cfg, const char *text, size_t len, const char *path, bool relative)
+{
+  pet_status st = PET_OK;
+  cJSON *root = NULL;
   const char *end = NULL;
   root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
   if (!root) {
@@ -675,11 +701,9 @@ pet_status pet_config_read_json(pet_config *cfg, const char *path)
                  "%s: the config must be a JSON object, got %s", path, json_kind(root));
   pet_config before = *cfg;
   PET_TRY_GOTO(st, read_object(cfg, root, "", path), out);
-  PET_TRY_GOTO(st, resolve_relative_paths(cfg, &before, path), out);
+  if (relative) PET_TRY_GOTO(st, resolve_relative_paths(cfg, &before, path), out);
 out:
   cJSON_Delete(root);
-  free(text);
-  if (f) fclose(f);
   return st;
 }
 

@@ -530,6 +530,12 @@ def createOSEM(scanner: Scanner, use_gpu: bool = False, is_low_rank: bool = Fals
     """YRT-PET's factory: OSEM(scanner, use_gpu). RuntimeError naming what is missing when
     use_gpu=True without a GPU."""
 
+def reconstructConfig(config: Union[_Path, dict], **overrides: Any) -> ImageOwned:
+    """The reconstruction of a petrel config, the same job as `petrel recon --config`: returns
+    the image. config: a JSON config file (relative paths from its folder) or a dict of its
+    keys (relative to the working directory); overrides: config fields (iterations=2,
+    use_gpu=False, image_nx=64, ...). "output" is not written. ValueError names a bad field."""
+
 def createOperatorProjector(proj_params: ProjectorParams, bin_iter: Optional[BinIter] = None,
                             constraints: Optional[Sequence[Any]] = None) -> OperatorProjector:
     """OperatorProjectorDD or OperatorProjectorSiddon from proj_params."""

@@ -99,7 +99,7 @@ PyMODINIT_FUNC PyInit_petrel(void)
       PyModule_AddObjectRef(m, "HAS_NIFTI", PETREL_PY_HAVE_NIFTI ? Py_True : Py_False) != 0 ||
       py_common_init(m) != 0 || py_image_init(m) != 0 || py_scanner_init(m) != 0 ||
       py_projdata_init(m) != 0 || py_projector_init(m) != 0 || py_gpu_init(m) != 0 ||
-      py_osem_init(m) != 0 || py_compat_init(m) != 0) {
+      py_osem_init(m) != 0 || py_job_init(m) != 0 || py_compat_init(m) != 0) {
     Py_DECREF(m);
     return NULL;
   }

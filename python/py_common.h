@@ -149,6 +149,7 @@ int py_projdata_init(PyObject *m);
 int py_projector_init(PyObject *m);
 int py_gpu_init(PyObject *m);
 int py_osem_init(PyObject *m);
+int py_job_init(PyObject *m);
 int py_compat_init(PyObject *m); /* after the others: it uses their classes */
 
 /* ---- images: used by the other families (projectors take images) ------------------------ */

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The floors of petrel's tree, lowest first: a file may include headers of its own floor and
-# the floors below it, never above (core < kernels < gpu < mpi < io < recon < config < app).
+# the floors below it, never above (core < kernels < gpu < mpi < io < recon < config < job < app).
 # Each folder's own headers are already invisible to the floors below it (CMake: a floor
 # links only the floors under it); this checks the public headers in include/petrel/, which
 # every floor sees, by the floor each one belongs to. Usage: check_layering.sh [source root]
 set -euo pipefail
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 declare -A floor_of=(
-  [core]=0 [kernels]=1 [gpu]=2 [mpi]=3 [io]=4 [recon]=5 [config]=6 [app]=7 [python]=7)
+  [core]=0 [kernels]=1 [gpu]=2 [mpi]=3 [io]=4 [recon]=5 [config]=6 [job]=7 [app]=8 [python]=8)
 # the floor of each public header
 declare -A header_floor=(
   [pet_status.h]=0 [pet_image.h]=0 [pet_scanner.h]=0 [pet_histogram.h]=0 [pet_listmode.h]=0
@@ -19,10 +19,11 @@ declare -A header_floor=(
   [pet_nifti.h]=4 [pet_png.h]=4 [pet_yrt_io.h]=4 [pet_h5.h]=4
   [pet_osem.h]=5 [pet_plan.h]=5 [pet_recon.h]=5 [pet_dynamic.h]=5 [pet_phantom.h]=5
   [pet_simulate.h]=5 [pet_dyn_recon.h]=5 [pet_project_batch.h]=5
-  [pet_config.h]=6 [petrel.h]=7)
+  [pet_config.h]=6 [pet_job.h]=7 [petrel.h]=8)
 declare -A dir_floor=(
-  [src/core]=0 [src/kernels]=1 [gpu]=2 [mpi]=3 [src/io]=4 [src/recon]=5 [config]=6 [app]=7 [python]=7)
-names=(core kernels gpu mpi io recon config app)
+  [src/core]=0 [src/kernels]=1 [gpu]=2 [mpi]=3 [src/io]=4 [src/recon]=5 [config]=6 [src/job]=7 [app]=8
+  [python]=8)
+names=(core kernels gpu mpi io recon config job app)
 bad=0
 for h in "$root"/include/petrel/*.h "$root"/include/petrel/*.h.in; do
   b=$(basename "$h" .in)

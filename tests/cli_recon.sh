@@ -44,6 +44,42 @@ timeout 120 $MPIRUN -np 2 "$PETREL" recon --config in/recon.json --subsets 3 --d
 timeout 120 "$PETREL" recon --config in/recon.json --subsets 3 --data in/listmode.h5 --output l1b.nii.gz --quiet
 check "2 ranks == 1 rank (list-mode)" "$PETREL" diff l1b.nii.gz l2.nii.gz --tol 1e-5
 
+# list-mode streamed from its file (field "stream") == in memory, voxel by voxel
+voxels_close() { # A B RTOL: every voxel of B within RTOL of A's (relative), A not all zero
+  python3 - "$@" <<'PY'
+import gzip, struct, sys
+def vox(p):
+    d = (gzip.open if p.endswith(".gz") else open)(p, "rb").read()
+    off = int(struct.unpack_from("<f", d, 108)[0])
+    return struct.unpack_from("<%df" % ((len(d) - off) // 4), d, off)
+a, b, rtol = vox(sys.argv[1]), vox(sys.argv[2]), float(sys.argv[3])
+top = max(abs(x) for x in a)
+bad = [i for i, (x, y) in enumerate(zip(a, b)) if abs(x - y) > rtol * max(abs(x), 1e-3 * top)]
+if len(a) != len(b) or top == 0 or bad:
+    print("voxels differ: %d of %d (first %s), max %g" % (len(bad), len(a), bad[:3], top))
+    sys.exit(1)
+PY
+}
+timeout 120 "$PETREL" recon --config in/recon.json --subsets 3 --data in/listmode.h5 --stream true \
+  --lm_window_events 400000 --output ls1.nii.gz --quiet
+check "stream true writes the output" test -s ls1.nii.gz
+check "stream true == in memory (every voxel to 1e-6 relative)" voxels_close l1b.nii.gz ls1.nii.gz 1e-6
+timeout 120 $MPIRUN -np 2 "$PETREL" recon --config in/recon.json --subsets 3 --data in/listmode.h5 --stream true \
+  --output ls2.nii.gz --quiet
+check "stream true on 2 ranks == 1 rank in memory" "$PETREL" diff l1b.nii.gz ls2.nii.gz --tol 1e-5
+for v in maybe 2; do
+  "$PETREL" recon --config in/recon.json --data in/listmode.h5 --stream "$v" --output sb.nii.gz --quiet > sb.log 2>&1
+  check "stream $v: exit 2 naming the field" test $? -eq 2 -a ! -e sb.nii.gz
+  check "... the message names field \"stream\"" grep -q 'field "stream"' sb.log
+done
+"$PETREL" recon --config in/recon.json --stream true --output sb.nii.gz --quiet > sb.log 2>&1
+check "stream true with a histogram: exit 2 naming the field" test $? -eq 2 -a ! -e sb.nii.gz
+check "... the message names field \"stream\" and the file" grep -q 'data.h5: field "stream"' sb.log
+"$PETREL" recon --config in/recon.json --data in/listmode.h5 --stream true --lm_window_events -5 --output sb.nii.gz \
+  --quiet > sb.log 2>&1
+check "lm_window_events -5: exit 2 naming the field" test $? -eq 2 -a ! -e sb.nii.gz
+check "... the message names field \"lm_window_events\"" grep -q 'field "lm_window_events"' sb.log
+
 # every bad field: a message naming it, a non-zero exit, no output
 badcase() {
   local field=$1 value=$2

@@ -45,6 +45,18 @@ check "fwd: unknown flag -> 2" rc_is 2 "$PETREL" fwd --scanner in/scanner.json -
 check "fwd: bad value -> 2" rc_is 2 "$PETREL" fwd --scanner in/scanner.json --image demo/truth.nii.gz --out x.h5 --num_rays 0
 check "demo: unknown flag -> 2" rc_is 2 "$PETREL" demo --bogus
 check "demo: bad projector -> 2" rc_is 2 "$PETREL" demo --projector XYZ
+# --seed and --counts: the config's table and ranges (fields "seed", "counts")
+check "demo: --seed -1 -> 2" rc_is 2 "$PETREL" demo --seed -1 --out bs
+check "... the message names the field seed" grep -q 'field "seed"' rc.err
+check "demo: --counts 0 -> 2" rc_is 2 "$PETREL" demo --counts 0 --out bc
+check "... the message names the field counts" grep -q 'field "counts"' rc.err
+check "demo: --seed without a value -> 2" rc_is 2 "$PETREL" demo --seed
+check "demo --dynamic: --seed lucky -> 2 naming the field" rc_is 2 "$PETREL" demo --dynamic --seed lucky --out bd
+check "... the message names the field seed" grep -q 'field "seed"' rc.err
+"$PETREL" demo --quiet --counts 2e6 --seed 7 --iterations 1 --subsets 2 --out demo7 --save-data in7 > demo7.log 2>&1
+check "demo --seed 7: other noise than the default seed (same counts)" sh -c "! '$PETREL' diff demo/recon.nii.gz demo7/recon.nii.gz --tol 1e-3 > /dev/null 2>&1"
+"$PETREL" demo --quiet --counts 2e6 --seed 42 --iterations 1 --subsets 2 --out demo42 > demo42.log 2>&1
+check "demo --seed 42 (the default) repeats the default run" "$PETREL" diff demo/recon.nii.gz demo42/recon.nii.gz --tol 0
 check "unknown command -> 2" rc_is 2 "$PETREL" nosuchcommand
 "$PETREL" recon --config in/recon.json --sensitivity /nonexistent/s.nii --output s.nii.gz > e.log 2>&1
 check "a missing file's error is printed once" test "$(grep -c 'error:' e.log)" -eq 1

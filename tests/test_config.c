@@ -100,6 +100,10 @@ static const field_case cases[] = {
     {"half_life_s", "6586.2", "109.77", "-1", "\"6586\"", "-5"},
     {"tac_mask", "\"mask.nii\"", "m2.nii", "8", "[2]", LONG_PATH_MARK},
     {"frame_files", "true", "yes", "\"no\"", "2", "perhaps"},
+    {"seed", "7", "123456789", "-1", "1.5", "lucky"},
+    {"counts", "3e6", "1e4", "0", "1e14", "many"},
+    {"stream", "true", "on", "\"yes\"", "1", "maybe"},
+    {"lm_window_events", "100000", "4096", "-1", "0.5", "big"},
 };
 #define NUM_CASES (sizeof cases / sizeof cases[0])
 
@@ -139,6 +143,10 @@ static void test_config_defaults(void **state)
   assert_false(c.json_lines);
   assert_string_equal(c.frames, "");
   assert_true(c.half_life_s == 0.0);
+  assert_int_equal(c.seed, 42);
+  assert_true(c.counts == 2e7);
+  assert_false(c.stream);
+  assert_int_equal(c.lm_window_events, 0);
   assert_string_equal(pet_data_format_name(c.data_format), "auto");
   assert_string_equal(pet_config_projector_name(c.projector), "S");
   /* an empty object keeps every default */
@@ -428,6 +436,34 @@ static void all_fields_set(pet_config *c)
     assert_int_equal(pet_config_set(c, cases[i].key, cases[i].good_text), PET_OK);
 }
 
+/* JSON text in memory: the same fields as the file, relative paths kept relative, errors
+ * name what the caller called the text. */
+static void test_config_parse_json_text(void **state)
+{
+  (void)state;
+  pet_config c, fromtext;
+  all_fields_set(&c);
+  char *j = NULL;
+  assert_int_equal(pet_config_to_json(&c, true, &j), PET_OK);
+  pet_config_defaults(&fromtext);
+  pet_status st = pet_config_parse_json(&fromtext, j, "the text");
+  free(j);
+  if (st != PET_OK) fail_msg("%s", pet_last_error());
+  assert_memory_equal(&c, &fromtext, sizeof c);
+  pet_config d;
+  pet_config_defaults(&d);
+  assert_int_equal(pet_config_parse_json(&d, "{\"data\": \"rel/d.h5\", \"iterations\": 3}", "t"), PET_OK);
+  assert_string_equal(d.data, "rel/d.h5");
+  assert_int_equal(d.iterations, 3);
+  assert_int_equal(pet_config_parse_json(&d, "{\"subsets\": 0}", "my dict"), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "my dict"));
+  assert_non_null(strstr(pet_last_error(), "subsets"));
+  assert_int_equal(pet_config_parse_json(&d, "{\"subsets\": ", "my dict"), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "invalid JSON"));
+  assert_int_equal(pet_config_parse_json(&d, "[1]", "my dict"), PET_ERR_CONFIG);
+  assert_int_equal(pet_config_parse_json(NULL, "{}", "x"), PET_ERR_ARG);
+}
+
 static void test_config_round_trip_and_hash(void **state)
 {
   (void)state;
@@ -528,6 +564,7 @@ int main(void)
       cmocka_unit_test(test_config_frames),
       cmocka_unit_test(test_config_frames_json_and_dyn),
       cmocka_unit_test(test_config_round_trip_and_hash),
+      cmocka_unit_test(test_config_parse_json_text),
       cmocka_unit_test(test_config_hash_changes_with_every_field),
       cmocka_unit_test(test_config_examples_are_valid),
   };

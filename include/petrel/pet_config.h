@@ -67,6 +67,13 @@ typedef struct pet_config_image {
  *   tac_mask ""                 dynamic: a label image (NIfTI); mean activity per label and
  *                               frame goes to <output stem>_tac.csv and _tac.png
  *   frame_files false           dynamic: one NIfTI per frame instead of one 4D file
+ *   seed 42 [0, 2^53]           petrel demo: the seed of the simulated noise (not read by a
+ *                               reconstruction)
+ *   counts 2e7 [1, 1e13]        petrel demo: the expected true counts of the simulation
+ *   stream false                an HDF5 list-mode is read from its file in windows while OSEM
+ *                               runs instead of all at once (static reconstructions; other
+ *                               data is an error); the same image
+ *   lm_window_events 0 [0, 2^40] events per window when streamed (0: the library's default)
  */
 typedef struct pet_config {
   char scanner[PET_CONFIG_PATH_MAX];
@@ -102,6 +109,10 @@ typedef struct pet_config {
   double half_life_s;
   char tac_mask[PET_CONFIG_PATH_MAX];
   bool frame_files;
+  int64_t seed;
+  double counts;
+  bool stream;
+  int64_t lm_window_events;
 } pet_config;
 
 /** One time frame: [start_s, start_s + duration_s), and a factor multiplying its image. */
@@ -120,6 +131,13 @@ void pet_config_defaults(pet_config *cfg);
  * a bad value or an unknown key; the message names the file and the field).
  */
 pet_status pet_config_read_json(pet_config *cfg, const char *path);
+
+/**
+ * Same as pet_config_read_json for JSON text already in memory (NUL-terminated); `name` stands
+ * for the file in the messages; relative paths stay relative (to the working directory).
+ * Local. Errors: PET_ERR_ARG (NULL), PET_ERR_CONFIG (as pet_config_read_json).
+ */
+pet_status pet_config_parse_json(pet_config *cfg, const char *text, const char *name);
 
 /**
  * Sets one field from text, as given on the command line ("--iterations 3" -> key

@@ -1,6 +1,7 @@
-#include "pet_cli_data.h"
+#include "pet_job_inputs.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include "pet_yrt_io.h"
 #include "pet_project_batch.h"
 
-pet_image_params pet_cli_default_grid(const pet_scanner *s)
+pet_image_params pet_job_default_grid(const pet_scanner *s)
 {
   const pet_scanner_params *p = &s->params;
   float len = 1.4f * p->scanner_radius;
@@ -29,7 +30,7 @@ static bool ends_with(const char *s, const char *suffix)
   return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-pet_status pet_cli_detect_format(const char *path, pet_data_format hint, pet_data_format *fmt,
+pet_status pet_job_detect_format(const char *path, pet_data_format hint, pet_data_format *fmt,
                                  pet_data_kind *kind)
 {
   *kind = PET_KIND_NONE;
@@ -77,7 +78,7 @@ pet_status pet_cli_detect_format(const char *path, pet_data_format hint, pet_dat
   return PET_OK;
 }
 
-pet_status pet_cli_file_checksum(const char *path, int64_t *bytes, uint64_t *sum)
+pet_status pet_job_file_checksum(const char *path, int64_t *bytes, uint64_t *sum)
 {
   FILE *f = fopen(path, "rb");
   PET_CHECK(f != NULL, PET_ERR_IO, "%s: cannot open", path);
@@ -99,7 +100,7 @@ pet_status pet_cli_file_checksum(const char *path, int64_t *bytes, uint64_t *sum
   return PET_OK;
 }
 
-pet_status pet_cli_read_bins(pet_comm *comm, const char *path, const char *h5_name, int64_t num_bins,
+pet_status pet_job_read_bins(pet_comm *comm, const char *path, const char *h5_name, int64_t num_bins,
                              int64_t first, int64_t count, float *out)
 {
   /* every rank passes the same agreements in the same order, so that one rank's failure
@@ -178,7 +179,7 @@ static pet_status load_per_bin(pet_comm *comm, const char *path, const char *nam
   for (int64_t i = 0; i < nb; ++i) buf[i] = fill;
   /* the reader's message is printed once, with the field's name in front */
   const bool was = pet_error_set_print(false);
-  st = pet_cli_read_bins(comm, path, name, nb, first, count, buf);
+  st = pet_job_read_bins(comm, path, name, nb, first, count, buf);
   pet_error_set_print(was);
   if (st != PET_OK) {
     free(buf);
@@ -208,7 +209,7 @@ static pet_status load_per_bin(pet_comm *comm, const char *path, const char *nam
 }
 
 /* m *= exp(-A mu) over this rank's bins. */
-static pet_status attenuation_from_image(const pet_inputs *in, const char *path, const pet_config *cfg,
+static pet_status attenuation_from_image(const pet_job_inputs *in, const char *path, const pet_config *cfg,
                                          int64_t first, int64_t count, float *mult)
 {
   pet_image *mu = NULL;
@@ -243,7 +244,7 @@ static pet_status scanner_checksum(const char *path, const pet_scanner *s, uint6
 {
   int64_t bytes = 0;
   uint64_t h = 0;
-  PET_TRY(pet_cli_file_checksum(path, &bytes, &h));
+  PET_TRY(pet_job_file_checksum(path, &bytes, &h));
   const unsigned char *b = (const unsigned char *)s->lut;
   for (size_t i = 0; b && i < (size_t)s->num_dets * 6 * sizeof(float); ++i) h = (h ^ b[i]) * 1099511628211ull;
   for (int64_t i = 0; s->det_mask && i < s->num_dets; ++i) h = (h ^ s->det_mask[i]) * 1099511628211ull;
@@ -276,18 +277,19 @@ static pet_status check_counts(const char *path, const float *v, int64_t first, 
 }
 
 /* All-zero counts are allowed (an empty acquisition) but almost always a mistake: warn. */
-static pet_status warn_if_empty(pet_comm *comm, const char *path, const float *v, int64_t first, int64_t count)
+static pet_status warn_if_empty(pet_comm *comm, const pet_job_hooks *hooks, const char *path, const float *v,
+                                int64_t first, int64_t count)
 {
   int64_t nonzero = 0;
   for (int64_t i = first; i < first + count; ++i) nonzero += v[i] != 0.0f;
   PET_TRY(sum_i64(comm, &nonzero));
-  if (nonzero == 0 && pet_comm_rank(comm) == 0)
-    fprintf(stderr, "petrel: warning: %s: field \"data\": every bin of the histogram is 0 (the image will be "
-            "0)\n", path);
+  if (nonzero == 0)
+    pet_job_log(hooks, comm, PET_JOB_WARNING, "%s: field \"data\": every bin of the histogram is 0 (the image "
+                "will be 0)", path);
   return PET_OK;
 }
 
-static pet_status h5_histogram_matches(const pet_config *cfg, const pet_inputs *in, int64_t nb)
+static pet_status h5_histogram_matches(const pet_config *cfg, const pet_job_inputs *in, int64_t nb)
 {
   char name[PET_SCANNER_NAME_MAX] = "";
   int64_t fnb = 0;
@@ -297,7 +299,7 @@ static pet_status h5_histogram_matches(const pet_config *cfg, const pet_inputs *
   return PET_OK;
 }
 
-static pet_status h5_listmode_open(const pet_config *cfg, pet_inputs *in, int64_t *n)
+static pet_status h5_listmode_open(const pet_config *cfg, pet_job_inputs *in, int64_t *n)
 {
   bool tof = false;
   PET_TRY(pet_h5_listmode_info(cfg->data, n, &tof, NULL, 0));
@@ -310,7 +312,20 @@ static pet_status h5_listmode_open(const pet_config *cfg, pet_inputs *in, int64_
   return PET_OK;
 }
 
-static pet_status yrt_histogram(const pet_config *cfg, pet_inputs *in, int64_t nb)
+/* Streamed (field "stream"): the events stay in the file; OSEM reads them in windows. */
+static pet_status h5_listmode_source(const pet_config *cfg, pet_job_inputs *in)
+{
+  bool tof = false;
+  int64_t n = 0;
+  PET_TRY(pet_h5_listmode_info(cfg->data, &n, &tof, NULL, 0));
+  PET_CHECK(!cfg->tof || tof, PET_ERR_CONFIG, "%s: field \"tof\" is true but the list-mode has no TOF values",
+            cfg->data);
+  PET_TRY(pet_h5_listmode_source_open(cfg->data, &in->lm_src));
+  in->streamed = true;
+  return PET_OK;
+}
+
+static pet_status yrt_histogram(const pet_config *cfg, pet_job_inputs *in, int64_t nb)
 {
   pet_histogram *h = NULL;
   PET_TRY(pet_histogram_read_yrt(&h, in->scanner, cfg->data));
@@ -321,20 +336,22 @@ static pet_status yrt_histogram(const pet_config *cfg, pet_inputs *in, int64_t n
 }
 
 static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data, bool signed_ok,
-                              pet_inputs *in);
+                              const pet_job_hooks *hooks, pet_job_inputs *in);
 
-pet_status pet_cli_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data, pet_inputs *in)
+pet_status pet_job_load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data,
+                               const pet_job_hooks *hooks, pet_job_inputs *in)
 {
-  return load_inputs(cfg, comm, need_data, false, in);
+  return load_inputs(cfg, comm, need_data, false, hooks, in);
 }
 
-pet_status pet_cli_load_inputs_signed(const pet_config *cfg, pet_comm *comm, pet_inputs *in)
+pet_status pet_job_load_inputs_signed(const pet_config *cfg, pet_comm *comm, const pet_job_hooks *hooks,
+                                      pet_job_inputs *in)
 {
-  return load_inputs(cfg, comm, true, true, in);
+  return load_inputs(cfg, comm, true, true, hooks, in);
 }
 
 static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_data, bool signed_ok,
-                              pet_inputs *in)
+                              const pet_job_hooks *hooks, pet_job_inputs *in)
 {
   memset(in, 0, sizeof *in);
   pet_status st = PET_OK;
@@ -350,7 +367,7 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
     in->image.off_y = (float)cfg->image.off_y;
     in->image.off_z = (float)cfg->image.off_z;
   } else {
-    in->image = pet_cli_default_grid(in->scanner);
+    in->image = pet_job_default_grid(in->scanner);
   }
   const int64_t nb = in->layout->num_bins;
   int64_t bfirst = 0, bcount = nb;
@@ -358,8 +375,12 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
 
   if (need_data && cfg->data[0]) {
     pet_data_format fmt;
-    st = pet_cli_detect_format(cfg->data, cfg->data_format, &fmt, &in->kind);
+    st = pet_job_detect_format(cfg->data, cfg->data_format, &fmt, &in->kind);
     if (st == PET_OK) st = pet_file_size(cfg->data, &in->data_bytes);
+    if (st == PET_OK && cfg->stream && !(fmt == PET_DATA_HDF5 && in->kind == PET_KIND_LISTMODE))
+      st = PET_ERROR(PET_ERR_CONFIG, "%s: field \"stream\" is true, but only an HDF5 list-mode is streamed from "
+                     "its file (this data is %s)", cfg->data,
+                     in->kind == PET_KIND_HISTOGRAM ? "a histogram" : "a YRT-PET list-mode");
     AGREE_GOTO(st, st);
     if (in->kind == PET_KIND_HISTOGRAM) {
       in->values = calloc((size_t)nb, sizeof(float));
@@ -377,8 +398,14 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
         AGREE_GOTO(st, yrt_histogram(cfg, in, nb));
       }
       AGREE_GOTO(st, check_counts(cfg->data, in->values, bfirst, bcount, signed_ok));
-      AGREE_GOTO(st, warn_if_empty(comm, cfg->data, in->values, bfirst, bcount));
+      AGREE_GOTO(st, warn_if_empty(comm, hooks, cfg->data, in->values, bfirst, bcount));
       AGREE_GOTO(st, pet_histogram_create_alias(&in->histogram, in->scanner, in->values));
+    } else if (cfg->stream) {
+      /* each rank reads its events while it projects; the ids are checked as they are read */
+      AGREE_GOTO(st, h5_listmode_source(cfg, in));
+      if (in->lm_src.num_events == 0)
+        pet_job_log(hooks, comm, PET_JOB_WARNING, "%s: field \"data\": the list-mode has no events (the image "
+                    "will be 0)", cfg->data);
     } else {
       if (fmt == PET_DATA_HDF5) {
         int64_t n = 0;
@@ -397,9 +424,9 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
         in->bytes_read = in->data_bytes;
       }
       AGREE_GOTO(st, pet_listmode_check(in->listmode, in->scanner));
-      if (in->listmode->num_events == 0 && rank == 0)
-        fprintf(stderr, "petrel: warning: %s: field \"data\": the list-mode has no events (the image will be "
-                "0)\n", cfg->data);
+      if (in->listmode->num_events == 0)
+        pet_job_log(hooks, comm, PET_JOB_WARNING, "%s: field \"data\": the list-mode has no events (the image "
+                    "will be 0)", cfg->data);
     }
   }
   /* corrections: m = normalisation x attenuation, a = randoms + scatter, per bin. A list-mode
@@ -446,12 +473,13 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
   }
   return PET_OK;
 fail:
-  pet_cli_free_inputs(in);
+  pet_job_free_inputs(in);
   return st;
 }
 
-void pet_cli_free_inputs(pet_inputs *in)
+void pet_job_free_inputs(pet_job_inputs *in)
 {
+  if (in->streamed) pet_h5_listmode_source_close(&in->lm_src);
   pet_histogram_destroy(&in->histogram);
   free(in->values);
   pet_listmode_destroy(&in->listmode);
@@ -462,38 +490,13 @@ void pet_cli_free_inputs(pet_inputs *in)
   memset(in, 0, sizeof *in);
 }
 
-void pet_cli_osem_data(const pet_inputs *in, pet_osem_data *d)
+void pet_job_log(const pet_job_hooks *hooks, pet_comm *comm, pet_job_log_level level, const char *fmt, ...)
 {
-  memset(d, 0, sizeof *d);
-  d->scanner = in->scanner;
-  d->layout = in->layout;
-  d->histogram = in->kind == PET_KIND_HISTOGRAM ? in->histogram : NULL;
-  d->listmode = in->kind == PET_KIND_LISTMODE ? in->listmode : NULL;
-  d->mult = in->mult;
-  d->add = in->add;
-  d->lm_count = -1;
-}
-
-pet_status pet_cli_osem_opts(const pet_config *cfg, const pet_scanner *s, pet_osem_opts *o)
-{
-  *o = pet_osem_opts_default();
-  o->iterations = cfg->iterations;
-  o->subsets = cfg->subsets;
-  /* the config's projector is already parsed: map it, no round trip through its name */
-  o->proj.kind = cfg->projector == PET_CONFIG_PROJ_DD ? PET_PROJ_DD : PET_PROJ_SIDDON;
-  o->proj.num_rays = cfg->projector == PET_CONFIG_PROJ_MRS ? (cfg->num_rays > 1 ? cfg->num_rays : 4) : 1;
-  o->proj.crystal_size_trans = s->params.crystal_size_trans;
-  o->proj.crystal_size_z = s->params.crystal_size_z;
-  pet_projector_params_set_fov(&o->proj, &s->params);
-  o->proj.tof = cfg->tof ? 1 : 0;
-  o->proj.tof_fwhm_ps = s->params.tof_fwhm_ps;
-  o->proj.tof_n_sigmas = (float)cfg->tof_n_sigmas;
-  o->proj.num_threads = cfg->threads;
-  o->psf_fwhm_mm = (float)cfg->psf_fwhm_mm;
-  o->gpu = cfg->gpu; /* the device index comes from the communicator (pet_comm_setup_gpu) */
-  o->vram_budget_bytes = cfg->vram_budget_mb * 1024 * 1024;
-  if (cfg->tof)
-    PET_CHECK(s->params.tof_fwhm_ps > 0, PET_ERR_CONFIG,
-              "field \"tof\": the scanner (%s) has no TOF resolution (tofResolution_ps)", s->params.name);
-  return pet_projector_params_check(&o->proj);
+  if (hooks == NULL || hooks->log == NULL || pet_comm_rank(comm) != 0) return;
+  char line[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  hooks->log(hooks->ctx, level, line);
 }
