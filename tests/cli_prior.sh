@@ -58,5 +58,13 @@ if [ $rc -eq 3 ] && [ -e ck.h5 ]; then
 elif [ $rc -eq 0 ]; then ok "run finished before SIGTERM arrived (machine too fast)";
 else bad "SIGTERM: rc=$rc $(tail -3 term.log)"; fi
 
+# the demo takes the same fields
+timeout 120 "$PETREL" demo --quiet --counts 3e5 --iterations 1 --subsets 4 --algorithm bsrem --prior rdp --beta 5 \
+  --out dreg > dreg.log 2>&1; rc=$?
+if [ $rc -eq 0 ] && [ -s dreg/recon.nii.gz ]; then ok "demo with BSREM RDP"; else bad "demo BSREM: rc=$rc $(tail -2 dreg.log)"; fi
+"$PETREL" demo --prior rdp --beta 3 --out dbad > dbad.log 2>&1; rc=$?
+if [ $rc -eq 2 ] && grep -q "algorithm" dbad.log && [ ! -e dbad ]; then ok "demo: a prior without osl/bsrem exits 2";
+else bad "demo prior without algorithm: rc=$rc $(tail -1 dbad.log)"; fi
+
 echo "cli_prior: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
