@@ -474,9 +474,14 @@ static int run_recon(int argc, char **argv, bool sens_only)
              "\"sens_s\":%.4f,\"osem_s\":%.4f,\"iterations\":%d,\"subsets\":%d}\n",
              cfg->output, pet_cli_now() - t0, size, t_io, t_sens, t_osem, cfg->iterations - o.start_iteration,
              cfg->subsets);
-    else if (!cfg->quiet)
-      printf("recon: wrote %s (%d iterations x %d subsets) in %.2f s on %d rank(s)\n", cfg->output,
-             cfg->iterations, cfg->subsets, pet_cli_now() - t0, size);
+    else if (!cfg->quiet) {
+      char alg[128] = "";
+      if (o.algorithm != PET_OSEM_ALG_OSEM)
+        snprintf(alg, sizeof alg, ", %s, prior %s beta %g", pet_osem_algorithm_name(o.algorithm),
+                 pet_prior_kind_name(o.prior.kind), (double)o.prior.beta);
+      printf("recon: wrote %s (%d iterations x %d subsets%s) in %.2f s on %d rank(s)\n", cfg->output,
+             cfg->iterations, cfg->subsets, alg, pet_cli_now() - t0, size);
+    }
   }
 out:
   if (sens) {
