@@ -1330,11 +1330,16 @@ static PyObject *osem_get_projector_params(osem_object *self, PyObject *unused)
 
 static PyObject *osem_summary(osem_object *self, PyObject *unused)
 {
+  char alg[192]; /* PyUnicode_FromFormat has no %g */
+  snprintf(alg, sizeof alg, "%s (prior %s, beta %g, gamma %g, epsilon %g; relaxation %g, eta %g)",
+           pet_osem_algorithm_name(self->algorithm), pet_prior_kind_name(self->prior.kind), (double)self->prior.beta,
+           (double)self->prior.gamma, (double)self->prior.epsilon, (double)self->relaxation,
+           (double)self->relaxation_eta);
   PyObject *text = PyUnicode_FromFormat(
       "Number of iterations: %d\nNumber of subsets: %d\nUses List-Mode data as input: %s\n"
-      "Projector: %s (%d ray(s))\nBackend: %s\n",
+      "Projector: %s (%d ray(s))\nBackend: %s\nAlgorithm: %s\n",
       (int)self->iterations, (int)self->subsets, self->lm_enabled ? "yes" : "no",
-      py_projector_kind_name(&self->proj), (int)self->proj.num_rays, self->use_gpu ? "GPU" : "CPU");
+      py_projector_kind_name(&self->proj), (int)self->proj.num_rays, self->use_gpu ? "GPU" : "CPU", alg);
   if (text == NULL) return NULL;
   int rc = PyFile_WriteObject(text, PySys_GetObject("stdout"), Py_PRINT_RAW);
   Py_DECREF(text);

@@ -52,7 +52,7 @@ def test_penalty_gradient_is_the_finite_difference_of_the_penalty(problem, name)
         assert abs(fd - g[idx]) < 2e-4 * np.abs(g).max() + 1e-4 * abs(fd), (idx, fd, g[idx])
 
 
-def test_regularisation_setters_and_errors(problem):
+def test_regularisation_setters_and_errors(problem, capsys):
     o = petrel.OSEM(problem.scanner)
     assert (o.algorithm, o.prior, o.beta, o.gamma, o.relaxation) == ("osem", "none", 0.0, 2.0, 1.0)
     assert o.relaxationEta == pytest.approx(0.1) and o.epsilon == pytest.approx(1e-7)
@@ -61,6 +61,8 @@ def test_regularisation_setters_and_errors(problem):
     o.setRelaxation(0.5, eta=0.2)
     assert (o.algorithm, o.prior, o.beta, o.gamma) == ("bsrem", "rdp", 0.25, 1.0)
     assert (o.relaxation, o.relaxationEta) == (0.5, pytest.approx(0.2))
+    o.summary()
+    assert "Algorithm: bsrem (prior rdp, beta 0.25" in capsys.readouterr().out
     with pytest.raises(ValueError, match="mapem"):
         o.setAlgorithm("mapem")
     with pytest.raises(TypeError):
