@@ -39,6 +39,9 @@ static const char *recon_help =
     "  --requeue-on-signal   under SLURM: after a signal has stopped the run with a checkpoint,\n"
     "                        requeue the job (scontrol requeue $SLURM_JOB_ID) so it resumes\n"
     "  --quiet, --json       progress: none, or JSON lines\n"
+    "regularised: --algorithm osl|bsrem --prior rdp|quadratic --beta B [--gamma 2 --epsilon 1e-7]\n"
+    "  [--relaxation 1 --relaxation_eta 0.1] (OSL-MAP or BSREM with STIR's relative difference or\n"
+    "  quadratic prior; see config/examples/bsrem_rdp.json)\n"
     "dynamic (list-mode): --frames 6x10,8x30,10x60 (or \"10,10,30\", \"0-10,20-30@1.02\", study.dyn)\n"
     "  reconstructs each frame (frames over ranks, or rank groups per frame), decay-corrected with\n"
     "  --half_life_s; output: one 4D NIfTI + <stem>.json (FrameTimesStart, FrameDuration), or\n"
@@ -319,9 +322,14 @@ static int run_recon(int argc, char **argv, bool sens_only)
              "\"sens_s\":%.4f,\"osem_s\":%.4f,\"iterations\":%d,\"subsets\":%d}\n",
              cfg->output, pet_cli_now() - t0, size, res.io_s, res.sens_s, res.osem_s,
              cfg->iterations - res.start_iteration, cfg->subsets);
-    else if (!cfg->quiet)
-      printf("recon: wrote %s (%d iterations x %d subsets) in %.2f s on %d rank(s)\n", cfg->output,
-             cfg->iterations, cfg->subsets, pet_cli_now() - t0, size);
+    else if (!cfg->quiet) {
+      char alg[128] = "";
+      if (cfg->algorithm != PET_OSEM_ALG_OSEM)
+        snprintf(alg, sizeof alg, ", %s, prior %s beta %g", pet_osem_algorithm_name(cfg->algorithm),
+                 pet_prior_kind_name(cfg->prior), (double)cfg->beta);
+      printf("recon: wrote %s (%d iterations x %d subsets%s) in %.2f s on %d rank(s)\n", cfg->output,
+             cfg->iterations, cfg->subsets, alg, pet_cli_now() - t0, size);
+    }
   }
 out:
   pet_job_result_free(&res);

@@ -24,7 +24,9 @@ typedef enum field_type {
   F_INT64,
   F_DOUBLE,
   F_FORMAT,
-  F_PROJECTOR
+  F_PROJECTOR,
+  F_ALGORITHM,
+  F_PRIOR
 } field_type;
 
 /* One config field: its key, where it lives in pet_config, and its range. */
@@ -63,6 +65,13 @@ static const field fields[] = {
     NUM_FIELD("tof", F_BOOL, tof, 0, 0, false),
     NUM_FIELD("tof_n_sigmas", F_DOUBLE, tof_n_sigmas, 0, 100, true),
     NUM_FIELD("psf_fwhm_mm", F_DOUBLE, psf_fwhm_mm, 0, 1000, false),
+    NUM_FIELD("algorithm", F_ALGORITHM, algorithm, 0, 0, false),
+    NUM_FIELD("prior", F_PRIOR, prior, 0, 0, false),
+    NUM_FIELD("beta", F_DOUBLE, beta, 0, 1e12, false),
+    NUM_FIELD("gamma", F_DOUBLE, gamma, 0, 1e6, false),
+    NUM_FIELD("epsilon", F_DOUBLE, epsilon, 0, 1e6, false),
+    NUM_FIELD("relaxation", F_DOUBLE, relaxation, 0, 1e6, true),
+    NUM_FIELD("relaxation_eta", F_DOUBLE, relaxation_eta, 0, 1e6, false),
     NUM_FIELD("threads", F_INT32, threads, 0, 4096, false),
     NUM_FIELD("image.nx", F_INT32, image.nx, 0, 32767, false),
     NUM_FIELD("image.ny", F_INT32, image.ny, 0, 32767, false),
@@ -115,6 +124,14 @@ void pet_config_defaults(pet_config *cfg)
   cfg->tof_n_sigmas = 3.0;
   cfg->seed = 42;
   cfg->counts = 2e7;
+  const pet_prior_params pp = pet_prior_params_default();
+  cfg->algorithm = PET_OSEM_ALG_OSEM;
+  cfg->prior = pp.kind;
+  cfg->beta = pp.beta;
+  cfg->gamma = pp.gamma;
+  cfg->epsilon = pp.epsilon;
+  cfg->relaxation = 1.0;
+  cfg->relaxation_eta = 0.1;
 }
 
 static const field *find_field(const char *key)
@@ -485,6 +502,20 @@ static pet_status set_string(pet_config *cfg, const field *f, const char *s, con
         return PET_OK;
       }
     return bad(src, f, "one of \"S\", \"DD\", \"MRS\"", shown);
+  case F_ALGORITHM:
+    for (int i = 0; i < 3; ++i)
+      if (strcmp(s, pet_osem_algorithm_name((pet_osem_algorithm)i)) == 0) {
+        *(pet_osem_algorithm *)p = (pet_osem_algorithm)i;
+        return PET_OK;
+      }
+    return bad(src, f, "one of \"osem\", \"osl\", \"bsrem\"", shown);
+  case F_PRIOR:
+    for (int i = 0; i < 3; ++i)
+      if (strcmp(s, pet_prior_kind_name((pet_prior_kind)i)) == 0) {
+        *(pet_prior_kind *)p = (pet_prior_kind)i;
+        return PET_OK;
+      }
+    return bad(src, f, "one of \"none\", \"rdp\", \"quadratic\"", shown);
   default: return bad(src, f, "a non-string value", shown);
   }
 }
@@ -515,8 +546,14 @@ static pet_status set_from_json(pet_config *cfg, const field *f, const cJSON *v,
     return set_string(cfg, f, v->valuestring, src);
   case F_FORMAT:
   case F_PROJECTOR:
+  case F_ALGORITHM:
+  case F_PRIOR:
     if (!cJSON_IsString(v))
-      return bad(src, f, f->type == F_FORMAT ? "a data format string" : "a projector string",
+      return bad(src, f,
+                 f->type == F_FORMAT      ? "a data format string"
+                 : f->type == F_PROJECTOR ? "a projector string"
+                 : f->type == F_ALGORITHM ? "an algorithm string (\"osem\", \"osl\", \"bsrem\")"
+                                          : "a prior string (\"none\", \"rdp\", \"quadratic\")",
                  json_kind(v));
     return set_string(cfg, f, v->valuestring, src);
   case F_BOOL:
@@ -743,6 +780,13 @@ pet_status pet_config_validate(const pet_config *cfg)
             "\"yrt-histogram\"");
   PET_CHECK(!(cfg->num_rays > 1 && cfg->projector == PET_CONFIG_PROJ_DD), PET_ERR_CONFIG,
             "config: field \"num_rays\" = %d, but projector \"DD\" has no rays", cfg->num_rays);
+  PET_CHECK(!(cfg->prior != PET_PRIOR_NONE && cfg->beta > 0 && cfg->algorithm == PET_OSEM_ALG_OSEM),
+            PET_ERR_CONFIG,
+            "config: field \"prior\" = \"%s\" with \"beta\" = %g needs \"algorithm\": \"osl\" or \"bsrem\" "
+            "(it is \"osem\", which has no prior)",
+            pet_prior_kind_name(cfg->prior), cfg->beta);
+  PET_CHECK(!(cfg->prior == PET_PRIOR_NONE && cfg->beta > 0), PET_ERR_CONFIG,
+            "config: field \"beta\" = %g, but \"prior\" is \"none\" (give \"rdp\" or \"quadratic\")", cfg->beta);
   const char *why;
   int nf;
   PET_CHECK(parse_frames(cfg->frames, NULL, &nf, &why), PET_ERR_CONFIG,
@@ -761,6 +805,8 @@ static cJSON *field_json(const pet_config *cfg, const field *f)
   case F_FORMAT: return cJSON_CreateString(pet_data_format_name(*(const pet_data_format *)p));
   case F_PROJECTOR:
     return cJSON_CreateString(pet_config_projector_name(*(const pet_config_projector *)p));
+  case F_ALGORITHM: return cJSON_CreateString(pet_osem_algorithm_name(*(const pet_osem_algorithm *)p));
+  case F_PRIOR: return cJSON_CreateString(pet_prior_kind_name(*(const pet_prior_kind *)p));
   case F_BOOL: return cJSON_CreateBool(*(const bool *)p);
   case F_INT32: return cJSON_CreateNumber((double)*(const int32_t *)p);
   case F_INT64: return cJSON_CreateNumber((double)*(const int64_t *)p);

@@ -9,6 +9,8 @@
 
 #include "pet_histogram.h"
 #include "pet_image.h"
+#include "pet_osem_backend.h"
+#include "pet_prior.h"
 #include "pet_projector.h"
 #include "pet_status.h"
 
@@ -82,5 +84,13 @@ pet_status pet_gpu_max(cudaStream_t st, const float *v, int64_t n, float *out);
 /* x = s > thr && s > 0 ? x back / s : 0, with s = sens * scale. */
 pet_status pet_gpu_em_update(cudaStream_t st, int64_t n, float *x, const float *back,
                              const float *sens, float scale, float thr);
+
+/* Prior and regularised update (gpu/pet_gpu_prior.cu, asynchronous on st): grad = dU/dx at
+ * the voxels of slices [z0, z1) of the whole image x on grid g; x <- the OSL / BSREM update of
+ * step over n voxels (grad NULL = 0), as the host's (pet_prior_kernel.h). */
+pet_status pet_gpu_launch_prior_grad(cudaStream_t st, const pet_prior_params *p, pet_image_params g, const float *x,
+                                     int32_t z0, int32_t z1, float *grad);
+pet_status pet_gpu_launch_map_update(cudaStream_t st, const pet_map_step *step, int64_t n, float *x,
+                                     const float *back, const float *grad, const float *sens, float scale, float thr);
 
 #endif /* PET_GPU_INTERNAL_CUH */

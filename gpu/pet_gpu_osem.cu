@@ -371,6 +371,20 @@ pet_status gpu_em_update(void *p, pet_image *x, const float *back, const pet_ima
   return pet_gpu_em_update(e->ks, pet_image_num_voxels(x), x->data, back, sens->data, scale, thr);
 }
 
+pet_status gpu_prior_grad(void *p, const pet_prior_params *pp, const pet_image *x, int32_t z0, int32_t z1,
+                          float *grad)
+{
+  engine *e = (engine *)p;
+  return pet_gpu_launch_prior_grad(e->ks, pp, x->params, x->data, z0, z1, grad);
+}
+
+pet_status gpu_map_update(void *p, const pet_map_step *step, pet_image *x, const float *back, const float *grad,
+                          const pet_image *sens, float scale, float thr)
+{
+  engine *e = (engine *)p;
+  return pet_gpu_launch_map_update(e->ks, step, pet_image_num_voxels(x), x->data, back, grad, sens->data, scale, thr);
+}
+
 pet_osem_backend_ops make_ops()
 {
   pet_osem_backend_ops ops;
@@ -389,6 +403,8 @@ pet_osem_backend_ops make_ops()
   ops.blur = gpu_blur;
   ops.max = gpu_max;
   ops.em_update = gpu_em_update;
+  ops.prior_grad = gpu_prior_grad;
+  ops.map_update = gpu_map_update;
   ops.sync = gpu_sync;
   return ops;
 }

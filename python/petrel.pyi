@@ -502,6 +502,35 @@ class OSEM:
     def getImageParams(self) -> Optional[ImageParams]: ...
     def summary(self) -> None:
         """Prints the settings."""
+    @property
+    def algorithm(self) -> str:
+        """'osem', 'osl' or 'bsrem' (setAlgorithm)."""
+    @property
+    def prior(self) -> str:
+        """'none', 'rdp' or 'quadratic' (setPrior)."""
+    @property
+    def beta(self) -> float: ...
+    @property
+    def gamma(self) -> float: ...
+    @property
+    def epsilon(self) -> float: ...
+    @property
+    def relaxation(self) -> float: ...
+    @property
+    def relaxationEta(self) -> float: ...
+    def setAlgorithm(self, name: str) -> None:
+        """'osem' (default), 'osl' (one-step-late MAP-OSEM) or 'bsrem'; ValueError otherwise. A
+        prior with beta > 0 needs 'osl' or 'bsrem' (reconstruct raises ValueError)."""
+    def setPrior(self, name: str, beta: float = 0.0, gamma: float = 2.0,
+                 epsilon: float = 1e-7) -> None:
+        """'none', 'rdp' (relative difference, STIR's definition) or 'quadratic'; beta is STIR's
+        penalisation factor. ValueError for an unknown name or a negative/non-finite value."""
+    def setRelaxation(self, relaxation: float, eta: float = 0.1) -> None:
+        """BSREM's step in iteration k: relaxation / (1 + eta k)."""
+    def penalty(self, image: ImageBase) -> float:
+        """The prior's value U(image) of a host image."""
+    def penaltyGradient(self, image: ImageBase) -> ImageOwned:
+        """dU/dx at a host image, as a new ImageOwned on its grid."""
     def addUniformGaussianImagePSFFromFWHM(self, fwhm_x: float, fwhm_y: float,
                                            fwhm_z: float) -> None:
         """psfFWHM = fwhm when the three are equal; NotImplementedError otherwise."""

@@ -23,6 +23,7 @@
 #include "pet_image.h"
 #include "pet_listmode.h"
 #include "pet_osem.h"
+#include "pet_prior.h"
 #include "pet_project_batch.h"
 #include "pet_scanner.h"
 #include "pet_fov.h"
@@ -55,6 +56,10 @@ typedef struct osem_object {
   PyObject *att[3];            /* attenuation images (1/mm): ATT_ALL, ATT_INVIVO, ATT_HW */
   float global_scale;
   bool invert_sens;
+  /* regularised reconstruction (setAlgorithm, setPrior, setRelaxation; pet_prior.h) */
+  pet_osem_algorithm algorithm;
+  pet_prior_params prior;
+  float relaxation, relaxation_eta;
 } osem_object;
 
 enum { CORR_SENS, CORR_ACF, CORR_ACF_INVIVO, CORR_ACF_HW, CORR_RANDOMS, CORR_SCATTER, CORR_N };
@@ -131,6 +136,10 @@ static PyObject *osem_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
   self->proj.crystal_size_z = s->params.crystal_size_z;
   pet_projector_params_set_fov(&self->proj, &s->params); /* the scanner's FOV cylinder, as petrel recon */
   self->use_gpu = use_gpu;
+  self->algorithm = d.algorithm;
+  self->prior = d.prior;
+  self->relaxation = d.relaxation;
+  self->relaxation_eta = d.relaxation_eta;
   return (PyObject *)self;
 }
 
@@ -652,6 +661,10 @@ static pet_osem_opts osem_opts(const osem_object *self)
   o.subsets = self->subsets;
   o.proj = self->proj;
   o.psf_fwhm_mm = self->psf_fwhm_mm;
+  o.algorithm = self->algorithm;
+  o.prior = self->prior;
+  o.relaxation = self->relaxation;
+  o.relaxation_eta = self->relaxation_eta;
   o.should_stop = osem_should_stop;
   return o;
 }
@@ -1317,16 +1330,109 @@ static PyObject *osem_get_projector_params(osem_object *self, PyObject *unused)
 
 static PyObject *osem_summary(osem_object *self, PyObject *unused)
 {
+  char alg[192]; /* PyUnicode_FromFormat has no %g */
+  snprintf(alg, sizeof alg, "%s (prior %s, beta %g, gamma %g, epsilon %g; relaxation %g, eta %g)",
+           pet_osem_algorithm_name(self->algorithm), pet_prior_kind_name(self->prior.kind), (double)self->prior.beta,
+           (double)self->prior.gamma, (double)self->prior.epsilon, (double)self->relaxation,
+           (double)self->relaxation_eta);
   PyObject *text = PyUnicode_FromFormat(
       "Number of iterations: %d\nNumber of subsets: %d\nUses List-Mode data as input: %s\n"
-      "Projector: %s (%d ray(s))\nBackend: %s\n",
+      "Projector: %s (%d ray(s))\nBackend: %s\nAlgorithm: %s\n",
       (int)self->iterations, (int)self->subsets, self->lm_enabled ? "yes" : "no",
-      py_projector_kind_name(&self->proj), (int)self->proj.num_rays, self->use_gpu ? "GPU" : "CPU");
+      py_projector_kind_name(&self->proj), (int)self->proj.num_rays, self->use_gpu ? "GPU" : "CPU", alg);
   if (text == NULL) return NULL;
   int rc = PyFile_WriteObject(text, PySys_GetObject("stdout"), Py_PRINT_RAW);
   Py_DECREF(text);
   if (rc != 0) return NULL;
   Py_RETURN_NONE;
+}
+
+/* ---- regularised reconstruction ---- */
+
+static PyObject *osem_set_algorithm(osem_object *self, PyObject *name)
+{
+  if (osem_not_busy(self, "setAlgorithm") != 0) return NULL;
+  const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+  if (s == NULL) {
+    if (!PyErr_Occurred())
+      PyErr_Format(PyExc_TypeError, "setAlgorithm: expected 'osem', 'osl' or 'bsrem', got '%.100s'",
+                   Py_TYPE(name)->tp_name);
+    return NULL;
+  }
+  pet_osem_algorithm a;
+  if (py_check(pet_osem_algorithm_parse(s, &a)) != 0) return NULL;
+  self->algorithm = a;
+  Py_RETURN_NONE;
+}
+
+static PyObject *osem_set_prior(osem_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"name", "beta", "gamma", "epsilon", NULL};
+  const char *name = NULL;
+  pet_prior_params p = pet_prior_params_default();
+  double beta = 0.0, gamma = p.gamma, eps = p.epsilon;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|ddd:setPrior", kwlist, &name, &beta, &gamma, &eps)) return NULL;
+  if (osem_not_busy(self, "setPrior") != 0) return NULL;
+  if (py_check(pet_prior_kind_parse(name, &p.kind)) != 0) return NULL;
+  p.beta = (float)beta;
+  p.gamma = (float)gamma;
+  p.epsilon = (float)eps;
+  if (py_check(pet_prior_params_check(&p)) != 0) return NULL;
+  self->prior = p;
+  Py_RETURN_NONE;
+}
+
+static PyObject *osem_set_relaxation(osem_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"relaxation", "eta", NULL};
+  double r = 1.0, eta = self->relaxation_eta;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "d|d:setRelaxation", kwlist, &r, &eta)) return NULL;
+  if (osem_not_busy(self, "setRelaxation") != 0) return NULL;
+  if (!(isfinite(r) && r > 0.0) || !(isfinite(eta) && eta >= 0.0))
+    return py_raise_status(PET_ERROR(PET_ERR_CONFIG,
+                                     "setRelaxation: relaxation must be finite and > 0 and eta finite and >= 0 "
+                                     "(got %g, %g)",
+                                     r, eta));
+  self->relaxation = (float)r;
+  self->relaxation_eta = (float)eta;
+  Py_RETURN_NONE;
+}
+
+static PyObject *osem_penalty(osem_object *self, PyObject *img)
+{
+  pet_image *x = py_image_get(img, "penalty");
+  if (x == NULL) return NULL;
+  double u = 0.0;
+  if (py_check(pet_prior_value(&self->prior, x, &u)) != 0) return NULL;
+  return PyFloat_FromDouble(u);
+}
+
+static PyObject *osem_penalty_gradient(osem_object *self, PyObject *img)
+{
+  pet_image *x = py_image_get(img, "penaltyGradient");
+  if (x == NULL) return NULL;
+  if (py_check(pet_image_require(x, PET_HOST)) != 0) return NULL;
+  PyObject *out = py_image_owned_new(&x->params);
+  if (out == NULL) return NULL;
+  if (py_check(pet_prior_gradient(&self->prior, x, ((py_image_object *)out)->img)) != 0) {
+    Py_DECREF(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* Read-only views of the regularisation settings (closure: which one). */
+static PyObject *get_regularisation(osem_object *self, void *which)
+{
+  switch ((int)(intptr_t)which) {
+  case 0: return PyUnicode_FromString(pet_osem_algorithm_name(self->algorithm));
+  case 1: return PyUnicode_FromString(pet_prior_kind_name(self->prior.kind));
+  case 2: return PyFloat_FromDouble(self->prior.beta);
+  case 3: return PyFloat_FromDouble(self->prior.gamma);
+  case 4: return PyFloat_FromDouble(self->prior.epsilon);
+  case 5: return PyFloat_FromDouble(self->relaxation);
+  default: return PyFloat_FromDouble(self->relaxation_eta);
+  }
 }
 
 static PyObject *osem_add_gauss_psf(osem_object *self, PyObject *args, PyObject *kwds)
@@ -1418,9 +1524,29 @@ static PyGetSetDef osem_getset[] = {
      "mask).", NULL},
     {"dataInput", (getter)get_data, NULL, "The data of setDataInput, or None.", NULL},
     {"scanner", (getter)get_scanner, NULL, "The Scanner.", NULL},
+    {"algorithm", (getter)get_regularisation, NULL, "'osem', 'osl' or 'bsrem' (setAlgorithm).", (void *)0},
+    {"prior", (getter)get_regularisation, NULL, "'none', 'rdp' or 'quadratic' (setPrior).", (void *)1},
+    {"beta", (getter)get_regularisation, NULL, "The prior's penalisation factor (setPrior).", (void *)2},
+    {"gamma", (getter)get_regularisation, NULL, "The RDP's edge preservation (setPrior).", (void *)3},
+    {"epsilon", (getter)get_regularisation, NULL, "The RDP's epsilon (setPrior).", (void *)4},
+    {"relaxation", (getter)get_regularisation, NULL, "BSREM's relaxation (setRelaxation).", (void *)5},
+    {"relaxationEta", (getter)get_regularisation, NULL, "BSREM's relaxation decay (setRelaxation).", (void *)6},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyMethodDef osem_methods[] = {
+    {"setAlgorithm", (PyCFunction)osem_set_algorithm, METH_O,
+     "setAlgorithm($self, name, /)\n--\n\n'osem' (default), 'osl' (one-step-late MAP-OSEM, Green 1990) or "
+     "'bsrem' (De Pierro & Yamagishi 2001): the last two maximise the log-likelihood minus the prior."},
+    {"setPrior", PY_METH(osem_set_prior), METH_VARARGS | METH_KEYWORDS,
+     "setPrior($self, name, beta=0.0, gamma=2.0, epsilon=1e-7)\n--\n\nThe penalty: 'none', 'rdp' (relative "
+     "difference, STIR's definition) or 'quadratic', with its penalisation factor beta (STIR's "
+     "'penalisation factor'); gamma and epsilon are the RDP's."},
+    {"setRelaxation", PY_METH(osem_set_relaxation), METH_VARARGS | METH_KEYWORDS,
+     "setRelaxation($self, relaxation, eta=0.1)\n--\n\nBSREM's step in iteration k: relaxation / (1 + eta k)."},
+    {"penalty", (PyCFunction)osem_penalty, METH_O,
+     "penalty($self, image, /)\n--\n\nThe prior's value U(image) (a host image), in double."},
+    {"penaltyGradient", (PyCFunction)osem_penalty_gradient, METH_O,
+     "penaltyGradient($self, image, /)\n--\n\nA new ImageOwned: dU/dx of the prior at the host image."},
     {"setProjector", (PyCFunction)osem_set_projector, METH_O,
      "setProjector($self, name, /)\n--\n\n\"S\" (Siddon), \"DD\" (distance-driven) or \"MRS\" "
      "(multi-ray Siddon, numRays 4 unless set > 1).\nValueError otherwise."},

@@ -13,7 +13,7 @@ declare -A header_floor=(
   [pet_status.h]=0 [pet_image.h]=0 [pet_scanner.h]=0 [pet_histogram.h]=0 [pet_listmode.h]=0
   [pet_hd.h]=0 [pet_devmem.h]=0 [pet_reducer.h]=0 [pet_version.h]=0 [pet_progress.h]=0
   [pet_storage.h]=0 [pet_bin_map.h]=0
-  [pet_projector.h]=1 [pet_osem_backend.h]=1 [pet_fov.h]=1
+  [pet_projector.h]=1 [pet_osem_backend.h]=1 [pet_fov.h]=1 [pet_prior.h]=1
   [pet_gpu.h]=2
   [pet_comm.h]=3
   [pet_nifti.h]=4 [pet_png.h]=4 [pet_yrt_io.h]=4 [pet_h5.h]=4

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "pet_config.h"
+#include "pet_osem.h"
 #include "pet_test_util.h"
 
 static char g_dir[512];
@@ -79,6 +80,13 @@ static const field_case cases[] = {
     {"tof", "true", "on", "1", "\"false\"", "2"},
     {"tof_n_sigmas", "2.5", "4", "0", "-1", "nan"},
     {"psf_fwhm_mm", "4.5", "2", "-0.5", "\"4\"", "inf"},
+    {"algorithm", "\"osl\"", "bsrem", "\"map\"", "1", "OSL"},
+    {"prior", "\"rdp\"", "quadratic", "\"tv\"", "2", "RDP"},
+    {"beta", "0.25", "3e-2", "-1", "\"0.1\"", "-0.5"},
+    {"gamma", "1", "0", "-2", "null", "x"},
+    {"epsilon", "1e-3", "0", "-1e-3", "[]", "eps"},
+    {"relaxation", "0.5", "2", "0", "-1", "0"},
+    {"relaxation_eta", "0.5", "0", "-0.1", "true", "fast"},
     {"threads", "8", "16", "-1", "8.5", "x8"},
     {"image.nx", "128", "96", "-1", "40000", "1e9"},
     {"image.ny", "128", "96", "1.5", "\"128\"", "-3"},
@@ -356,6 +364,50 @@ static void test_config_validate_cross_field(void **state)
   c.num_rays = 4;
   assert_int_equal(pet_config_validate(&c), PET_ERR_CONFIG);
   assert_non_null(strstr(pet_last_error(), "num_rays"));
+
+  /* a prior needs a regularised algorithm, and beta needs a prior */
+  valid_base(&c);
+  c.prior = PET_PRIOR_RDP;
+  assert_int_equal(pet_config_validate(&c), PET_OK); /* beta 0: no prior in effect */
+  c.beta = 0.1;
+  assert_int_equal(pet_config_validate(&c), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "algorithm"));
+  c.algorithm = PET_OSEM_ALG_BSREM;
+  assert_int_equal(pet_config_validate(&c), PET_OK);
+  c.prior = PET_PRIOR_NONE;
+  assert_int_equal(pet_config_validate(&c), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "beta"));
+}
+
+/* pet_config_apply_prior: the config's regularisation fields are the engine's options. */
+static void test_config_apply_prior(void **state)
+{
+  (void)state;
+  pet_config c;
+  pet_config_defaults(&c);
+  pet_osem_opts o = pet_osem_opts_default();
+  const pet_osem_opts d = o;
+  assert_int_equal(pet_config_apply_prior(&c, &o), PET_OK);
+  /* the config's defaults are the engine's */
+  assert_int_equal(o.algorithm, d.algorithm);
+  assert_int_equal(o.prior.kind, d.prior.kind);
+  assert_true(o.prior.beta == d.prior.beta && o.prior.gamma == d.prior.gamma);
+  assert_true(o.prior.epsilon == d.prior.epsilon);
+  assert_true(o.relaxation == d.relaxation && o.relaxation_eta == d.relaxation_eta);
+  assert_int_equal(pet_config_set(&c, "algorithm", "bsrem"), PET_OK);
+  assert_int_equal(pet_config_set(&c, "prior", "quadratic"), PET_OK);
+  assert_int_equal(pet_config_set(&c, "beta", "0.25"), PET_OK);
+  assert_int_equal(pet_config_set(&c, "gamma", "1.5"), PET_OK);
+  assert_int_equal(pet_config_set(&c, "epsilon", "0.125"), PET_OK);
+  assert_int_equal(pet_config_set(&c, "relaxation", "0.75"), PET_OK);
+  assert_int_equal(pet_config_set(&c, "relaxation-eta", "0.5"), PET_OK);
+  assert_int_equal(pet_config_apply_prior(&c, &o), PET_OK);
+  assert_int_equal(o.algorithm, PET_OSEM_ALG_BSREM);
+  assert_int_equal(o.prior.kind, PET_PRIOR_QUADRATIC);
+  assert_true(o.prior.beta == 0.25f && o.prior.gamma == 1.5f && o.prior.epsilon == 0.125f);
+  assert_true(o.relaxation == 0.75f && o.relaxation_eta == 0.5f);
+  assert_int_equal(o.iterations, d.iterations); /* the rest is left alone */
+  assert_int_equal(pet_config_apply_prior(NULL, &o), PET_ERR_ARG);
 }
 
 static void test_config_frames(void **state)
@@ -538,7 +590,7 @@ static void test_config_examples_are_valid(void **state)
 {
   (void)state;
   const char *names[] = {"minimal.json", "histogram_osem.json", "listmode_tof_dynamic_gpu.json",
-                         "sensitivity_only.json"};
+                         "sensitivity_only.json", "bsrem_rdp.json"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
     char path[1024];
     /* __FILE__ is this source's absolute path in a CMake build: <root>/tests/test_config.c */
@@ -561,6 +613,7 @@ int main(void)
       cmocka_unit_test(test_config_unknown_keys_and_bad_files),
       cmocka_unit_test(test_config_cli_overrides_the_file),
       cmocka_unit_test(test_config_validate_cross_field),
+      cmocka_unit_test(test_config_apply_prior),
       cmocka_unit_test(test_config_frames),
       cmocka_unit_test(test_config_frames_json_and_dyn),
       cmocka_unit_test(test_config_round_trip_and_hash),

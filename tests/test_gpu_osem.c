@@ -1,6 +1,6 @@
 /* GPU OSEM (pet_osem_run with the GPU backend) against the host OSEM (the CPU backend): histogram with
  * corrections and PSF, list-mode with TOF and corrections, a tiny VRAM budget, resume and
- * callbacks. Exits 77 (skipped) without a CUDA device. */
+ * callbacks, OSL and BSREM with the RDP and quadratic priors, the device prior gradient. Exits 77 (skipped) without a CUDA device. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "pet_gpu.h"
 #include "pet_osem.h"
 #include "pet_phantom.h"
+#include "pet_prior.h"
 #include "pet_simulate.h"
 #include "pet_test_util.h"
 
@@ -300,6 +301,81 @@ static void test_device_image_in_place(void **state)
   pet_image_destroy(&back);
 }
 
+/* OSL and BSREM with each prior: the device's prior kernel and regularised update against the
+ * host's (one worker, pet_prior_kernel.h), with the PSF and a tiny budget too. */
+static void test_regularised(void **state)
+{
+  fixture *f = *state;
+  pet_osem_data d = histo_data(f);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 1;
+  pet_image *sens = NULL;
+  assert_int_equal(pet_image_create_owned(&sens, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_osem_sensitivity(&d, &o, &sens, 1), PET_OK);
+  double sum = 0.0;
+  int64_t n = 0;
+  for (int64_t v = 0; v < pet_image_num_voxels(sens); ++v)
+    if (sens->data[v] > 0.0f) sum += sens->data[v], ++n;
+  pet_image_destroy(&sens);
+  const float beta = (float)(0.05 * sum / (double)n);
+  o.iterations = 3;
+  o.subsets = 4;
+  o.algorithm = PET_OSEM_ALG_OSL;
+  o.prior.kind = PET_PRIOR_RDP;
+  o.prior.beta = beta;
+  run_both(&d, &o, 0, "osl rdp 3x4", &f->ip);
+  o.algorithm = PET_OSEM_ALG_BSREM;
+  o.relaxation_eta = 0.3f;
+  run_both(&d, &o, 0, "bsrem rdp 3x4", &f->ip);
+  run_both(&d, &o, 5000, "bsrem rdp 3x4, tiny budget", &f->ip);
+  o.prior.kind = PET_PRIOR_QUADRATIC;
+  o.prior.beta = 0.02f * beta;
+  run_both(&d, &o, 0, "bsrem quadratic 3x4", &f->ip);
+  o.algorithm = PET_OSEM_ALG_OSL;
+  o.psf_fwhm_mm = 4.0f;
+  run_both(&d, &o, 0, "osl quadratic 3x4 + psf 4 mm", &f->ip);
+}
+
+/* pet_gpu_prior_gradient (the backend's kernel) == pet_prior_gradient (the host loop). */
+static void test_prior_gradient_device_equals_host(void **state)
+{
+  fixture *f = *state;
+  pet_image *x = NULL, *gh = NULL, *xd = NULL, *gd = NULL, *back = NULL;
+  assert_int_equal(pet_image_create_owned(&x, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&gh, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&back, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&xd, f->ip, PET_DEVICE), PET_OK);
+  assert_int_equal(pet_image_create_owned(&gd, f->ip, PET_DEVICE), PET_OK);
+  for (int64_t v = 0; v < pet_image_num_voxels(x); ++v) x->data[v] = f->truth->data[v] + pet_test_uniform(v + 17);
+  assert_int_equal(pet_image_copy(xd, x), PET_OK);
+  for (int kind = PET_PRIOR_RDP; kind <= PET_PRIOR_QUADRATIC; ++kind) {
+    pet_prior_params p = pet_prior_params_default();
+    p.kind = (pet_prior_kind)kind;
+    p.beta = 0.7f;
+    assert_int_equal(pet_prior_gradient(&p, x, gh), PET_OK);
+    assert_int_equal(pet_gpu_prior_gradient(&p, xd, gd), PET_OK);
+    assert_int_equal(pet_image_copy(back, gd), PET_OK);
+    double gmax = 0.0, worst = 0.0;
+    for (int64_t v = 0; v < pet_image_num_voxels(x); ++v) gmax = fmax(gmax, fabs(gh->data[v]));
+    for (int64_t v = 0; v < pet_image_num_voxels(x); ++v) worst = fmax(worst, fabs((double)gh->data[v] - back->data[v]));
+    printf("  prior gradient %-10s gpu - cpu: %.3g of the largest %.3g\n", pet_prior_kind_name(p.kind), worst / gmax,
+           gmax);
+    assert_true(gmax > 0.0);
+    assert_true(worst <= 1e-5 * gmax);
+  }
+  pet_prior_params bad = pet_prior_params_default();
+  bad.beta = -1.0f;
+  assert_int_equal(pet_gpu_prior_gradient(&bad, xd, gd), PET_ERR_CONFIG);
+  assert_int_equal(pet_gpu_prior_gradient(&bad, x, gd), PET_ERR_CONFIG);
+  bad.beta = 1.0f;
+  assert_int_equal(pet_gpu_prior_gradient(&bad, x, gd), PET_ERR_STATE); /* a host image */
+  pet_image_destroy(&x);
+  pet_image_destroy(&gh);
+  pet_image_destroy(&xd);
+  pet_image_destroy(&gd);
+  pet_image_destroy(&back);
+}
+
 int main(void)
 {
   if (pet_gpu_device_count() == 0) {
@@ -315,6 +391,8 @@ int main(void)
       cmocka_unit_test(test_resume),
       cmocka_unit_test(test_device_image_in_place),
       cmocka_unit_test(test_sensitivity_hand_over),
+      cmocka_unit_test(test_regularised),
+      cmocka_unit_test(test_prior_gradient_device_equals_host),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

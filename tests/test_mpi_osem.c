@@ -1,6 +1,6 @@
-/* Distributed OSEM on the host MPI path: N ranks == 1 rank (histogram and list-mode) with both
- * per-subset reductions (allreduce; reduce-scatter to z-slabs + allgather), ranks with no
- * work or no slab, agreement on a rank-local failure. Run under mpirun at np = 1, 2, 4. */
+/* Distributed OSEM on the host MPI path: N ranks == 1 rank (histogram and list-mode; OSEM, OSL
+ * and BSREM) with both per-subset reductions (allreduce; reduce-scatter to z-slabs +
+ * allgather), ranks with no work or no slab, agreement on a rank-local failure. Run under mpirun at np = 1, 2, 4. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "pet_histogram.h"
 #include "pet_osem.h"
 #include "pet_phantom.h"
+#include "pet_prior.h"
 #include "pet_scanner.h"
 #include "pet_simulate.h"
 #include "pet_test_util.h"
@@ -78,13 +79,10 @@ static int teardown(void **state)
   return 0;
 }
 
-static double run_compare(fixture *f, pet_osem_data *d, int subsets, int iterations, bool slab)
+/* 1 rank vs N ranks with options base (its reducer is set here). */
+static double run_compare_opts(fixture *f, pet_osem_data *d, const pet_osem_opts *base)
 {
-  pet_osem_opts o = pet_osem_opts_default();
-  o.slab_update = slab;
-  o.subsets = subsets;
-  o.iterations = iterations;
-  o.batch_lors = 777; /* many batches, uneven ones */
+  pet_osem_opts o = *base;
   pet_image *ref = NULL, *dist = NULL;
   pet_image_create_owned(&ref, f->ip, PET_HOST);
   pet_image_create_owned(&dist, f->ip, PET_HOST);
@@ -103,6 +101,73 @@ static double run_compare(fixture *f, pet_osem_data *d, int subsets, int iterati
   pet_image_destroy(&ref);
   pet_image_destroy(&dist);
   return den > 0 ? sqrt(num / den) : 1.0;
+}
+
+static double run_compare(fixture *f, pet_osem_data *d, int subsets, int iterations, bool slab)
+{
+  pet_osem_opts o = pet_osem_opts_default();
+  o.slab_update = slab;
+  o.subsets = subsets;
+  o.iterations = iterations;
+  o.batch_lors = 777; /* many batches, uneven ones */
+  return run_compare_opts(f, d, &o);
+}
+
+/* A beta that makes the prior matter on this data: the RDP's gradient is O(beta), so a
+ * fraction of the mean sensitivity (the same on every rank: computed by each alone). */
+static float beta_for(fixture *f, const pet_osem_data *d, double fraction)
+{
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 1;
+  pet_image *s = NULL;
+  pet_image_create_owned(&s, f->ip, PET_HOST);
+  assert_all(pet_osem_sensitivity(d, &o, &s, 1) == PET_OK);
+  double sum = 0.0;
+  int64_t n = 0;
+  for (int64_t v = 0; v < pet_image_num_voxels(s); ++v)
+    if (s->data[v] > 0.0f) sum += s->data[v], ++n;
+  pet_image_destroy(&s);
+  return (float)(fraction * sum / (double)(n > 0 ? n : 1));
+}
+
+/* OSL and BSREM with each prior: the prior's gradient comes from the whole image, which every
+ * rank holds after the reduction (slab update: each rank its slab, from its slab and the
+ * neighbouring slices; with 4 ranks on 3 slices one rank has no slab). */
+static void test_regularised_osem_n_ranks_equals_one_rank(void **state)
+{
+  fixture *f = *state;
+  pet_osem_data d;
+  memset(&d, 0, sizeof d);
+  d.scanner = f->scanner;
+  d.layout = f->L;
+  d.histogram = f->h;
+  d.mult = f->sim.mult;
+  d.add = f->sim.add;
+  d.lm_count = -1;
+  const float beta = beta_for(f, &d, 0.05);
+  for (int c = 0; c < 5; ++c) {
+    pet_osem_data dc = d;
+    if (c == 4) {
+      dc.histogram = NULL;
+      dc.listmode = f->lm;
+      dc.add = NULL;
+    }
+    pet_osem_opts o = pet_osem_opts_default();
+    o.subsets = c == 4 ? 3 : 4;
+    o.iterations = 2;
+    o.batch_lors = 777;
+    o.slab_update = c % 2 == 1 || c == 4;
+    o.algorithm = c < 2 || c == 4 ? PET_OSEM_ALG_OSL : PET_OSEM_ALG_BSREM;
+    o.prior.kind = c == 3 ? PET_PRIOR_QUADRATIC : PET_PRIOR_RDP;
+    o.prior.beta = c == 3 ? 0.02f * beta : beta;
+    o.relaxation_eta = 0.3f;
+    const double e = run_compare_opts(f, &dc, &o);
+    if (pet_comm_rank(comm) == 0)
+      printf("  %d rank(s): %s %s, %s%s: rel rmse to 1 rank %.3g\n", pet_comm_size(comm),
+             pet_osem_algorithm_name(o.algorithm), pet_prior_kind_name(o.prior.kind),
+             o.slab_update ? "slab update" : "allreduce", c == 4 ? ", list-mode" : "", e);
+    assert_all(e < 1e-5);
+  }
 }
 
 static void test_histogram_osem_n_ranks_equals_one_rank(void **state)
@@ -287,7 +352,17 @@ static void test_gpu_backend_over_ranks_equals_cpu(void **state)
   int dev = -1;
   assert_all(pet_comm_setup_gpu(comm, PET_COMM_AUTO, &dev) == PET_OK);
   pet_reducer r = pet_comm_reducer(comm);
-  for (int c = 0; c < 5; ++c) {
+  float beta = 0.0f;
+  {
+    pet_osem_data d;
+    memset(&d, 0, sizeof d);
+    d.scanner = f->scanner;
+    d.layout = f->L;
+    d.mult = f->sim.mult;
+    d.lm_count = -1;
+    beta = beta_for(f, &d, 0.05);
+  }
+  for (int c = 0; c < 7; ++c) {
     pet_osem_data d;
     memset(&d, 0, sizeof d);
     d.scanner = f->scanner;
@@ -305,8 +380,15 @@ static void test_gpu_backend_over_ranks_equals_cpu(void **state)
     o.slab_update = c == 1 || c == 3 || c == 4;
     if (c == 2) o.psf_fwhm_mm = 4.0f;
     if (c == 4) pet_projector_params_set_name(&o.proj, "DD");
+    if (c >= 5) { /* regularised: the prior's kernels and the OSL / BSREM updates on the device */
+      o.slab_update = c == 5;
+      o.algorithm = c == 5 ? PET_OSEM_ALG_OSL : PET_OSEM_ALG_BSREM;
+      o.prior.kind = c == 5 ? PET_PRIOR_RDP : PET_PRIOR_QUADRATIC;
+      o.prior.beta = c == 5 ? beta : 0.02f * beta;
+    }
     const char *what[] = {"histogram, allreduce", "histogram, slab update", "histogram, PSF",
-                          "list-mode, slab update", "DD, slab update"};
+                          "list-mode, slab update", "DD, slab update", "OSL RDP, slab update",
+                          "BSREM quadratic"};
     pet_image *xc = NULL, *xg = NULL;
     pet_image_create_owned(&xc, f->ip, PET_HOST);
     pet_image_create_owned(&xg, f->ip, PET_HOST);
@@ -344,6 +426,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_histogram_osem_n_ranks_equals_one_rank),
       cmocka_unit_test(test_listmode_osem_n_ranks_equals_one_rank),
+      cmocka_unit_test(test_regularised_osem_n_ranks_equals_one_rank),
       cmocka_unit_test(test_streamed_listmode_n_ranks_equals_one_rank),
       cmocka_unit_test(test_ranks_without_work_are_fine),
       cmocka_unit_test(test_slab_update_equals_allreduce_and_times_phases),

@@ -1,5 +1,6 @@
 /* OSEM: monotone likelihood (MLEM), convergence on noise-free data, list-mode == histogram,
- * corrections, PSF adjointness, option errors. */
+ * corrections, PSF adjointness, option errors; OSL and BSREM: beta 0 is OSEM, BSREM's objective
+ * rises, the penalty falls, resume, option errors. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "pet_histogram.h"
 #include "pet_osem.h"
 #include "pet_phantom.h"
+#include "pet_prior.h"
 #include "pet_scanner.h"
 #include "pet_simulate.h"
 #include "pet_test_util.h"
@@ -349,6 +351,278 @@ static void test_osem_rejects_bad_options(void **state)
   pet_histogram_destroy(&h);
 }
 
+/* ---- regularised reconstruction (OSL, BSREM) ---- */
+
+/* Noisy data of the fixture's phantom: counts (r), its histogram (h) and the data for OSEM. */
+static pet_osem_data noisy_data(const fixture *f, double trues, uint64_t seed, pet_sim_result *r, pet_histogram **h)
+{
+  pet_sim_opts so = pet_sim_opts_default();
+  so.total_trues = trues;
+  so.seed = seed;
+  assert_int_equal(pet_simulate_histogram(f->scanner, f->L, f->truth, NULL, &so, r), PET_OK);
+  assert_int_equal(pet_histogram_create_alias(h, f->scanner, r->counts), PET_OK);
+  return histo_data(f, *h, NULL);
+}
+
+static pet_image *run_from_ones(const fixture *f, const pet_osem_data *d, const pet_osem_opts *o)
+{
+  pet_image *x = NULL;
+  assert_int_equal(pet_image_create_owned(&x, f->ip, PET_HOST), PET_OK);
+  pet_image_fill(x, 1.0f);
+  assert_int_equal(pet_osem_run(d, o, NULL, x), PET_OK);
+  return x;
+}
+
+/* The mean of the whole sensitivity over the voxels that see data: the RDP's gradient does not
+ * depend on the image's scale, so a beta relative to it means the same on any data. */
+static double mean_sensitivity(const fixture *f, const pet_osem_data *d)
+{
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 1;
+  pet_image *s = NULL;
+  assert_int_equal(pet_image_create_owned(&s, f->ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_osem_sensitivity(d, &o, &s, 1), PET_OK);
+  double sum = 0.0;
+  int64_t n = 0;
+  for (int64_t v = 0; v < pet_image_num_voxels(s); ++v)
+    if (s->data[v] > 0.0f) {
+      sum += s->data[v];
+      ++n;
+    }
+  pet_image_destroy(&s);
+  assert_true(n > 0);
+  return sum / (double)n;
+}
+
+static double max_abs_diff(const pet_image *a, const pet_image *b, double *amax)
+{
+  double m = 0.0, am = 0.0;
+  for (int64_t v = 0; v < pet_image_num_voxels(a); ++v) {
+    m = fmax(m, fabs((double)a->data[v] - b->data[v]));
+    am = fmax(am, fabs((double)a->data[v]));
+  }
+  *amax = am;
+  return m;
+}
+
+/* OSL's update with a zero prior gradient is the EM update, expression for expression: OSL
+ * with no prior or with beta 0 gives OSEM's image bit for bit. BSREM with relaxation 1 and no
+ * prior is the EM step written as x + x / S (back - S): OSEM's image up to float rounding (and
+ * its floor of 1e-6 max x where OSEM gives 0). */
+static void test_osl_with_beta_zero_is_osem_bit_for_bit(void **state)
+{
+  fixture *f = *state;
+  pet_sim_result r;
+  pet_histogram *h = NULL;
+  const pet_osem_data d = noisy_data(f, 1e5, 21, &r, &h);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 4;
+  o.iterations = 3;
+  pet_image *osem = run_from_ones(f, &d, &o);
+  o.algorithm = PET_OSEM_ALG_OSL;
+  pet_image *osl_none = run_from_ones(f, &d, &o);
+  o.prior.kind = PET_PRIOR_RDP;
+  o.prior.beta = 0.0f;
+  pet_image *osl_zero = run_from_ones(f, &d, &o);
+  const size_t bytes = (size_t)pet_image_num_voxels(osem) * sizeof(float);
+  assert_memory_equal(osem->data, osl_none->data, bytes);
+  assert_memory_equal(osem->data, osl_zero->data, bytes);
+  o.algorithm = PET_OSEM_ALG_BSREM;
+  o.prior.kind = PET_PRIOR_NONE;
+  o.relaxation = 1.0f;
+  o.relaxation_eta = 0.0f;
+  pet_image *bsrem = run_from_ones(f, &d, &o);
+  double amax = 0.0;
+  const double diff = max_abs_diff(bsrem, osem, &amax);
+  assert_true(amax > 0.0);
+  assert_true(diff < 1e-4 * amax);
+  assert_true(diff > 0.0); /* not the same expression: this is the rounding, not a copy */
+  pet_image_destroy(&osem);
+  pet_image_destroy(&osl_none);
+  pet_image_destroy(&osl_zero);
+  pet_image_destroy(&bsrem);
+  pet_histogram_destroy(&h);
+  pet_sim_result_free(&r);
+}
+
+static double objective(const pet_osem_data *d, const pet_osem_opts *o, const pet_image *x)
+{
+  double ll = 0.0, u = 0.0;
+  assert_int_equal(pet_osem_loglik(d, o, x, &ll), PET_OK);
+  assert_int_equal(pet_prior_value(&o->prior, x, &u), PET_OK);
+  return ll - u;
+}
+
+/* BSREM maximises L(x) - U(x): with a decreasing relaxation the objective rises at every
+ * iteration (RDP and quadratic). */
+static void test_bsrem_objective_increases_monotonically(void **state)
+{
+  fixture *f = *state;
+  pet_sim_result r;
+  pet_histogram *h = NULL;
+  const pet_osem_data d = noisy_data(f, 1e5, 5, &r, &h);
+  const double smean = mean_sensitivity(f, &d);
+  for (int kind = PET_PRIOR_RDP; kind <= PET_PRIOR_QUADRATIC; ++kind) {
+    pet_osem_opts o = pet_osem_opts_default();
+    o.subsets = 2;
+    o.iterations = 1;
+    o.algorithm = PET_OSEM_ALG_BSREM;
+    o.prior.kind = (pet_prior_kind)kind;
+    o.prior.beta = (float)(kind == PET_PRIOR_RDP ? 0.05 * smean : 2e-2 * smean);
+    o.relaxation = 1.0f;
+    o.relaxation_eta = 0.5f;
+    pet_image *x = NULL;
+    assert_int_equal(pet_image_create_owned(&x, f->ip, PET_HOST), PET_OK);
+    pet_image_fill(x, 1.0f);
+    double prev = objective(&d, &o, x);
+    for (int it = 0; it < 12; ++it) {
+      o.start_iteration = it;
+      o.iterations = it + 1; /* one iteration at a time, with iteration it's relaxation */
+      assert_int_equal(pet_osem_run(&d, &o, NULL, x), PET_OK);
+      const double phi = objective(&d, &o, x);
+      if (!(phi > prev))
+        fail_msg("%s: iteration %d: objective %.10g after %.10g", pet_prior_kind_name(o.prior.kind), it + 1, phi,
+                 prev);
+      prev = phi;
+    }
+    pet_image_destroy(&x);
+  }
+  pet_histogram_destroy(&h);
+  pet_sim_result_free(&r);
+}
+
+/* The regularised images are smoother than OSEM's in the prior's own measure, and resuming
+ * BSREM at an iteration gives the uninterrupted image (the relaxation follows the iteration). */
+static void test_regularised_images_have_a_lower_penalty_than_osem(void **state)
+{
+  fixture *f = *state;
+  pet_sim_result r;
+  pet_histogram *h = NULL;
+  const pet_osem_data d = noisy_data(f, 1e5, 9, &r, &h);
+  const double smean = mean_sensitivity(f, &d);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.subsets = 4;
+  o.iterations = 4;
+  pet_image *osem = run_from_ones(f, &d, &o);
+  for (int alg = PET_OSEM_ALG_OSL; alg <= PET_OSEM_ALG_BSREM; ++alg)
+    for (int kind = PET_PRIOR_RDP; kind <= PET_PRIOR_QUADRATIC; ++kind) {
+      pet_osem_opts m = o;
+      m.algorithm = (pet_osem_algorithm)alg;
+      m.prior.kind = (pet_prior_kind)kind;
+      m.prior.beta = (float)(kind == PET_PRIOR_RDP ? 0.05 * smean : 2e-2 * smean);
+      pet_image *x = run_from_ones(f, &d, &m);
+      double u_reg = 0.0, u_osem = 0.0;
+      assert_int_equal(pet_prior_value(&m.prior, x, &u_reg), PET_OK);
+      assert_int_equal(pet_prior_value(&m.prior, osem, &u_osem), PET_OK);
+      if (!(u_reg < 0.8 * u_osem))
+        fail_msg("%s %s: penalty %g, OSEM's %g", pet_osem_algorithm_name(m.algorithm),
+                 pet_prior_kind_name(m.prior.kind), u_reg, u_osem);
+      for (int64_t v = 0; v < pet_image_num_voxels(x); ++v) assert_true(isfinite(x->data[v]) && x->data[v] >= 0.0f);
+      if (alg == PET_OSEM_ALG_BSREM && kind == PET_PRIOR_RDP) {
+        pet_image *y = NULL;
+        assert_int_equal(pet_image_create_owned(&y, f->ip, PET_HOST), PET_OK);
+        pet_image_fill(y, 1.0f);
+        pet_osem_opts first = m;
+        first.iterations = 2;
+        assert_int_equal(pet_osem_run(&d, &first, NULL, y), PET_OK);
+        pet_osem_opts rest = m;
+        rest.start_iteration = 2;
+        rest.start_subset = 0;
+        assert_int_equal(pet_osem_run(&d, &rest, NULL, y), PET_OK);
+        assert_memory_equal(x->data, y->data, (size_t)pet_image_num_voxels(x) * sizeof(float));
+        pet_image_destroy(&y);
+      }
+      pet_image_destroy(&x);
+    }
+  pet_image_destroy(&osem);
+  pet_histogram_destroy(&h);
+  pet_sim_result_free(&r);
+}
+
+/* List-mode and histogram data of the same counts give the same regularised image (one
+ * subset: the same data in each update; the list-mode sensitivity is the histogram's). */
+static void test_listmode_map_equals_histogram_map(void **state)
+{
+  fixture *f = *state;
+  pet_sim_opts so = pet_sim_opts_default();
+  so.total_trues = 5e4;
+  so.seed = 4;
+  pet_sim_result r;
+  assert_int_equal(pet_simulate_histogram(f->scanner, f->L, f->truth, NULL, &so, &r), PET_OK);
+  pet_histogram *h = NULL;
+  pet_listmode *lm = NULL;
+  assert_int_equal(pet_histogram_create_alias(&h, f->scanner, r.counts), PET_OK);
+  assert_int_equal(pet_simulate_listmode_from_histogram(f->L, r.counts, 60000, 11, &lm), PET_OK);
+  pet_osem_data dh = histo_data(f, h, NULL);
+  pet_osem_data dl = dh;
+  dl.histogram = NULL;
+  dl.listmode = lm;
+  const double smean = mean_sensitivity(f, &dh);
+  for (int alg = PET_OSEM_ALG_OSL; alg <= PET_OSEM_ALG_BSREM; ++alg) {
+    pet_osem_opts o = pet_osem_opts_default();
+    o.subsets = 1;
+    o.iterations = 3;
+    o.algorithm = (pet_osem_algorithm)alg;
+    o.prior.kind = PET_PRIOR_RDP;
+    o.prior.beta = (float)(0.02 * smean);
+    pet_image *xh = run_from_ones(f, &dh, &o), *xl = run_from_ones(f, &dl, &o);
+    double amax = 0.0;
+    const double diff = max_abs_diff(xh, xl, &amax);
+    if (!(amax > 0.0 && diff < 1e-3 * amax))
+      fail_msg("%s: list-mode vs histogram: max diff %g of %g", pet_osem_algorithm_name(o.algorithm), diff, amax);
+    pet_image_destroy(&xh);
+    pet_image_destroy(&xl);
+  }
+  pet_listmode_destroy(&lm);
+  pet_histogram_destroy(&h);
+  pet_sim_result_free(&r);
+}
+
+static void test_regularised_options_are_checked(void **state)
+{
+  fixture *f = *state;
+  pet_histogram *h = NULL;
+  assert_int_equal(pet_histogram_create_owned(&h, f->scanner), PET_OK);
+  pet_osem_data d = histo_data(f, h, NULL);
+  pet_image *x = NULL;
+  assert_int_equal(pet_image_create_owned(&x, f->ip, PET_HOST), PET_OK);
+  pet_osem_opts o = pet_osem_opts_default();
+  o.algorithm = (pet_osem_algorithm)9;
+  assert_int_equal(pet_osem_check(&d, &o), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "algorithm"));
+  o = pet_osem_opts_default();
+  o.algorithm = PET_OSEM_ALG_OSL;
+  o.prior.kind = PET_PRIOR_RDP;
+  o.prior.beta = -0.5f;
+  assert_int_equal(pet_osem_run(&d, &o, NULL, x), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "beta"));
+  o.prior.beta = 1.0f;
+  o.prior.gamma = -1.0f;
+  assert_int_equal(pet_osem_check(&d, &o), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "gamma"));
+  o.prior.gamma = 2.0f;
+  o.prior.kind = (pet_prior_kind)5;
+  assert_int_equal(pet_osem_check(&d, &o), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "prior"));
+  o = pet_osem_opts_default(); /* a prior needs a regularised algorithm */
+  o.prior.kind = PET_PRIOR_QUADRATIC;
+  o.prior.beta = 1.0f;
+  assert_int_equal(pet_osem_check(&d, &o), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "osl or bsrem"));
+  o.algorithm = PET_OSEM_ALG_BSREM;
+  o.relaxation = 0.0f;
+  assert_int_equal(pet_osem_check(&d, &o), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "relaxation"));
+  o.relaxation = 1.0f;
+  o.relaxation_eta = NAN;
+  assert_int_equal(pet_osem_check(&d, &o), PET_ERR_CONFIG);
+  assert_non_null(strstr(pet_last_error(), "relaxation_eta"));
+  o.relaxation_eta = 0.1f;
+  assert_int_equal(pet_osem_check(&d, &o), PET_OK);
+  pet_image_destroy(&x);
+  pet_histogram_destroy(&h);
+}
+
 int main(void)
 {
   pet_error_set_print(false);
@@ -360,6 +634,11 @@ int main(void)
       cmocka_unit_test(test_psf_blur_is_self_adjoint),
       cmocka_unit_test(test_sensitivity_needs_no_counts),
       cmocka_unit_test(test_osem_rejects_bad_options),
+      cmocka_unit_test(test_osl_with_beta_zero_is_osem_bit_for_bit),
+      cmocka_unit_test(test_bsrem_objective_increases_monotonically),
+      cmocka_unit_test(test_regularised_images_have_a_lower_penalty_than_osem),
+      cmocka_unit_test(test_listmode_map_equals_histogram_map),
+      cmocka_unit_test(test_regularised_options_are_checked),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

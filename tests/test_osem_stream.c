@@ -156,6 +156,24 @@ static void test_streamed_equals_in_memory_bitwise(void **state)
   }
 }
 
+/* the regularised updates read only the image: streamed == in memory, bit for bit, too */
+static void test_streamed_regularised_equals_in_memory_bitwise(void **state)
+{
+  fixture *f = *state;
+  for (int alg = PET_OSEM_ALG_OSL; alg <= PET_OSEM_ALG_BSREM; ++alg) {
+    pet_osem_opts o = opts(alg == PET_OSEM_ALG_BSREM);
+    o.algorithm = (pet_osem_algorithm)alg;
+    o.prior.kind = alg == PET_OSEM_ALG_OSL ? PET_PRIOR_RDP : PET_PRIOR_QUADRATIC;
+    o.prior.beta = 0.5f;
+    pet_image *xm = NULL, *xs = NULL;
+    pet_osem_data d = base_data(f);
+    run_both(f, &d, &o, &xm, &xs);
+    assert_bitwise(xm, xs);
+    pet_image_destroy(&xm);
+    pet_image_destroy(&xs);
+  }
+}
+
 /* a time frame (a range of the events) and a per-event additive term */
 static void test_streamed_frame_range_and_additive(void **state)
 {
@@ -341,6 +359,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_streamed_equals_in_memory_bitwise),
+      cmocka_unit_test(test_streamed_regularised_equals_in_memory_bitwise),
       cmocka_unit_test(test_streamed_frame_range_and_additive),
       cmocka_unit_test(test_small_windows),
       cmocka_unit_test(test_reader_errors_stop_the_run),

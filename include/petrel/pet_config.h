@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pet_prior.h"
 #include "pet_status.h"
 
 #ifdef __cplusplus
@@ -48,6 +49,11 @@ typedef struct pet_config_image {
  *   projector "S" ("S" | "DD" | "MRS"), num_rays 1 [1, 1024]
  *   tof false, tof_n_sigmas 3 (0, 100]
  *   psf_fwhm_mm 0 [0, 1000]     (0: no image-space PSF)
+ *   algorithm "osem" ("osem" | "osl" | "bsrem"), prior "none" ("none" | "rdp" | "quadratic"),
+ *   beta 0 [0, 1e12], gamma 2 [0, 1e6], epsilon 1e-7 [0, 1e6] (pet_prior.h; a prior with
+ *                               beta > 0 needs "osl" or "bsrem", beta > 0 needs a prior)
+ *   relaxation 1 (0, 1e6], relaxation_eta 0.1 [0, 1e6] (bsrem: lambda_k = relaxation /
+ *                               (1 + relaxation_eta k) in iteration k)
  *   threads 0 [0, 4096]         (0: OpenMP's default)
  *   image all 0                 (the scanner's default grid); n in [0, 32767], length in
  *                               [0, 1e5] mm, off in [-1e5, 1e5] mm
@@ -96,6 +102,10 @@ typedef struct pet_config {
   bool tof;
   double tof_n_sigmas;
   double psf_fwhm_mm;
+  pet_osem_algorithm algorithm;
+  pet_prior_kind prior;
+  double beta, gamma, epsilon;
+  double relaxation, relaxation_eta;
   int32_t threads;
   pet_config_image image;
   int32_t save_every;
@@ -181,6 +191,12 @@ pet_status pet_config_frames(const pet_config *cfg, double **durations_s, int *n
  * PET_ERR_NOMEM.
  */
 pet_status pet_config_frame_defs(const pet_config *cfg, pet_frame_def **frames, int *n);
+
+struct pet_osem_opts;
+/** Sets the regularisation fields of o (algorithm, prior, beta, gamma, epsilon, relaxation,
+ *  relaxation_eta) from cfg; the other fields are left as they are. Local.
+ *  Errors: PET_ERR_ARG (NULL), PET_ERR_CONFIG (a bad value, named). */
+pet_status pet_config_apply_prior(const pet_config *cfg, struct pet_osem_opts *o);
 
 /** "auto", "hdf5", ... and "S", "DD", "MRS". Local. */
 const char *pet_data_format_name(pet_data_format f);

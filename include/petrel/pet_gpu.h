@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "pet_devmem.h"
+#include "pet_prior.h"
 #include "pet_projector.h"
 #include "pet_status.h"
 
@@ -104,6 +105,11 @@ struct pet_osem_opts;
 pet_status pet_gpu_time_ms(pet_status (*fn)(void *), void *ctx, float *ms);
 /** Microbenchmark: n float atomicAdds into a device buffer of nvox floats; *ms = kernel time. */
 pet_status pet_gpu_bench_atomics(float *img, int64_t nvox, int64_t n, float *ms);
+
+/** pet_prior_gradient on device images (the GPU backend's kernel): grad = dU/dx of x, both
+ *  PET_DEVICE on one grid. Synchronous. Errors: PET_ERR_ARG, PET_ERR_STATE, PET_ERR_CUDA,
+ *  PET_ERR_UNSUPPORTED (no CUDA). */
+pet_status pet_gpu_prior_gradient(const pet_prior_params *p, const pet_image *x, pet_image *grad);
 
 /** Device bytes per LOR that the GPU backend's batches take for (d, o): the budget divided by
  *  this is the batch size. */

@@ -16,6 +16,7 @@
 #include "pet_histogram.h"
 #include "pet_image.h"
 #include "pet_listmode.h"
+#include "pet_prior.h"
 #include "pet_projector.h"
 #include "pet_reducer.h"
 #include "pet_scanner.h"
@@ -113,7 +114,26 @@ typedef struct pet_osem_opts {
   /* streamed list-mode (data.lm_source): events per window in host memory (two windows of
    * 12-16 bytes an event); rounded up to whole batches; 0 = 1 << 24 */
   int64_t lm_window_events;
+  /* regularised reconstruction (pet_prior.h): algorithm osem (the default), osl or bsrem, and
+   * the penalty U they maximise L - U for (prior.kind none: U = 0; a prior with beta > 0 needs
+   * osl or bsrem). Each subset s takes the share U / subsets of the penalty:
+   *   osl:   x <- x A_s^T(m y / ybar) / max(S_s + dU/dx(x) / subsets, S_s / 2)
+   *   bsrem: x <- max(x + lambda_k x / S_s (A_s^T(m y / ybar) - S_s - dU/dx(x) / subsets),
+   *                   1e-6 max(x)), lambda_k = relaxation / (1 + relaxation_eta k) in
+   *          iteration k (0-based)
+   * With the slab update each rank computes dU/dx on its slab from the whole image (its slab
+   * and a one-slice halo). */
+  pet_osem_algorithm algorithm;
+  pet_prior_params prior;
+  float relaxation, relaxation_eta; /* bsrem: > 0 and >= 0 (defaults 1, 0.1) */
 } pet_osem_opts;
+
+/** One regularised update (map_update) of the loop: the algorithm, the prior gradient's
+ *  factor (1 / subsets), BSREM's relaxation of this iteration and its lower bound. */
+typedef struct pet_map_step {
+  pet_osem_algorithm algorithm; /* PET_OSEM_ALG_OSL or PET_OSEM_ALG_BSREM */
+  float grad_scale, lambda, floor_value;
+} pet_map_step;
 
 /**
  * One backend's operations. `be` is the state its create() returned. Buffers handed to the
@@ -151,6 +171,14 @@ typedef struct pet_osem_backend_ops {
   pet_status (*max)(void *be, const pet_image *img, float *out);
   pet_status (*em_update)(void *be, pet_image *x, const float *back, const pet_image *sens,
                           float scale, float thr);
+  /* The regularised update (pet_prior_kernel.h): grad[v] = dU/dx (p) at the voxels of slices
+   * [z0, z1) of x (the whole image), into (z1 - z0) slices; then x <- the OSL or BSREM update
+   * of step, per voxel, with back, sens * scale and thr as em_update and grad (NULL = 0) on
+   * x's voxels. */
+  pet_status (*prior_grad)(void *be, const pet_prior_params *p, const pet_image *x, int32_t z0, int32_t z1,
+                           float *grad);
+  pet_status (*map_update)(void *be, const pet_map_step *step, pet_image *x, const float *back, const float *grad,
+                           const pet_image *sens, float scale, float thr);
   pet_status (*sync)(void *be);
 } pet_osem_backend_ops;
 

@@ -88,6 +88,12 @@ void pet_job_checkpoint_identity(const pet_config *cfg, const pet_job_inputs *in
            im->length_x, im->length_y, im->length_z, im->off_x, im->off_y, im->off_z, cfg->normalisation,
            cfg->attenuation, cfg->attenuation_image, cfg->randoms, cfg->scatter, cfg->sensitivity,
            cfg->initial_image);
+  /* the regularisation (also in the hash): a resume with another prior is refused, naming it */
+  const size_t used = strlen(ck->fields);
+  snprintf(ck->fields + used, sizeof ck->fields - used,
+           "algorithm: %s\nprior: %s\nbeta: %.9g\ngamma: %.9g\nepsilon: %.9g\nrelaxation: %.9g\nrelaxation_eta: %.9g\n",
+           pet_osem_algorithm_name(cfg->algorithm), pet_prior_kind_name(cfg->prior), cfg->beta, cfg->gamma, cfg->epsilon,
+           cfg->relaxation, cfg->relaxation_eta);
 }
 
 /* The value of line "key: value" in fields, into val; false if there is no such line. */

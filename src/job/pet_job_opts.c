@@ -36,6 +36,7 @@ pet_status pet_job_osem_opts(const pet_config *cfg, const pet_scanner *s, pet_os
   o->psf_fwhm_mm = (float)cfg->psf_fwhm_mm;
   o->gpu = cfg->gpu; /* the device index comes from the communicator (pet_comm_setup_gpu) */
   o->vram_budget_bytes = cfg->vram_budget_mb * 1024 * 1024;
+  PET_TRY(pet_config_apply_prior(cfg, o));
   o->lm_window_events = cfg->lm_window_events; /* streamed list-mode only; 0: the library's default */
   if (cfg->tof)
     PET_CHECK(s->params.tof_fwhm_ps > 0, PET_ERR_CONFIG,

@@ -32,6 +32,10 @@ pet_osem_opts pet_osem_opts_default(void)
   o.iterations = 2;
   o.subsets = 4;
   o.proj = pet_projector_params_default();
+  o.algorithm = PET_OSEM_ALG_OSEM;
+  o.prior = pet_prior_params_default();
+  o.relaxation = 1.0f;
+  o.relaxation_eta = 0.1f;
   return o;
 }
 
@@ -49,6 +53,24 @@ int64_t pet_osem_data_size(const pet_osem_data *d)
 {
   if (is_listmode(d)) return lm_count(d);
   return d->layout->num_bins;
+}
+
+/* The algorithm and its prior. */
+static pet_status check_regularised(const pet_osem_opts *o)
+{
+  PET_CHECK((unsigned)o->algorithm <= PET_OSEM_ALG_BSREM, PET_ERR_CONFIG,
+            "osem: algorithm must be osem, osl or bsrem (got %d)", (int)o->algorithm);
+  PET_TRY(pet_prior_params_check(&o->prior));
+  PET_CHECK(o->algorithm != PET_OSEM_ALG_OSEM || o->prior.kind == PET_PRIOR_NONE || o->prior.beta == 0.0f,
+            PET_ERR_CONFIG, "osem: prior \"%s\" with beta %g needs algorithm osl or bsrem (algorithm is osem)",
+            pet_prior_kind_name(o->prior.kind), (double)o->prior.beta);
+  if (o->algorithm == PET_OSEM_ALG_BSREM) {
+    PET_CHECK(isfinite(o->relaxation) && o->relaxation > 0.0f, PET_ERR_CONFIG,
+              "osem: bsrem relaxation must be finite and > 0 (got %g)", (double)o->relaxation);
+    PET_CHECK(isfinite(o->relaxation_eta) && o->relaxation_eta >= 0.0f, PET_ERR_CONFIG,
+              "osem: bsrem relaxation_eta must be finite and >= 0 (got %g)", (double)o->relaxation_eta);
+  }
+  return PET_OK;
 }
 
 /* need_data: a reconstruction needs exactly one of a histogram and a list-mode; a sensitivity
@@ -88,6 +110,7 @@ static pet_status check(const pet_osem_data *d, const pet_osem_opts *o, bool nee
             "osem: TOF needs list-mode data with TOF values");
   PET_CHECK(o->psf_fwhm_mm >= 0.0f && isfinite(o->psf_fwhm_mm), PET_ERR_CONFIG,
             "osem: psf_fwhm_mm must be >= 0");
+  PET_TRY(check_regularised(o));
   return pet_projector_params_check(&o->proj);
 }
 
@@ -100,6 +123,8 @@ pet_status pet_osem_check(const pet_osem_data *d, const pet_osem_opts *o)
   PET_TRY(check_data(d, o));
   const pet_osem_backend_ops *ops = backend_of(o);
   PET_CHECK(ops != NULL, PET_ERR_UNSUPPORTED, "osem: this petrel build has no CUDA support (rebuild with -DPET_ENABLE_CUDA=ON)");
+  PET_CHECK(o->algorithm == PET_OSEM_ALG_OSEM || (ops->prior_grad && ops->map_update), PET_ERR_UNSUPPORTED,
+            "osem: the %s backend has no %s update", ops->name, pet_osem_algorithm_name(o->algorithm));
   return ops->check(d, o);
 }
 
@@ -132,6 +157,7 @@ typedef struct engine {
   bool *sens_owned;     /* sens[s] made here (else the caller's) */
   float *smax;          /* largest value of each sensitivity image */
   pet_image *x, *xf, *back, *slab_back; /* x: the caller's image when in the backend's space */
+  pet_image *grad;      /* the prior's gradient on the voxels this rank updates (osl, bsrem) */
   bool x_owned;
   pet_image *x_slab;    /* Alias of this rank's slab of x (slab update), NULL for an empty slab */
   pet_image **sens_slab;
@@ -163,6 +189,7 @@ static void engine_free(engine *e)
   pet_image_destroy(&e->xf);
   pet_image_destroy(&e->back);
   pet_image_destroy(&e->slab_back);
+  pet_image_destroy(&e->grad);
   pet_image_destroy(&e->x_slab);
   pet_plan_free(&e->plan);
   memset(e, 0, sizeof *e);
@@ -211,6 +238,8 @@ static pet_status engine_init(engine *e, const pet_osem_data *d, const pet_osem_
     e->win.time_ms = e->lw.d1[0]; /* not read by the backends; bound so that the Alias is complete */
   }
   PET_TRY(e->ops->check(db, o));
+  PET_CHECK(o->algorithm == PET_OSEM_ALG_OSEM || (e->ops->prior_grad && e->ops->map_update), PET_ERR_UNSUPPORTED,
+            "osem: the %s backend has no %s update", e->ops->name, pet_osem_algorithm_name(o->algorithm));
   e->nsens = e->plan.sens_subsets;
   e->sens = calloc((size_t)e->nsens, sizeof *e->sens);
   e->sens_owned = calloc((size_t)e->nsens, sizeof *e->sens_owned);
@@ -388,6 +417,38 @@ static pet_status slab_setup(engine *e)
   return PET_OK;
 }
 
+static bool prior_active(const pet_osem_opts *o)
+{
+  return o->algorithm != PET_OSEM_ALG_OSEM && o->prior.kind != PET_PRIOR_NONE && o->prior.beta > 0.0f;
+}
+
+/* The update of xu (x, or this rank's slab of it: slices [z0, z1)) from its summed back
+ * projection: EM, or the OSL / BSREM update with the prior's gradient at the current x (the
+ * whole image, which every rank holds). */
+static pet_status update_image(engine *e, const pet_osem_opts *o, int32_t it, pet_image *xu, const float *back,
+                               const pet_image *sens, float scale, float thr, int32_t z0, int32_t z1)
+{
+  const pet_osem_backend_ops *ops = e->ops;
+  if (o->algorithm == PET_OSEM_ALG_OSEM) return ops->em_update(e->be, xu, back, sens, scale, thr);
+  const float *g = NULL;
+  if (e->grad) {
+    PET_TRY(ops->prior_grad(e->be, &o->prior, e->x, z0, z1, e->grad->data));
+    g = e->grad->data;
+  }
+  pet_map_step step;
+  step.algorithm = o->algorithm;
+  step.grad_scale = 1.0f / (float)o->subsets;
+  step.lambda = o->relaxation / (1.0f + o->relaxation_eta * (float)it);
+  step.floor_value = 0.0f;
+  if (o->algorithm == PET_OSEM_ALG_BSREM) {
+    /* relative to the whole current image: the same bound on every rank and after a resume */
+    float xmax = 0.0f;
+    PET_TRY(ops->max(e->be, e->x, &xmax));
+    step.floor_value = PET_BSREM_REL_FLOOR * xmax;
+  }
+  return ops->map_update(e->be, &step, xu, back, g, sens, scale, thr);
+}
+
 /* The caller's x up to date with the backend's (for callbacks and the result). */
 static pet_status sync_x(engine *e, pet_image *x)
 {
@@ -444,6 +505,12 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
   PET_TRY_GOTO(st, pet_image_create_owned(&e.back, x->params, ops->space), out);
   if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, pet_image_create_owned(&e.xf, x->params, ops->space), out);
   if (plan->slab) st = slab_setup(&e);
+  if (st == PET_OK && prior_active(o)) {
+    if (!plan->slab)
+      st = pet_image_create_owned(&e.grad, x->params, ops->space);
+    else if (e.x_slab)
+      st = pet_image_create_owned(&e.grad, e.x_slab->params, ops->space);
+  }
   PET_TRY_GOTO(st, agree(red, st), out);
 
   const double t_start = now_s();
@@ -488,7 +555,9 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
         PET_TRY_GOTO(st, red->reduce_scatter_sum(red->ctx, e.back->data, e.slab_back->data, plan->slab_counts,
                                                  ops->space), out);
         t_red = now_s();
-        if (e.x_slab) PET_TRY_GOTO(st, ops->em_update(e.be, e.x_slab, e.slab_back->data, e.sens_slab[si], scale, thr), out);
+        if (e.x_slab)
+          PET_TRY_GOTO(st, update_image(&e, o, it, e.x_slab, e.slab_back->data, e.sens_slab[si], scale, thr, plan->z0,
+                                        plan->z1), out);
         PET_TRY_GOTO(st, ops->sync(e.be), out);
         t_upd = now_s();
         PET_TRY_GOTO(st, red->allgather(red->ctx, e.x->data, plan->slab_counts, ops->space), out);
@@ -497,7 +566,7 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
         PET_TRY_GOTO(st, reduce(red, e.back->data, pet_image_num_voxels(e.back), ops->space), out);
         t_red = now_s();
         if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, ops->blur(e.be, e.back, o->psf_fwhm_mm), out);
-        PET_TRY_GOTO(st, ops->em_update(e.be, e.x, e.back->data, e.sens[si], scale, thr), out);
+        PET_TRY_GOTO(st, update_image(&e, o, it, e.x, e.back->data, e.sens[si], scale, thr, 0, x->params.nz), out);
         PET_TRY_GOTO(st, ops->sync(e.be), out);
         t_upd = t_gather = now_s();
       }

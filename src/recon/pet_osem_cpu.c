@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pet_osem.h"
+#include "pet_prior_kernel.h"
 
 /* Host work buffers for one batch. */
 typedef struct cpu_be {
@@ -207,6 +208,28 @@ static pet_status cpu_em_update(void *p, pet_image *x, const float *back, const 
   return PET_OK;
 }
 
+static pet_status cpu_prior_grad(void *p, const pet_prior_params *pp, const pet_image *x, int32_t z0, int32_t z1,
+                                 float *grad)
+{
+  (void)p;
+  return pet_prior_gradient_slab(pp, x, z0, z1, grad);
+}
+
+static pet_status cpu_map_update(void *p, const pet_map_step *step, pet_image *x, const float *back,
+                                 const float *grad, const pet_image *sens, float scale, float thr)
+{
+  (void)p;
+  const int64_t nv = pet_image_num_voxels(x);
+  float *xv = x->data;
+  const float *sv_ = sens->data;
+  const int32_t bsrem = step->algorithm == PET_OSEM_ALG_BSREM;
+  const float gs = step->grad_scale, lambda = step->lambda, lo = step->floor_value;
+#pragma omp parallel for schedule(static)
+  for (int64_t v = 0; v < nv; ++v)
+    xv[v] = pet_map_update_voxel(bsrem, xv[v], back[v], sv_[v] * scale, thr, grad ? grad[v] : 0.0f, gs, lambda, lo);
+  return PET_OK;
+}
+
 static pet_status cpu_sync(void *p)
 {
   (void)p;
@@ -250,6 +273,8 @@ static const pet_osem_backend_ops cpu_ops = {
   .blur = cpu_blur,
   .max = cpu_max,
   .em_update = cpu_em_update,
+  .prior_grad = cpu_prior_grad,
+  .map_update = cpu_map_update,
   .sync = cpu_sync,
 };
 
