@@ -1,0 +1,320 @@
+/* TOF histograms (pet_projector_params.num_tof_bins): a LOR's bins sum to its non-TOF
+ * projection, bin placement against the erf formula, adjointness, CPU == GPU, bad fields. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pet_gpu.h"
+#include "pet_projector.h"
+#include "pet_test_util.h"
+
+static pet_image *make_image(pet_image_params g, uint64_t key)
+{
+  pet_image *img = NULL;
+  assert_int_equal(pet_image_create_owned(&img, g, PET_HOST), PET_OK);
+  for (int64_t v = 0; v < pet_image_num_voxels(img); ++v)
+    img->data[v] = key ? 0.2f + pet_test_uniform(key + (uint64_t)v) : 0.0f;
+  return img;
+}
+
+static pet_image_params test_geom(void)
+{
+  pet_image_params g = pet_image_params_make(20, 16, 12, 60.0f, 48.0f, 24.0f);
+  g.off_x = 1.5f;
+  g.off_y = -2.0f;
+  g.off_z = 0.5f;
+  return g;
+}
+
+/* n LORs between points of a cylinder of radius r (|z| <= hz) with radial crystal normals. */
+typedef struct lorset {
+  int64_t n;
+  float *lor, *ori;
+} lorset;
+
+static lorset make_lors(int64_t n, uint64_t seed, float r, float hz)
+{
+  lorset s = {n, malloc((size_t)n * 24), malloc((size_t)n * 24)};
+  for (int64_t i = 0; i < n; ++i)
+    for (int e = 0; e < 2; ++e) {
+      float phi = 6.2831853f * pet_test_uniform(seed + 8 * (uint64_t)i + (uint64_t)e);
+      float z = hz * (2.0f * pet_test_uniform(seed + 8 * (uint64_t)i + 2 + (uint64_t)e) - 1.0f);
+      s.lor[6 * i + 3 * e] = r * cosf(phi);
+      s.lor[6 * i + 3 * e + 1] = r * sinf(phi);
+      s.lor[6 * i + 3 * e + 2] = z;
+      s.ori[6 * i + 3 * e] = cosf(phi);
+      s.ori[6 * i + 3 * e + 1] = sinf(phi);
+      s.ori[6 * i + 3 * e + 2] = 0.0f;
+    }
+  return s;
+}
+
+static void free_lors(lorset *s)
+{
+  free(s->lor);
+  free(s->ori);
+}
+
+/* Projector k (0 S, 1 MRS, 2 DD) with TOF bins: FWHM 200 ps (30 mm), bins of bin_ps. */
+static pet_projector_params tof_params(int k, int nbins, float bin_ps)
+{
+  static const char *names[3] = {"S", "MRS", "DD"};
+  pet_projector_params p = pet_projector_params_default();
+  assert_int_equal(pet_projector_params_set_name(&p, names[k]), PET_OK);
+  p.crystal_size_trans = 2.0f;
+  p.crystal_size_z = 2.5f;
+  p.tof_fwhm_ps = 200.0f;
+  p.num_tof_bins = nbins;
+  p.tof_bin_width_ps = bin_ps;
+  p.num_threads = 2;
+  return p;
+}
+
+static const char *kind_name(int k) { return k == 0 ? "S" : (k == 1 ? "MRS" : "DD"); }
+
+static void test_tof_bins_sum_to_non_tof_projection(void **state)
+{
+  (void)state;
+  const pet_image_params g = test_geom();
+  pet_image *x = make_image(g, 1000);
+  /* LORs of length <= 300 mm; 25 bins of 16 mm (106.7 ps) reach 200 mm either side of the
+   * midpoint, beyond 150 mm plus the kernel's 3 sigma (38 mm): they cover every LOR */
+  const float bin_ps = 2.0f * 16.0f / PET_SPEED_OF_LIGHT_MM_PS;
+  lorset s = make_lors(2000, 55, 150.0f, 10.0f);
+  for (int k = 0; k < 3; ++k)
+    for (int ori = 0; ori <= 1; ++ori) {
+      pet_lor_batch b = {s.n, s.lor, ori ? s.ori : NULL, NULL};
+      pet_projector_params p0 = tof_params(k, 0, 0.0f);
+      pet_projector_params pt = tof_params(k, 25, bin_ps);
+      float *y0 = malloc((size_t)s.n * 4), *yt = malloc((size_t)s.n * 25 * 4);
+      assert_int_equal(pet_project_fwd_cpu(&p0, &b, x, y0), PET_OK);
+      assert_int_equal(pet_project_fwd_cpu(&pt, &b, x, yt), PET_OK);
+      double worst = 0.0;
+      int64_t hit = 0;
+      for (int64_t i = 0; i < s.n; ++i) {
+        double sum = 0.0;
+        for (int t = 0; t < 25; ++t) {
+          assert_true(yt[i * 25 + t] >= 0.0f);
+          sum += yt[i * 25 + t];
+        }
+        if (y0[i] > 0.0f) ++hit;
+        double r = fabs(sum - y0[i]) / fmax(fabs((double)y0[i]), 1e-3);
+        if (r > worst) worst = r;
+      }
+      printf("  %-3s orient %d: %lld LORs hit, worst |sum_t - non-TOF| / non-TOF %.3g\n",
+             kind_name(k), ori, (long long)hit, worst);
+      assert_true(hit > 200);
+      assert_true(worst <= 1e-5);
+      free(y0);
+      free(yt);
+    }
+  free_lors(&s);
+  pet_image_destroy(&x);
+}
+
+/* The truncated, renormalised Gaussian's mass on [a, b] (mm from its centre), in double. */
+static double kernel_mass(double a, double b, double sigma, double nsig)
+{
+  double h = nsig * sigma;
+  a = fmax(fmin(a, h), -h);
+  b = fmax(fmin(b, h), -h);
+  return 0.5 * (erf(b / (sqrt(2.0) * sigma)) - erf(a / (sqrt(2.0) * sigma))) /
+         erf(nsig / sqrt(2.0));
+}
+
+/* One hot voxel on a LOR along x: bin t's projection is the voxel's chord times the kernel's
+ * mass, centred on the voxel, over bin t's interval, with bin 0 at the end of endpoint 2 (the
+ * most negative t2 - t1). */
+static void test_tof_bins_place_a_point_by_the_erf_formula(void **state)
+{
+  (void)state;
+  pet_image_params g = pet_image_params_make(40, 1, 1, 80.0f, 2.0f, 2.0f);
+  for (int k = 0; k < 3; k += 2) {
+    for (int dir = 0; dir < 2; ++dir) {
+      pet_image *x = make_image(g, 0);
+      const int hot = 28; /* centre at x = -40 + 2 * 28 + 1 = 17 mm */
+      x->data[hot] = 1.0f;
+      const float lor[6] = {dir ? 100.0f : -100.0f, 0.0f, 0.0f, dir ? -100.0f : 100.0f, 0.0f,
+                            0.0f};
+      const int nb = 13;
+      const float bin_ps = 100.0f; /* 15 mm */
+      pet_projector_params p = tof_params(k, nb, bin_ps);
+      p.crystal_size_z = 2.0f; /* DD: the footprint is the voxel's face */
+      pet_lor_batch b = {1, lor, NULL, NULL};
+      float y[13];
+      assert_int_equal(pet_project_fwd_cpu(&p, &b, x, y), PET_OK);
+      const double bm = 0.5 * PET_SPEED_OF_LIGHT_MM_PS * bin_ps;
+      const double sigma = 0.5 * PET_SPEED_OF_LIGHT_MM_PS * 200.0 / (2.0 * sqrt(2.0 * log(2.0)));
+      const double s = dir ? 100.0 - 17.0 : 100.0 + 17.0; /* from endpoint 1 */
+      const double len = 200.0;
+      int tmax = 0;
+      for (int t = 0; t < nb; ++t) {
+        /* bin t: measured positions d with (len/2 - d)/bm + nb/2 in [t, t + 1) */
+        double d_hi = 0.5 * len - (t - 0.5 * nb) * bm, d_lo = 0.5 * len - (t + 1 - 0.5 * nb) * bm;
+        double want = 2.0 * kernel_mass(d_lo - s, d_hi - s, sigma, 3.0);
+        if (fabs(y[t] - want) > 1e-5) {
+          print_error("%s dir %d bin %d: got %.8g want %.8g\n", kind_name(k), dir, t, y[t], want);
+          fail();
+        }
+        if (y[t] > y[tmax]) tmax = t;
+      }
+      /* the emission is 17 mm from the midpoint toward endpoint 1 (dir 0: endpoint 2) */
+      assert_int_equal(tmax, dir ? 7 : 5);
+      pet_image_destroy(&x);
+    }
+  }
+}
+
+static void test_tof_bins_are_adjoint(void **state)
+{
+  (void)state;
+  const pet_image_params g = test_geom();
+  pet_image *x = make_image(g, 3000);
+  const int nb = 13;
+  lorset s = make_lors(1500, 91, 60.0f, 12.0f);
+  float *y = malloc((size_t)s.n * nb * 4), *ax = malloc((size_t)s.n * nb * 4);
+  for (int64_t i = 0; i < s.n * nb; ++i) y[i] = pet_test_uniform(9000 + (uint64_t)i);
+  const int64_t nv = pet_image_num_voxels(x);
+  for (int k = 0; k < 3; ++k)
+    for (int ori = 0; ori <= 1; ++ori)
+      for (int clip = 0; clip <= 1; ++clip) {
+        pet_projector_params p = tof_params(k, nb, 60.0f); /* 9 mm bins: some LOR ends outside */
+        if (clip) {
+          p.fov_radius_mm = 25.0f;
+          p.dd_centre_box = k == 2;
+        }
+        pet_lor_batch b = {s.n, s.lor, ori ? s.ori : NULL, NULL};
+        assert_int_equal(pet_project_fwd_cpu(&p, &b, x, ax), PET_OK);
+        double lhs = 0.0;
+        for (int64_t i = 0; i < s.n * nb; ++i) lhs += (double)ax[i] * y[i];
+        assert_true(lhs > 0.0);
+        for (int strat = PET_BACK_AUTO; strat <= PET_BACK_PRIVATE; ++strat) {
+          pet_image *aty = make_image(g, 0);
+          assert_int_equal(pet_project_back_cpu_with(&p, &b, y, aty, (pet_back_strategy)strat),
+                           PET_OK);
+          double rhs = 0.0;
+          for (int64_t v = 0; v < nv; ++v) rhs += (double)x->data[v] * aty->data[v];
+          if (pet_test_reldiff(lhs, rhs) > 1e-5) {
+            print_error("%s orient %d clip %d strategy %d: <Ax,y> %.10g <x,A'y> %.10g\n",
+                        kind_name(k), ori, clip, strat, lhs, rhs);
+            fail();
+          }
+          pet_image_destroy(&aty);
+        }
+      }
+  free(y);
+  free(ax);
+  free_lors(&s);
+  pet_image_destroy(&x);
+}
+
+static void test_tof_bins_cpu_equals_gpu(void **state)
+{
+  (void)state;
+  if (pet_gpu_device_count() <= 0) {
+    printf("  no CUDA device: skipped\n");
+    skip();
+  }
+  const pet_image_params g = test_geom();
+  pet_image *x = make_image(g, 5000), *dx = NULL;
+  assert_int_equal(pet_image_create_owned(&dx, g, PET_DEVICE), PET_OK);
+  assert_int_equal(pet_image_copy(dx, x), PET_OK);
+  const int nb = 13;
+  lorset s = make_lors(4000, 17, 60.0f, 12.0f);
+  const size_t nbytes = (size_t)s.n * nb * 4;
+  float *y = malloc(nbytes), *cpu = malloc(nbytes), *gpu = malloc(nbytes);
+  for (int64_t i = 0; i < s.n * nb; ++i) y[i] = pet_test_uniform(7000 + (uint64_t)i);
+  float *dl = NULL, *dor = NULL, *dy = NULL;
+  assert_int_equal(pet_gpu_malloc((void **)&dl, (size_t)s.n * 24, "lors"), PET_OK);
+  assert_int_equal(pet_gpu_malloc((void **)&dor, (size_t)s.n * 24, "orient"), PET_OK);
+  assert_int_equal(pet_gpu_malloc((void **)&dy, nbytes, "values"), PET_OK);
+  assert_int_equal(pet_gpu_memcpy(dl, s.lor, (size_t)s.n * 24, 0), PET_OK);
+  assert_int_equal(pet_gpu_memcpy(dor, s.ori, (size_t)s.n * 24, 0), PET_OK);
+  const int64_t nv = pet_image_num_voxels(x);
+  float *back_gpu = malloc((size_t)nv * 4);
+  for (int k = 0; k < 3; ++k) {
+    pet_projector_params p = tof_params(k, nb, 60.0f);
+    pet_lor_batch hb = {s.n, s.lor, s.ori, NULL}, db = {s.n, dl, dor, NULL};
+    assert_int_equal(pet_project_fwd_cpu(&p, &hb, x, cpu), PET_OK);
+    assert_int_equal(pet_gpu_project_fwd(&p, &db, dx, dy), PET_OK);
+    assert_int_equal(pet_gpu_memcpy(gpu, dy, nbytes, 1), PET_OK);
+    double amax = 0.0, worst = 0.0;
+    for (int64_t i = 0; i < s.n * nb; ++i) amax = fmax(amax, fabs(cpu[i]));
+    for (int64_t i = 0; i < s.n * nb; ++i)
+      worst = fmax(worst, fabs((double)cpu[i] - gpu[i]) / fmax(fabs(cpu[i]), 1e-2 * amax));
+    printf("  %-3s forward: worst rel diff %.3g\n", kind_name(k), worst);
+    assert_true(amax > 0.0 && worst < 1e-3);
+
+    pet_image *bc = make_image(g, 0), *bd = NULL;
+    assert_int_equal(pet_image_create_owned(&bd, g, PET_DEVICE), PET_OK);
+    assert_int_equal(pet_image_copy(bd, bc), PET_OK);
+    assert_int_equal(pet_gpu_memcpy(dy, y, nbytes, 0), PET_OK);
+    assert_int_equal(pet_project_back_cpu(&p, &hb, y, bc), PET_OK);
+    assert_int_equal(pet_gpu_project_back(&p, &db, dy, bd), PET_OK);
+    assert_int_equal(pet_gpu_memcpy(back_gpu, bd->data, (size_t)nv * 4, 1), PET_OK);
+    amax = worst = 0.0;
+    for (int64_t v = 0; v < nv; ++v) amax = fmax(amax, fabs(bc->data[v]));
+    for (int64_t v = 0; v < nv; ++v)
+      worst = fmax(worst,
+                   fabs((double)bc->data[v] - back_gpu[v]) / fmax(fabs(bc->data[v]), 1e-2 * amax));
+    printf("  %-3s back: worst rel diff %.3g\n", kind_name(k), worst);
+    assert_true(amax > 0.0 && worst < 1e-3);
+    pet_image_destroy(&bc);
+    pet_image_destroy(&bd);
+  }
+  free(back_gpu);
+  pet_gpu_free(dl);
+  pet_gpu_free(dor);
+  pet_gpu_free(dy);
+  free(y);
+  free(cpu);
+  free(gpu);
+  free_lors(&s);
+  pet_image_destroy(&x);
+  pet_image_destroy(&dx);
+}
+
+static void test_tof_bins_bad_params_are_errors(void **state)
+{
+  (void)state;
+  pet_projector_params p = tof_params(0, 13, 100.0f);
+  assert_int_equal(pet_projector_params_check(&p), PET_OK);
+  p.num_tof_bins = -1;
+  assert_int_equal(pet_projector_params_check(&p), PET_ERR_ARG);
+  p.num_tof_bins = 65;
+  assert_int_equal(pet_projector_params_check(&p), PET_ERR_ARG);
+  p = tof_params(0, 13, 0.0f);
+  assert_int_equal(pet_projector_params_check(&p), PET_ERR_ARG);
+  p = tof_params(0, 13, -50.0f);
+  assert_int_equal(pet_projector_params_check(&p), PET_ERR_ARG);
+  p = tof_params(0, 13, NAN);
+  assert_int_equal(pet_projector_params_check(&p), PET_ERR_ARG);
+  p = tof_params(0, 13, 100.0f);
+  p.tof_fwhm_ps = 0.0f;
+  assert_int_equal(pet_projector_params_check(&p), PET_ERR_ARG);
+  p = tof_params(0, 13, 100.0f);
+  p.tof = 1; /* list-mode TOF and TOF bins together */
+  assert_int_equal(pet_projector_params_check(&p), PET_ERR_ARG);
+  /* and the projector refuses to run with them */
+  pet_image *x = make_image(test_geom(), 1);
+  const float lor[6] = {-100.0f, 0.0f, 0.0f, 100.0f, 0.0f, 0.0f};
+  pet_lor_batch b = {1, lor, NULL, NULL};
+  float y[13];
+  p = tof_params(2, 13, -1.0f);
+  assert_int_equal(pet_project_fwd_cpu(&p, &b, x, y), PET_ERR_ARG);
+  assert_int_equal(pet_project_back_cpu(&p, &b, y, x), PET_ERR_ARG);
+  pet_image_destroy(&x);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_tof_bins_sum_to_non_tof_projection),
+      cmocka_unit_test(test_tof_bins_place_a_point_by_the_erf_formula),
+      cmocka_unit_test(test_tof_bins_are_adjoint),
+      cmocka_unit_test(test_tof_bins_cpu_equals_gpu),
+      cmocka_unit_test(test_tof_bins_bad_params_are_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
