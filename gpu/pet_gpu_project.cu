@@ -141,6 +141,59 @@ tofbins_back_kernel(pet_projector_params p, pet_tof_bins tb, pet_lor_batch b, pe
   lor_tofbins<KIND>(p, tb, b, i, g, 0, img, 1.0f, PET_WALK_BACK_ATOMIC);
 }
 
+/* OSEM on a TOF histogram: the LOR's T forward projections, the T ratios, one back walk
+ * (in: T values per LOR: y, m, a; m NULL = 1, a NULL = 0). */
+template <int KIND>
+__global__ void __launch_bounds__(PET_GPU_BLOCK, PET_GPU_MINB_OSEM)
+tofbins_osem_kernel(pet_projector_params p, pet_tof_bins tb, pet_lor_batch b,
+                    pet_gpu_osem_batch in, float pred_eps, pet_image_params g,
+                    const float *__restrict__ xf, float *back)
+{
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= b.n) return;
+  const int n = tb.n;
+  const int64_t base = i * n;
+  bool any = false;
+  for (int t = 0; t < n; ++t) any |= __ldg(in.y + base + t) != 0.0f;
+  if (!any) return; /* m y / pred = 0 in every TOF bin */
+  float acc[PET_TOF_BINS_MAX];
+  for (int t = 0; t < n; ++t) acc[t] = 0.0f;
+  tb.out = acc;
+  lor_tofbins<KIND>(p, tb, b, i, g, xf, 0, 1.0f, PET_WALK_FWD);
+  bool nz = false;
+  for (int t = 0; t < n; ++t) {
+    float y = __ldg(in.y + base + t);
+    float m = in.m ? __ldg(in.m + base + t) : 1.0f;
+    float a = in.a ? __ldg(in.a + base + t) : 0.0f;
+    float pred = m * acc[t] + a;
+    acc[t] = y != 0.0f && pred > pred_eps ? m * y / pred : 0.0f;
+    nz |= acc[t] != 0.0f;
+  }
+  if (!nz) return;
+  tb.in = acc;
+  lor_tofbins<KIND>(p, tb, b, i, g, 0, back, 1.0f, PET_WALK_BACK_ATOMIC);
+}
+
+/* Sensitivity of a TOF histogram: back += sum_t A_t^T m_t (m: T values per LOR, NULL = 1). */
+template <int KIND>
+__global__ void __launch_bounds__(PET_GPU_BLOCK, PET_GPU_MINB_PROJ)
+tofbins_sens_kernel(pet_projector_params p, pet_tof_bins tb, pet_lor_batch b,
+                    const float *__restrict__ m, pet_image_params g, float *back)
+{
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= b.n) return;
+  const int n = tb.n;
+  float w[PET_TOF_BINS_MAX];
+  bool any = false;
+  for (int t = 0; t < n; ++t) {
+    w[t] = m ? __ldg(m + i * n + t) : 1.0f;
+    any |= w[t] != 0.0f;
+  }
+  if (!any) return;
+  tb.in = w;
+  lor_tofbins<KIND>(p, tb, b, i, g, 0, back, 1.0f, PET_WALK_BACK_ATOMIC);
+}
+
 /* ---- back projection through a shared-memory tile (mode PET_WALK_BACK_TILE) ----
  * A block takes one group of LORs that share their transaxial line: the bins of one (phi, r)
  * in every z-bin of a histogram subset, local indices first, first + stride, ... . Their
@@ -560,6 +613,17 @@ pet_status pet_gpu_launch_osem(cudaStream_t st, const pet_projector_params *p,
                                const float *xf, float *back)
 {
   if (b->n <= 0) return PET_OK;
+  if (p->num_tof_bins > 0) {
+    const pet_tof_bins tb = tof_bins_of(p);
+    if (p->kind == PET_PROJ_DD)
+      tofbins_osem_kernel<PET_PROJ_DD><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(*p, tb, *b, in,
+                                                                                  pred_eps, g, xf, back);
+    else
+      tofbins_osem_kernel<PET_PROJ_SIDDON><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(
+          *p, tb, *b, in, pred_eps, g, xf, back);
+    PET_CUDA(cudaGetLastError());
+    return PET_OK;
+  }
   return dispatch<run_osem>(p, st, *p, *b, gr, in, pred_eps, g, xf, back);
 }
 
@@ -570,7 +634,18 @@ pet_status pet_gpu_launch_sens(cudaStream_t st, const pet_projector_params *p,
   if (b->n <= 0) return PET_OK;
   pet_projector_params pp = *p;
   pp.tof = 0; /* the TOF kernel integrates to 1 along the LOR */
-  pp.num_tof_bins = 0; /* so do the TOF bins of a LOR that they cover */
+  if (pp.num_tof_bins > 0) {
+    /* a TOF histogram's bins integrate to 1 only where they cover the LOR: A^T m exactly */
+    const pet_tof_bins tb = tof_bins_of(&pp);
+    if (pp.kind == PET_PROJ_DD)
+      tofbins_sens_kernel<PET_PROJ_DD><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(pp, tb, *b, m, g,
+                                                                                  back);
+    else
+      tofbins_sens_kernel<PET_PROJ_SIDDON><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(pp, tb, *b, m,
+                                                                                      g, back);
+    PET_CUDA(cudaGetLastError());
+    return PET_OK;
+  }
   if (pp.kind == PET_PROJ_DD)
     sens_kernel<PET_PROJ_DD><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(pp, *b, m, g, back);
   else

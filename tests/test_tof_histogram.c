@@ -460,6 +460,64 @@ static void test_tof_histogram_osem_equals_listmode_osem(void **state)
   osem_case_free(&c);
 }
 
+/* The GPU backend's TOF-histogram OSEM (staging T values per bin, the fused TOF-bin kernel,
+ * the TOF-bin sensitivity) == the CPU backend's, with corrections per bin and per (bin, TOF
+ * bin), Siddon and DD, over several batches (a small VRAM budget). */
+static void test_tof_histogram_osem_cpu_equals_gpu(void **state)
+{
+  (void)state;
+  if (pet_gpu_device_count() <= 0) {
+    printf("  no CUDA device: skipped\n");
+    skip();
+  }
+  osem_case c;
+  osem_case_make(&c);
+  const int T = 13;
+  pet_histogram *h = tof_histogram(&c, T, 62.0f);
+  const int64_t nbin = c.L->num_bins;
+  float *m = malloc((size_t)nbin * 4), *at = malloc((size_t)(nbin * T) * 4);
+  for (int64_t b = 0; b < nbin; ++b) {
+    m[b] = 0.5f + pet_test_uniform(31 + (uint64_t)b);
+    for (int t = 0; t < T; ++t) at[b * T + t] = 0.01f * pet_test_uniform(5000 + (uint64_t)(b * T + t));
+  }
+  pet_osem_data d;
+  memset(&d, 0, sizeof d);
+  d.scanner = c.scanner;
+  d.layout = c.L;
+  d.histogram = h;
+  d.lm_count = -1;
+  d.mult = m;
+  d.add = at;
+  d.add_per_tof_bin = true;
+  pet_image *xc = NULL, *xg = NULL;
+  assert_int_equal(pet_image_create_owned(&xc, c.ip, PET_HOST), PET_OK);
+  assert_int_equal(pet_image_create_owned(&xg, c.ip, PET_HOST), PET_OK);
+  for (int k = 0; k < 2; ++k) {
+    pet_osem_opts o = pet_osem_opts_default();
+    assert_int_equal(pet_projector_params_set_name(&o.proj, k ? "DD" : "S"), PET_OK);
+    o.iterations = 2;
+    o.subsets = 4;
+    o.proj.tof_fwhm_ps = 400.0f;
+    o.proj.num_tof_bins = T;
+    o.proj.tof_bin_width_ps = 62.0f;
+    pet_image_fill(xc, 1.0f);
+    pet_image_fill(xg, 1.0f);
+    assert_int_equal(pet_osem_run(&d, &o, NULL, xc), PET_OK);
+    o.gpu = true;
+    o.vram_budget_bytes = 4 << 20; /* several batches per subset */
+    assert_int_equal(pet_osem_run(&d, &o, NULL, xg), PET_OK);
+    double r = rel_diff_images(xc, xg);
+    printf("  %s: CPU vs GPU relative RMS difference %.3g\n", k ? "DD" : "S", r);
+    assert_true(r < 1e-3);
+  }
+  free(m);
+  free(at);
+  pet_image_destroy(&xc);
+  pet_image_destroy(&xg);
+  pet_histogram_destroy(&h);
+  osem_case_free(&c);
+}
+
 static void test_tof_bins_bad_params_are_errors(void **state)
 {
   (void)state;
@@ -500,6 +558,7 @@ int main(void)
       cmocka_unit_test(test_tof_bins_are_adjoint),
       cmocka_unit_test(test_tof_bins_cpu_equals_gpu),
       cmocka_unit_test(test_tof_histogram_osem_equals_listmode_osem),
+      cmocka_unit_test(test_tof_histogram_osem_cpu_equals_gpu),
       cmocka_unit_test(test_tof_bins_bad_params_are_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
