@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pet_gpu.h"
+#include "pet_h5.h"
 #include "pet_histogram.h"
 #include "pet_listmode.h"
 #include "pet_osem.h"
@@ -518,6 +519,171 @@ static void test_tof_histogram_osem_cpu_equals_gpu(void **state)
   osem_case_free(&c);
 }
 
+static void write_text(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  assert_true(fputs(text, f) >= 0);
+  assert_int_equal(fclose(f), 0);
+}
+
+static void expect_error_naming(pet_status got, pet_status want, const char *field)
+{
+  assert_int_equal(got, want);
+  if (strstr(pet_last_error(), field) == NULL) {
+    print_error("the error does not name %s: %s\n", field, pet_last_error());
+    fail();
+  }
+}
+
+/* numTOFBins and tofBinWidth_ps in the scanner JSON: read, written back, bad values named. */
+static void test_tof_scanner_json_fields(void **state)
+{
+  (void)state;
+  char dir[512], path[600];
+  pet_test_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/tof.json", dir);
+  pet_scanner_params sp = pet_scanner_params_small();
+  sp.tof_fwhm_ps = 250.0f;
+  sp.num_tof_bins = 13;
+  sp.tof_bin_width_ps = 125.5f;
+  pet_scanner *s = NULL, *r = NULL;
+  assert_int_equal(pet_scanner_create(&s, &sp), PET_OK);
+  assert_int_equal(pet_scanner_write_json(s, path, NULL), PET_OK);
+  assert_int_equal(pet_scanner_read_json(&r, path), PET_OK);
+  assert_int_equal(r->params.num_tof_bins, 13);
+  assert_true(r->params.tof_bin_width_ps == 125.5f);
+  pet_scanner_destroy(&r);
+  pet_scanner_destroy(&s);
+
+  static const char *head = "{\"VERSION\": 3.2, \"scannerName\": \"T\", \"axialFOV\": 20,"
+                            " \"crystalSize_z\": 4, \"crystalSize_trans\": 4, \"crystalDepth\": 10,"
+                            " \"scannerRadius\": 100, \"detsPerRing\": 64, \"numRings\": 4,"
+                            " \"numDOI\": 1, \"maxRingDiff\": 3, \"minAngDiff\": 1,"
+                            " \"detsPerBlock\": 8";
+  struct {
+    const char *tail, *field;
+  } bad[] = {
+      {", \"tofResolution_ps\": 200, \"numTOFBins\": 0, \"tofBinWidth_ps\": 100}", "numTOFBins"},
+      {", \"tofResolution_ps\": 200, \"numTOFBins\": 65, \"tofBinWidth_ps\": 100}", "numTOFBins"},
+      {", \"tofResolution_ps\": 200, \"numTOFBins\": 2.5, \"tofBinWidth_ps\": 100}", "numTOFBins"},
+      {", \"tofResolution_ps\": 200, \"numTOFBins\": 13, \"tofBinWidth_ps\": -100}",
+       "tofBinWidth_ps"},
+      {", \"tofResolution_ps\": 200, \"numTOFBins\": 13, \"tofBinWidth_ps\": 0}", "tofBinWidth_ps"},
+      {", \"tofResolution_ps\": 200, \"numTOFBins\": 13}", "tofBinWidth_ps"},
+      {", \"tofResolution_ps\": 200, \"tofBinWidth_ps\": 100}", "numTOFBins"},
+      {", \"numTOFBins\": 13, \"tofBinWidth_ps\": 100}", "tofResolution_ps"},
+  };
+  char text[1024];
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; ++k) {
+    snprintf(text, sizeof text, "%s%s", head, bad[k].tail);
+    write_text(path, text);
+    expect_error_naming(pet_scanner_read_json(&r, path), PET_ERR_CONFIG, bad[k].field);
+    assert_null(r);
+  }
+  snprintf(text, sizeof text, "%s%s", head,
+           ", \"tofResolution_ps\": 200, \"numTOFBins\": 13, \"tofBinWidth_ps\": 100}");
+  write_text(path, text);
+  assert_int_equal(pet_scanner_read_json(&r, path), PET_OK);
+  assert_int_equal(r->params.num_tof_bins, 13);
+  pet_scanner_destroy(&r);
+}
+
+/* A TOF histogram and its corrections (one per bin, one per (bin, TOF bin)) through HDF5, and
+ * the files that disagree with the scanner. */
+static void test_tof_histogram_h5_round_trip(void **state)
+{
+  (void)state;
+  char dir[512], path[600];
+  pet_test_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/tof.h5", dir);
+  osem_case c;
+  osem_case_make(&c);
+  const int T = 9; /* +-405 ps: every event */
+  pet_histogram *h = tof_histogram(&c, T, 90.0f);
+  const int64_t nb = c.L->num_bins;
+  float *norm = malloc((size_t)nb * 4), *rnd = malloc((size_t)(nb * T) * 4);
+  for (int64_t b = 0; b < nb; ++b) norm[b] = pet_test_uniform(11 + (uint64_t)b);
+  for (int64_t v = 0; v < nb * T; ++v) rnd[v] = pet_test_uniform(99 + (uint64_t)v);
+  pet_h5_corrections corr;
+  memset(&corr, 0, sizeof corr);
+  corr.normalisation = norm;
+  corr.randoms = rnd;
+  pet_h5_tof_info ti = {T, 90.0f, PET_H5_CORR_RANDOMS};
+  assert_int_equal(pet_h5_write_histogram_tof(path, c.scanner->params.name, nb, &ti, h->data,
+                                              &corr),
+                   PET_OK);
+  pet_h5_tof_info got;
+  int64_t gnb = 0;
+  unsigned which = 0;
+  assert_int_equal(pet_h5_histogram_tof_info(path, &gnb, &got), PET_OK);
+  assert_int_equal(gnb, nb);
+  assert_int_equal(got.num_tof_bins, T);
+  assert_true(got.tof_bin_width_ps == 90.0f);
+  assert_int_equal(got.corr_per_tof_bin, PET_H5_CORR_RANDOMS);
+  assert_int_equal(pet_h5_histogram_info(path, &gnb, NULL, 0, &which), PET_OK);
+  assert_int_equal(gnb, nb);
+  assert_int_equal(which, PET_H5_CORR_NORMALISATION | PET_H5_CORR_RANDOMS);
+
+  pet_histogram *r = NULL;
+  assert_int_equal(pet_h5_read_histogram_file(path, c.scanner, &r), PET_OK);
+  assert_int_equal(r->num_tof_bins, T);
+  assert_true(r->tof_bin_width_ps == 90.0f);
+  assert_memory_equal(r->data, h->data, (size_t)(nb * T) * 4);
+  pet_histogram_destroy(&r);
+  float *back = malloc((size_t)(nb * T) * 4);
+  assert_int_equal(pet_h5_read_histogram_range(path, "corrections/randoms", 0, nb * T, back),
+                   PET_OK);
+  assert_memory_equal(back, rnd, (size_t)(nb * T) * 4);
+  assert_int_equal(pet_h5_read_histogram_range(path, "corrections/normalisation", 0, nb, back),
+                   PET_OK);
+  assert_memory_equal(back, norm, (size_t)nb * 4);
+
+  /* the scanner's numTOFBins / tofBinWidth_ps must be the file's */
+  pet_scanner_params sp = c.scanner->params;
+  sp.num_tof_bins = 11;
+  sp.tof_bin_width_ps = 90.0f;
+  pet_scanner *other = NULL;
+  assert_int_equal(pet_scanner_create(&other, &sp), PET_OK);
+  expect_error_naming(pet_h5_read_histogram_file(path, other, &r), PET_ERR_IO, "numTOFBins");
+  assert_null(r);
+  pet_scanner_destroy(&other);
+  sp.num_tof_bins = T;
+  sp.tof_bin_width_ps = 80.0f;
+  assert_int_equal(pet_scanner_create(&other, &sp), PET_OK);
+  expect_error_naming(pet_h5_read_histogram_file(path, other, &r), PET_ERR_IO, "tofBinWidth_ps");
+  pet_scanner_destroy(&other);
+  /* a scanner that says nothing of TOF bins takes the file's */
+  sp.num_tof_bins = 0;
+  sp.tof_bin_width_ps = 0.0f;
+  assert_int_equal(pet_scanner_create(&other, &sp), PET_OK);
+  assert_int_equal(pet_h5_read_histogram_file(path, other, &r), PET_OK);
+  assert_int_equal(r->num_tof_bins, T);
+  pet_histogram_destroy(&r);
+  pet_scanner_destroy(&other);
+
+  /* bad TOF fields are refused when writing */
+  ti.num_tof_bins = 65;
+  expect_error_naming(pet_h5_write_histogram_tof(path, "x", nb, &ti, h->data, NULL), PET_ERR_ARG,
+                      "num_tof_bins");
+  ti.num_tof_bins = T;
+  ti.tof_bin_width_ps = -1.0f;
+  expect_error_naming(pet_h5_write_histogram_tof(path, "x", nb, &ti, h->data, NULL), PET_ERR_ARG,
+                      "tof_bin_width_ps");
+  /* and in the histogram itself */
+  pet_histogram *e = NULL;
+  assert_int_equal(pet_histogram_create(&e, c.scanner, PET_OWNED, PET_HOST), PET_OK);
+  expect_error_naming(pet_histogram_set_tof_bins(e, -1, 100.0f), PET_ERR_ARG, "numTOFBins");
+  expect_error_naming(pet_histogram_set_tof_bins(e, 5, 0.0f), PET_ERR_ARG, "tofBinWidth_ps");
+  pet_histogram_destroy(&e);
+
+  free(back);
+  free(norm);
+  free(rnd);
+  pet_histogram_destroy(&h);
+  osem_case_free(&c);
+}
+
 static void test_tof_bins_bad_params_are_errors(void **state)
 {
   (void)state;
@@ -559,6 +725,8 @@ int main(void)
       cmocka_unit_test(test_tof_bins_cpu_equals_gpu),
       cmocka_unit_test(test_tof_histogram_osem_equals_listmode_osem),
       cmocka_unit_test(test_tof_histogram_osem_cpu_equals_gpu),
+      cmocka_unit_test(test_tof_scanner_json_fields),
+      cmocka_unit_test(test_tof_histogram_h5_round_trip),
       cmocka_unit_test(test_tof_bins_bad_params_are_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
