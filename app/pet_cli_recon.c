@@ -362,6 +362,11 @@ static int run_recon(int argc, char **argv, bool sens_only)
   }
   pet_osem_opts o;
   PET_TRY_GOTO(st, pet_cli_osem_opts(cfg, in.scanner, &o), out);
+  if (d.histogram && d.histogram->num_tof_bins > 0) {
+    /* the data file says it is a TOF histogram: project through its TOF bins */
+    o.proj.num_tof_bins = d.histogram->num_tof_bins;
+    o.proj.tof_bin_width_ps = d.histogram->tof_bin_width_ps;
+  }
   pet_reducer red = pet_comm_reducer(comm);
   o.reducer = &red;
   if (sens_only) o.subsets = 1;
