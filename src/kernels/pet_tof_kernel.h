@@ -81,7 +81,8 @@ PET_HD static inline float pet_tof_cdf(const pet_tof_kernel *k, float t)
  * of an event measured at s). The kernel of bin t at an emission point s is the probability
  * that the measured position falls in bin t: the Gaussian TOF kernel (truncated and
  * renormalised as pet_tof_kernel) integrated over the bin's interval,
- *   k_t(s) = cdf((u(s) - t) bin_mm) - cdf((u(s) - t - 1) bin_mm)   (an erf difference),
+ *   k_t(s) = cdf((u(s) - t) bin_mm) - cdf((u(s) - t - 1) bin_mm)   (an erf difference,
+ *            pet_tof_bins_cdf),
  * so the bins' kernels sum to 1 wherever the bins cover s +- half_width_mm.
  * out: forward, n sums added to; in: back, n values. Borrowed; POD otherwise.
  */
@@ -119,14 +120,24 @@ PET_HD static inline int pet_tof_bins_range(const pet_tof_bins *tb, float u, int
   return 1;
 }
 
+/* pet_tof_cdf for the bins: exactly -1/2 or 1/2 beyond the support without evaluating erf
+ * (most of the cost of a TOF-bin walk is erf), so that the first and last edges of a point's
+ * bins telescope to exactly 1. */
+PET_HD static inline float pet_tof_bins_cdf(const pet_tof_kernel *k, float t)
+{
+  if (t >= k->half_width_mm) return 0.5f;
+  if (t <= -k->half_width_mm) return -0.5f;
+  return 0.5f * k->norm * erff(t * k->inv_sqrt2_sigma);
+}
+
 /** out[t] += v k_t(u) for every bin t (forward). Local. */
 PET_HD static inline void pet_tof_bins_add(const pet_tof_bins *tb, float u, float v)
 {
   int32_t t0, t1;
   if (!pet_tof_bins_range(tb, u, &t0, &t1)) return;
-  float c = pet_tof_cdf(&tb->k, (u - (float)t0) * tb->bin_mm);
+  float c = pet_tof_bins_cdf(&tb->k, (u - (float)t0) * tb->bin_mm);
   for (int32_t t = t0; t <= t1; ++t) {
-    float cn = pet_tof_cdf(&tb->k, (u - (float)(t + 1)) * tb->bin_mm);
+    float cn = pet_tof_bins_cdf(&tb->k, (u - (float)(t + 1)) * tb->bin_mm);
     tb->out[t] += v * (c - cn);
     c = cn;
   }
@@ -137,10 +148,10 @@ PET_HD static inline float pet_tof_bins_dot(const pet_tof_bins *tb, float u)
 {
   int32_t t0, t1;
   if (!pet_tof_bins_range(tb, u, &t0, &t1)) return 0.0f;
-  float c = pet_tof_cdf(&tb->k, (u - (float)t0) * tb->bin_mm);
+  float c = pet_tof_bins_cdf(&tb->k, (u - (float)t0) * tb->bin_mm);
   float acc = 0.0f;
   for (int32_t t = t0; t <= t1; ++t) {
-    float cn = pet_tof_cdf(&tb->k, (u - (float)(t + 1)) * tb->bin_mm);
+    float cn = pet_tof_bins_cdf(&tb->k, (u - (float)(t + 1)) * tb->bin_mm);
     acc += tb->in[t] * (c - cn);
     c = cn;
   }
