@@ -116,20 +116,27 @@ pet_status pet_cli_read_bins(pet_comm *comm, const char *path, const char *h5_na
   if (n == 8 && sig[0] == 0x89 && sig[1] == 'H' && sig[2] == 'D' && sig[3] == 'F') {
     int64_t nb = 0;
     unsigned which = 0;
-    pet_h5_tof_info ti;
+    pet_h5_tof_info ti = {0, 0.0f, 0};
     st = pet_h5_histogram_info(path, &nb, NULL, 0, &which);
     if (st == PET_OK && nb != num_bins)
       st = PET_ERROR(PET_ERR_IO, "%s: dataset /histogram has %lld bins, the scanner's histogram has %lld", path,
                      (long long)nb, (long long)num_bins);
     if (st == PET_OK) st = pet_h5_histogram_tof_info(path, &nb, &ti);
-    if (st == PET_OK && ti.corr_per_tof_bin)
-      st = PET_ERROR(PET_ERR_UNSUPPORTED, "%s: corrections per (bin, TOF bin) are not read by the command yet "
-                     "(give one value per bin)", path);
     PET_TRY(pet_comm_agree(comm, st));
     static const char *names[4] = {"normalisation", "attenuation", "randoms", "scatter"};
     const char *ds = "histogram";
+    unsigned per_tof = ti.num_tof_bins > 0; /* /histogram of a TOF file: T values per bin */
     for (int i = 0; i < 4; ++i)
-      if (h5_name && !strcmp(h5_name, names[i]) && (which & (1u << i))) ds = h5_name;
+      if (h5_name && !strcmp(h5_name, names[i]) && (which & (1u << i))) {
+        ds = h5_name;
+        per_tof = (ti.corr_per_tof_bin >> i) & 1u;
+      }
+    /* the callers read one value per bin: TOF-binned values are refused, not misread */
+    st = per_tof ? PET_ERROR(PET_ERR_UNSUPPORTED, "%s: dataset /%s%s holds %d TOF bins per bin; the command "
+                             "reads one value per bin here",
+                             path, strcmp(ds, "histogram") ? "corrections/" : "", ds, (int)ti.num_tof_bins)
+                 : PET_OK;
+    PET_TRY(pet_comm_agree(comm, st));
     char full[64];
     snprintf(full, sizeof full, "%s%s", strcmp(ds, "histogram") ? "corrections/" : "", ds);
     return pet_h5_read_histogram_range_all(comm, path, full, first, count, out + first);

@@ -310,6 +310,9 @@ int pet_cli_back(int argc, char **argv)
   const pet_histogram *h = in.kind == PET_KIND_HISTOGRAM ? in.histogram : NULL;
   const pet_listmode *lm = in.kind == PET_KIND_LISTMODE ? in.listmode : NULL;
   PET_CHECK_GOTO(st, !pp.tof || lm, PET_ERR_CONFIG, out, "--tof: needs list-mode data with TOF");
+  PET_CHECK_GOTO(st, !h || h->num_tof_bins == 0, PET_ERR_UNSUPPORTED, out,
+                 "%s: a TOF histogram (%d TOF bins): petrel back does not project TOF bins yet", a.data,
+                 h ? (int)h->num_tof_bins : 0);
   if (a.gpu) {
     pet_cli_signals_poll(true);
     st = pet_cli_signals_poll_end(back_gpu(&a, &pp, h, lm, in.scanner, img));

@@ -77,5 +77,10 @@ rc=$?
 check "numTOFBins 0 in the scanner JSON is refused (exit $rc)" test $rc -eq 1 -o $rc -eq 2
 check "... naming numTOFBins" grep -q "numTOFBins" z.out
 
+"$PETREL" back --scanner tof.json --data tofh.h5 --out b.nii.gz > back.out 2>&1
+rc=$?
+check "petrel back of a TOF histogram is refused, not misread (exit $rc)" test \( $rc -eq 1 -o $rc -eq 2 \) -a ! -e b.nii.gz
+check "... saying it is a TOF histogram" grep -q "a TOF histogram (40 TOF bins)" back.out
+
 echo "cli_tof_histogram: $pass passed, $fail failed"
 [ $fail -eq 0 ]
