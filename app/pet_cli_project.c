@@ -128,10 +128,14 @@ static pet_status projector_params(const proj_args *a, const pet_scanner *s, pet
 /* Writes a histogram to .his (YRT-PET) or HDF5 by the extension. */
 static pet_status write_histogram_file(const pet_histogram *h, const char *path)
 {
+  PET_CHECK(h->num_tof_bins == 0 || !ends_with(path, ".his"), PET_ERR_CONFIG,
+            "--out %s: a TOF histogram (numTOFBins = %d) is written to .h5 only (.his has no TOF bins)", path,
+            (int)h->num_tof_bins);
   if (ends_with(path, ".his")) return pet_histogram_write_yrt(h, path);
   PET_CHECK(ends_with(path, ".h5") || ends_with(path, ".hdf5"), PET_ERR_CONFIG,
             "--out %s: use .his (YRT-PET) or .h5 (HDF5)", path);
-  return pet_h5_write_histogram(path, h->scanner->params.name, h->layout->num_bins, h->data, NULL);
+  const pet_h5_tof_info ti = {h->num_tof_bins, h->tof_bin_width_ps, 0};
+  return pet_h5_write_histogram_tof(path, h->scanner->params.name, h->layout->num_bins, &ti, h->data, NULL);
 }
 
 static pet_status fwd_gpu(const proj_args *a, const pet_projector_params *pp, const pet_image *img,
@@ -306,6 +310,9 @@ int pet_cli_back(int argc, char **argv)
   const pet_histogram *h = in.kind == PET_KIND_HISTOGRAM ? in.histogram : NULL;
   const pet_listmode *lm = in.kind == PET_KIND_LISTMODE ? in.listmode : NULL;
   PET_CHECK_GOTO(st, !pp.tof || lm, PET_ERR_CONFIG, out, "--tof: needs list-mode data with TOF");
+  PET_CHECK_GOTO(st, !h || h->num_tof_bins == 0, PET_ERR_UNSUPPORTED, out,
+                 "%s: a TOF histogram (%d TOF bins): petrel back does not project TOF bins yet", a.data,
+                 h ? (int)h->num_tof_bins : 0);
   if (a.gpu) {
     pet_cli_signals_poll(true);
     st = pet_cli_signals_poll_end(back_gpu(&a, &pp, h, lm, in.scanner, img));
@@ -339,7 +346,9 @@ int pet_cli_convert(int argc, char **argv)
            "  Converts between petrel's HDF5 and YRT-PET's files, and histograms list-mode data:\n"
            "    .lmDat or list-mode .h5  ->  .his, or histogram .h5 with --histogram (events per bin)\n"
            "    .lmDat <-> list-mode .h5;  .his <-> histogram .h5\n"
-           "  --tof: the .lmDat input carries a float32 TOF per event (not stored in the file).\n");
+           "  --tof: the .lmDat input carries a float32 TOF per event (not stored in the file).\n"
+           "  TOF list-mode and a scanner JSON with numTOFBins and tofBinWidth_ps give a TOF histogram\n"
+           "  (.h5 only: TOF bins the fastest axis).\n");
     return 0;
   }
   proj_args a;
@@ -373,29 +382,35 @@ int pet_cli_convert(int argc, char **argv)
       st = pet_h5_write_listmode(a.out, in.scanner->params.name, lm->num_events, lm->time_ms, lm->d1, lm->d2,
                                  lm->has_tof ? lm->tof_ps : NULL);
   } else if (in.kind == PET_KIND_LISTMODE) {
-    PET_TRY_GOTO(st, pet_histogram_create_owned(&h, in.scanner), out);
+    /* TOF list-mode and a scanner with TOF bins: a TOF histogram (its TOF fastest) */
+    const pet_listmode *lm = in.listmode;
+    const bool tofh = lm->has_tof && in.scanner->params.num_tof_bins > 0;
+    PET_TRY_GOTO(st, pet_histogram_create(&h, in.scanner, PET_OWNED, PET_HOST), out);
+    if (tofh)
+      PET_TRY_GOTO(st, pet_histogram_set_tof_bins(h, in.scanner->params.num_tof_bins, in.scanner->params.tof_bin_width_ps),
+                   out);
+    PET_TRY_GOTO(st, pet_histogram_allocate(h), out);
     int64_t skipped = 0;
     pet_cli_eta eta;
     pet_batch_cb cb = pet_cli_batch_cb(&eta, "convert", "events", a.quiet, false);
-    const int64_t ne = in.listmode->num_events;
+    const int64_t ne = lm->num_events, chunk = (int64_t)1 << 20;
     pet_cli_signals_poll(true);
-    for (int64_t e = 0; e < ne && st == PET_OK; ++e) {
-      if ((e & 0xfffff) == 0xfffff) {
-        pet_batch_cb_report(&cb, e + 1, ne);
-        if (pet_batch_cb_stop(&cb)) st = PET_ERR_INTERRUPTED;
-      }
-      int64_t bin;
-      if (pet_histo_dets_to_bin(in.layout, (int32_t)in.listmode->d1[e], (int32_t)in.listmode->d2[e], &bin) == PET_OK)
-        h->data[bin] += 1.0f;
-      else
-        ++skipped;
+    for (int64_t e = 0; e < ne && st == PET_OK; e += chunk) {
+      const int64_t n = ne - e < chunk ? ne - e : chunk;
+      int64_t sk = 0;
+      st = pet_histogram_add_events(h, lm->d1 + e, lm->d2 + e, tofh ? lm->tof_ps + e : NULL, n, &sk);
+      skipped += sk;
+      pet_batch_cb_report(&cb, e + n, ne);
+      if (st == PET_OK && e + n < ne && pet_batch_cb_stop(&cb)) st = PET_ERR_INTERRUPTED;
     }
     st = pet_cli_signals_poll_end(st);
     if (st != PET_OK) goto out;
     pet_error_clear();
     if (skipped && !a.quiet)
-      fprintf(stderr, "petrel: convert: %lld events between detector pairs the histogram does not hold were skipped\n",
-              (long long)skipped);
+      fprintf(stderr, "petrel: convert: %lld events between detector pairs the histogram does not hold%s were skipped\n",
+              (long long)skipped, tofh ? " or outside its TOF bins" : "");
+    if (tofh && !a.quiet)
+      printf("convert: a TOF histogram of %d TOF bins of %g ps\n", (int)h->num_tof_bins, (double)h->tof_bin_width_ps);
     st = write_histogram_file(h, a.out);
   } else {
     PET_CHECK_GOTO(st, !out_lm, PET_ERR_CONFIG, out, "--out %s: a histogram cannot become list-mode", a.out);

@@ -1,7 +1,9 @@
 /* GPU hot paths on the clinical geometry (YRTREF_CLINICAL, all 40,360,320 bins, image
  * 150 x 150 x 24 over 600 x 600 x 97.68 mm): projector kernels (LORs generated on the device
  * first), OSEM iterations with 1 and 12 subsets, streaming under a budget of 1/8 of the data
- * vs unbatched, and device copy bandwidth / atomicAdd rate microbenchmarks for the roofline.
+ * vs unbatched, and device copy bandwidth / atomicAdd rate microbenchmarks for the roofline;
+ * TOF histograms: fwd/back of 13 TOF bins per LOR against the same LORs without TOF bins
+ * (every 5th bin, 8 M LORs), as ms per LOR and per (LOR, TOF bin).
  * One JSON line per case. Exits 77 without a CUDA device. */
 #include "bench_help.h"
 #include <math.h>
@@ -57,6 +59,87 @@ static pet_status run_copy(void *c)
 {
   copy_ctx *x = c;
   return pet_gpu_memcpy(x->dst, x->src, x->bytes, 2);
+}
+
+/* pet_gpu_project_fwd/back of one device batch (the TOF-histogram cases) */
+typedef struct batch_ctx {
+  pet_projector_params p;
+  pet_lor_batch b;
+  pet_image *img;
+  float *vals;
+  int back;
+} batch_ctx;
+
+static pet_status run_batch(void *c)
+{
+  batch_ctx *x = c;
+  return x->back ? pet_gpu_project_back(&x->p, &x->b, x->vals, x->img)
+                 : pet_gpu_project_fwd(&x->p, &x->b, x->img, x->vals);
+}
+
+/* 13 TOF bins (400 ps: 60 mm each, +-390 mm, the clinical ring's diameter) vs none, Siddon and
+ * DD, forward and back, on the LORs of every 5th histogram bin. */
+static int bench_tof_bins(const pet_scanner *sc, const pet_histogram *h, pet_image *img)
+{
+  const int T = 13;
+  const int64_t stride = 5, n = h->layout->num_bins / stride;
+  int64_t *bins = malloc((size_t)n * sizeof *bins);
+  float *lor = malloc((size_t)n * 24), *ori = malloc((size_t)n * 24);
+  if (!bins || !lor || !ori) return 1;
+  for (int64_t k = 0; k < n; ++k) bins[k] = k * stride;
+  CHK(pet_histo_get_lors(h->layout, sc, bins, 0, n, lor, ori));
+  float *dl = NULL, *dor = NULL, *dv = NULL;
+  CHK(pet_gpu_malloc((void **)&dl, (size_t)n * 24, "TOF bench LORs"));
+  CHK(pet_gpu_malloc((void **)&dor, (size_t)n * 24, "TOF bench normals"));
+  CHK(pet_gpu_malloc((void **)&dv, (size_t)(n * T) * 4, "TOF bench values"));
+  CHK(pet_gpu_memcpy(dl, lor, (size_t)n * 24, 0));
+  CHK(pet_gpu_memcpy(dor, ori, (size_t)n * 24, 0));
+  double ms0[2][2] = {{0, 0}, {0, 0}};
+  for (int tof = 0; tof < 2; ++tof)
+    for (int kind = 0; kind < 2; ++kind)
+      for (int back = 0; back < 2; ++back) {
+        batch_ctx c;
+        c.p = pet_projector_params_default();
+        c.p.kind = kind ? PET_PROJ_DD : PET_PROJ_SIDDON;
+        c.p.crystal_size_trans = sc->params.crystal_size_trans;
+        c.p.crystal_size_z = sc->params.crystal_size_z;
+        pet_projector_params_set_fov(&c.p, &sc->params);
+        if (tof) {
+          c.p.num_tof_bins = T;
+          c.p.tof_bin_width_ps = 400.0f;
+          c.p.tof_fwhm_ps = 300.0f;
+        }
+        c.b.n = n;
+        c.b.lor = dl;
+        c.b.orient = dor;
+        c.b.tof_ps = NULL;
+        c.img = img;
+        c.vals = dv;
+        c.back = back;
+        if (back) CHK(pet_gpu_fill_f32(dv, n * (tof ? T : 1), 1.0f));
+        float best = 1e30f, ms = 0;
+        for (int r = 0; r < REPS + 1; ++r) {
+          CHK(pet_gpu_time_ms(run_batch, &c, &ms));
+          if (r > 0 && ms < best) best = ms;
+        }
+        if (!tof) ms0[kind][back] = best;
+        const int64_t vals = n * (tof ? T : 1);
+        printf("{\"bench\":\"gpu\",\"case\":\"tof_histogram_%s_%s\",\"device\":\"%s\",\"lors\":%lld,"
+               "\"tof_bins\":%d,\"tof_bin_width_ps\":%g,\"tof_fwhm_ps\":%g,\"ms\":%.2f,"
+               "\"ns_per_lor\":%.3f,\"ns_per_lor_tof_bin\":%.4f,\"vs_non_tof\":%.3f}\n",
+               kind ? "dd" : "siddon", back ? "back" : "fwd", g_dev, (long long)n, tof ? T : 0,
+               tof ? 400.0 : 0.0, tof ? 300.0 : 0.0, best, 1e6 * best / (double)n,
+               1e6 * best / (double)vals, ms0[kind][back] > 0 ? best / ms0[kind][back] : 0.0);
+        fflush(stdout);
+        if (back) CHK(pet_image_fill(img, 1.0f));
+      }
+  pet_gpu_free(dl);
+  pet_gpu_free(dor);
+  pet_gpu_free(dv);
+  free(bins);
+  free(lor);
+  free(ori);
+  return 0;
 }
 
 static double g_subset_s;
@@ -162,6 +245,7 @@ int main(int argc, char **argv)
       if (back) CHK(pet_image_fill(img, 1.0f));
     }
   pet_projlist_device_destroy(&pl);
+  if (bench_tof_bins(sc, h, img)) return 1;
 
   /* OSEM: y = 1 in every bin, no corrections, Siddon */
   CHK(pet_histogram_fill(h, 1.0f));

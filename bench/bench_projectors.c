@@ -3,7 +3,11 @@
  *
  *   bench_projectors [--threads N] [--scanner small|clinical] [--projector S|MRS|DD]
  *                    [--dir fwd|back] [--lors histogram|cylinder] [--n N] [--chunk N]
- *                    [--back auto|atomic|private]
+ *                    [--back auto|atomic|private] [--tof-bins T] [--tof-fwhm PS] [--tof-bin-width PS]
+ *
+ * --tof-bins T > 0 projects a TOF histogram: T TOF bins per LOR (default width: the bins span the
+ * ring's diameter), FWHM --tof-fwhm (default 300 ps); the line then gives ns per (LOR, TOF bin)
+ * besides ns per LOR, to compare with the same run without TOF bins.
  *
  * --lors histogram (default when built with the histogram module) takes the LORs of every bin
  * from pet_histo_get_lors in chunks of --chunk bins (default 1M) to bound memory.
@@ -30,6 +34,8 @@ typedef struct bench_opts {
   int threads;
   const char *scanner, *projector, *dir, *lors, *back;
   int64_t n, chunk;
+  int tof_bins;
+  double tof_fwhm_ps, tof_bin_width_ps;
 } bench_opts;
 
 /* Ring geometry of the stand-in (matches pet_scanner_params_small/_clinical). */
@@ -134,6 +140,9 @@ static int parse(int argc, char **argv, bench_opts *o)
     else if (!strcmp(a, "--back")) o->back = v;
     else if (!strcmp(a, "--n")) o->n = atoll(v);
     else if (!strcmp(a, "--chunk")) o->chunk = atoll(v);
+    else if (!strcmp(a, "--tof-bins")) o->tof_bins = atoi(v);
+    else if (!strcmp(a, "--tof-fwhm")) o->tof_fwhm_ps = atof(v);
+    else if (!strcmp(a, "--tof-bin-width")) o->tof_bin_width_ps = atof(v);
     else return fprintf(stderr, "bench_projectors: unknown option %s\n", a), 1;
     ++i;
   }
@@ -145,12 +154,12 @@ int main(int argc, char **argv)
   if (bench_help(argc, argv,
                  "usage: bench_projectors [--threads N] [--scanner small|clinical] [--projector S|MRS|DD]\n"
     "                        [--dir fwd|back] [--lors histogram|cylinder] [--back auto|...] [--n N]\n"
-    "                        [--chunk N]\n"
+    "                        [--chunk N] [--tof-bins T] [--tof-fwhm PS] [--tof-bin-width PS]\n"
     "  Projector throughput (LORs/s) over all bins of a scanner's fully-3D histogram. One JSON line.\n"))
     return 0;
   bench_opts o = {2, "clinical", "S", "fwd",
                   "histogram",
-                  "auto", 4000000, 1000000};
+                  "auto", 4000000, 1000000, 0, 300.0, 0.0};
   if (parse(argc, argv, &o)) return 2;
   int clinical = !strcmp(o.scanner, "clinical");
   int back = !strcmp(o.dir, "back");
@@ -194,6 +203,16 @@ int main(int argc, char **argv)
     p.crystal_size_z = sp.crystal_size_z;
   }
 
+  const int64_t T = o.tof_bins > 0 ? o.tof_bins : 1;
+  if (o.tof_bins > 0) {
+    p.num_tof_bins = o.tof_bins;
+    p.tof_fwhm_ps = (float)o.tof_fwhm_ps;
+    /* default: T bins spanning the ring's diameter (2 x radius = T x c w / 2) */
+    p.tof_bin_width_ps = o.tof_bin_width_ps > 0
+                             ? (float)o.tof_bin_width_ps
+                             : (float)(4.0 * rg.radius_mm / (PET_SPEED_OF_LIGHT_MM_PS * (double)o.tof_bins));
+    if (pet_projector_params_check(&p) != PET_OK) return 2;
+  }
   pet_image *img = NULL;
   if (pet_image_create_owned(&img, g, PET_HOST) != PET_OK) return 1;
   if (back) pet_image_fill(img, 0.0f);
@@ -201,7 +220,7 @@ int main(int argc, char **argv)
   int64_t chunk = o.chunk < o.n ? o.chunk : (o.n > 0 ? o.n : 1);
   float *lor = malloc((size_t)chunk * 6 * sizeof(float));
   float *ori = malloc((size_t)chunk * 6 * sizeof(float));
-  float *proj = malloc((size_t)chunk * sizeof(float));
+  float *proj = malloc((size_t)(chunk * T) * sizeof(float));
   if (!lor || !ori || !proj) return 1;
 
   double seconds = 0.0, checksum = 0.0;
@@ -216,14 +235,14 @@ int main(int argc, char **argv)
     }
     pet_lor_batch b = {count, lor, ori, NULL};
     if (back)
-      for (int64_t k = 0; k < count; ++k) proj[k] = 1.0f;
+      for (int64_t k = 0; k < count * T; ++k) proj[k] = 1.0f;
     double t0 = now_s();
     pet_status st = back ? pet_project_back_cpu_with(&p, &b, proj, img, strategy)
                          : pet_project_fwd_cpu(&p, &b, img, proj);
     seconds += now_s() - t0;
     if (st != PET_OK) return 1;
     if (!back)
-      for (int64_t k = 0; k < count; ++k) checksum += proj[k];
+      for (int64_t k = 0; k < count * T; ++k) checksum += proj[k];
   }
   if (back)
     for (int64_t v = 0; v < pet_image_num_voxels(img); ++v) checksum += img->data[v];
@@ -232,9 +251,13 @@ int main(int argc, char **argv)
   cpu_model(cpu, sizeof cpu);
   printf("{\"bench\":\"projectors\",\"projector\":\"%s\",\"num_rays\":%d,\"dir\":\"%s\","
          "\"scanner\":\"%s\",\"lors\":\"%s\",\"n_lors\":%lld,\"threads\":%d,\"back\":\"%s\","
-         "\"cpu\":\"%s\",\"seconds\":%.4f,\"lors_per_s\":%.1f,\"checksum\":%.9g}\n",
+         "\"cpu\":\"%s\",\"seconds\":%.4f,\"lors_per_s\":%.1f,\"tof_bins\":%d,"
+         "\"tof_fwhm_ps\":%g,\"tof_bin_width_ps\":%g,\"ns_per_lor\":%.2f,\"ns_per_lor_tof_bin\":%.3f,"
+         "\"checksum\":%.9g}\n",
          o.projector, (int)p.num_rays, o.dir, o.scanner, o.lors, (long long)o.n, o.threads,
          back ? o.back : "n/a", cpu, seconds, seconds > 0 ? (double)o.n / seconds : 0.0,
+         (int)p.num_tof_bins, p.num_tof_bins ? (double)p.tof_fwhm_ps : 0.0, (double)p.tof_bin_width_ps,
+         o.n > 0 ? 1e9 * seconds / (double)o.n : 0.0, o.n > 0 ? 1e9 * seconds / ((double)o.n * (double)T) : 0.0,
          checksum);
   free(lor);
   free(ori);

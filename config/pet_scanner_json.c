@@ -39,6 +39,8 @@ static const float_key FLOAT_KEYS[] = {
     {"tofResolution_ps", offsetof(pet_scanner_params, tof_fwhm_ps), false, false},
     /* not in YRT-PET 3.2's spec: named like its C++ members (fovRadius); optional */
     {"fovRadius", offsetof(pet_scanner_params, fov_radius), false, false},
+    /* TOF histograms (petrel's; optional, together): the width of a TOF bin */
+    {"tofBinWidth_ps", offsetof(pet_scanner_params, tof_bin_width_ps), false, true},
 };
 
 static const int_key INT_KEYS[] = {
@@ -48,6 +50,7 @@ static const int_key INT_KEYS[] = {
     {"maxRingDiff", offsetof(pet_scanner_params, max_ring_diff), true, 0},
     {"minAngDiff", offsetof(pet_scanner_params, min_ang_diff), true, 1},
     {"detsPerBlock", offsetof(pet_scanner_params, dets_per_block), false, 1},
+    {"numTOFBins", offsetof(pet_scanner_params, num_tof_bins), false, 1},
 };
 
 static pet_status read_text(const char *path, char **text, size_t *len)
@@ -310,6 +313,9 @@ pet_status pet_scanner_write_json(const pet_scanner *s, const char *path, const 
   if (ok && p->fwhm_kev > 0) ok = add_number(root, "fwhm", p->fwhm_kev);
   if (ok && p->energy_lld_kev > 0) ok = add_number(root, "energyLLD", p->energy_lld_kev);
   if (ok && p->tof_fwhm_ps > 0) ok = add_number(root, "tofResolution_ps", p->tof_fwhm_ps);
+  if (ok && p->num_tof_bins > 0)
+    ok = add_number(root, "numTOFBins", p->num_tof_bins) &&
+         add_number(root, "tofBinWidth_ps", p->tof_bin_width_ps);
   PET_CHECK_GOTO(st, ok, PET_ERR_NOMEM, out, "%s: out of host memory building the JSON", path);
   text = cJSON_Print(root);
   PET_CHECK_GOTO(st, text != NULL, PET_ERR_NOMEM, out, "%s: out of host memory printing the JSON",

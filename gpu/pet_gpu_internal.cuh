@@ -71,7 +71,9 @@ pet_status pet_gpu_launch_osem(cudaStream_t st, const pet_projector_params *p,
                                const pet_lor_batch *b, const pet_gpu_groups *gr,
                                pet_gpu_osem_batch in, float pred_eps, pet_image_params g,
                                const float *xf, float *back);
-/* back += A^T m (sensitivity; m NULL = 1). */
+/* back += A^T m (sensitivity; m NULL = 1). With p->num_tof_bins = T > 0 (a TOF histogram)
+ * m holds T values per LOR and the back projection runs through the TOF bins; the OSEM
+ * launch then reads T values of y, m, a per LOR. */
 pet_status pet_gpu_launch_sens(cudaStream_t st, const pet_projector_params *p,
                                const pet_lor_batch *b, const float *m, pet_image_params g,
                                float *back);

@@ -31,12 +31,18 @@ struct engine {
   pet_image_params g;
   int64_t nv, cap;
   float *d_tmp; /* PSF scratch image */
-  bool need_orient, tof, lm;
+  bool need_orient, tof, lm, tofh; /* tofh: a TOF histogram */
   cudaStream_t ks, cs; /* compute, copy */
   pet_gpu_lorsrc src; /* device LUT and histogram tables */
   float *d_lor, *d_orient;
   slot sl[2];
 };
+
+/* Values per LOR: a TOF histogram's TOF bins, else 1. */
+int64_t num_tof(const pet_osem_data *d)
+{
+  return d->histogram && d->histogram->num_tof_bins > 0 ? d->histogram->num_tof_bins : 1;
+}
 
 /* Bytes per LOR of one batch for (d, o): LORs and normals once, the staged inputs twice. */
 int64_t stage_bytes(const pet_osem_data *d, const pet_osem_opts *o)
@@ -51,6 +57,7 @@ int64_t stage_bytes(const pet_osem_data *d, const pet_osem_opts *o)
     b += 4; /* y */
     if (d->mult) b += 4;
     if (d->add) b += 4;
+    b *= num_tof(d); /* a TOF histogram stages all three per (bin, TOF bin) */
   }
   return b;
 }
@@ -106,6 +113,7 @@ pet_status init_engine(engine *e, int64_t cap)
   if (o->psf_fwhm_mm > 0)
     PET_TRY(pet_gpu_malloc((void **)&e->d_tmp, (size_t)e->nv * 4, "the PSF scratch image"));
   const size_t c = (size_t)e->cap * 4;
+  const size_t ct = c * (size_t)num_tof(d); /* per (bin, TOF bin) */
   PET_TRY(pet_gpu_malloc((void **)&e->d_lor, c * 6, "batch LOR endpoints"));
   if (e->need_orient)
     PET_TRY(pet_gpu_malloc((void **)&e->d_orient, c * 6, "batch crystal normals"));
@@ -113,7 +121,7 @@ pet_status init_engine(engine *e, int64_t cap)
     slot *s = &e->sl[k];
     PET_CUDA(cudaEventCreateWithFlags(&s->copied, cudaEventDisableTiming));
     PET_CUDA(cudaEventCreateWithFlags(&s->consumed, cudaEventDisableTiming));
-    PET_TRY(alloc_pair((void **)&s->h_m, (void **)&s->d_m, c, "staged multiplicative factors"));
+    PET_TRY(alloc_pair((void **)&s->h_m, (void **)&s->d_m, ct, "staged multiplicative factors"));
     if (e->lm) {
       PET_TRY(alloc_pair((void **)&s->h_d1, (void **)&s->d_d1, c, "staged detector ids"));
       PET_TRY(alloc_pair((void **)&s->h_d2, (void **)&s->d_d2, c, "staged detector ids"));
@@ -121,8 +129,8 @@ pet_status init_engine(engine *e, int64_t cap)
         PET_TRY(alloc_pair((void **)&s->h_a, (void **)&s->d_a, c, "staged additive terms"));
       if (e->tof) PET_TRY(alloc_pair((void **)&s->h_tof, (void **)&s->d_tof, c, "staged TOF"));
     } else {
-      PET_TRY(alloc_pair((void **)&s->h_y, (void **)&s->d_y, c, "staged counts"));
-      if (d->add) PET_TRY(alloc_pair((void **)&s->h_a, (void **)&s->d_a, c, "staged additive terms"));
+      PET_TRY(alloc_pair((void **)&s->h_y, (void **)&s->d_y, ct, "staged counts"));
+      if (d->add) PET_TRY(alloc_pair((void **)&s->h_a, (void **)&s->d_a, ct, "staged additive terms"));
     }
   }
   return PET_OK;
@@ -146,14 +154,32 @@ pet_status stage(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, in
   if (!lm_ev) { /* histogram bins: counts (recon), m, a (recon) */
     const float *y = ps == PASS_RECON ? d->histogram->data : NULL;
     const float *add = ps == PASS_RECON ? d->add : NULL;
+    const int64_t T = e->tofh ? num_tof(d) : 1;
+    if (T == 1) {
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t bin = pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, s, k0 + i);
-      if (y) sl->h_y[i] = y[bin];
-      if (mult) sl->h_m[i] = mult[bin];
-      if (add) sl->h_a[i] = add[bin];
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t bin = pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, s, k0 + i);
+        if (y) sl->h_y[i] = y[bin];
+        if (mult) sl->h_m[i] = mult[bin];
+        if (add) sl->h_a[i] = add[bin];
+      }
+    } else {
+      /* TOF histogram: T values per bin; per-bin factors repeated over its TOF bins, a per-bin
+       * additive term spread evenly over them (pet_osem_data) */
+      const bool mpt = d->mult_per_tof_bin, apt = d->add_per_tof_bin;
+      const float share = apt ? 1.0f : 1.0f / (float)T;
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t bin = pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, s, k0 + i);
+        for (int64_t t = 0; t < T; ++t) {
+          const int64_t v = bin * T + t;
+          if (y) sl->h_y[i * T + t] = y[v];
+          if (mult) sl->h_m[i * T + t] = mult[mpt ? v : bin];
+          if (add) sl->h_a[i * T + t] = add[apt ? v : bin] * share;
+        }
+      }
     }
-    const size_t b = (size_t)n * 4;
+    const size_t b = (size_t)n * T * 4;
     if (y) PET_CUDA(cudaMemcpyAsync(sl->d_y, sl->h_y, b, cudaMemcpyHostToDevice, e->cs));
     if (mult) PET_CUDA(cudaMemcpyAsync(sl->d_m, sl->h_m, b, cudaMemcpyHostToDevice, e->cs));
     if (add) PET_CUDA(cudaMemcpyAsync(sl->d_a, sl->h_a, b, cudaMemcpyHostToDevice, e->cs));
@@ -225,8 +251,11 @@ pet_status compute(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, 
     PET_TRY(pet_gpu_gen_lors_histo(e->ks, e->src, S, s, k0, n, e->d_lor,
                                    e->need_orient ? e->d_orient : NULL));
   }
-  if (ps == PASS_SENS)
-    PET_TRY(pet_gpu_launch_sens(e->ks, &e->o->proj, &b, in.m, e->g, back));
+  if (ps == PASS_SENS) {
+    pet_projector_params sp = e->o->proj;
+    if (!e->tofh) sp.num_tof_bins = 0; /* no TOF histogram: the non-TOF sensitivity */
+    PET_TRY(pet_gpu_launch_sens(e->ks, &sp, &b, in.m, e->g, back));
+  }
   else
     PET_TRY(pet_gpu_launch_osem(e->ks, &e->o->proj, &b, e->lm ? NULL : &gr, in, PET_OSEM_PRED_EPS, e->g,
                                 xf, back));
@@ -267,8 +296,8 @@ pet_status gpu_check(const pet_osem_data *d, const pet_osem_opts *o)
 
 int64_t gpu_bytes_per_item(const pet_osem_data *d, const pet_osem_opts *o)
 {
-  /* the sensitivity pass stages m over histogram bins even in list-mode */
-  return lor_bytes(o) + 2 * (stage_bytes(d, o) + 4);
+  /* the sensitivity pass stages m over histogram bins (and TOF bins) even in list-mode */
+  return lor_bytes(o) + 2 * (stage_bytes(d, o) + 4 * num_tof(d));
 }
 
 pet_status gpu_budget(const pet_osem_opts *o, int64_t *bytes)
@@ -301,6 +330,7 @@ pet_status gpu_create(void **out, const pet_osem_data *d, const pet_osem_opts *o
   e->nv = (int64_t)g->nx * g->ny * g->nz;
   e->lm = d->listmode != NULL;
   e->tof = o->proj.tof != 0;
+  e->tofh = d->histogram && d->histogram->num_tof_bins > 0;
   e->need_orient = o->proj.kind == PET_PROJ_DD || o->proj.num_rays > 1;
   pet_status st = pet_gpu_set_device(o->gpu_device);
   if (st == PET_OK) st = init_engine(e, cap);

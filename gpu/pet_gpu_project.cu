@@ -82,6 +82,118 @@ back_kernel(pet_projector_params p, pet_tof_kernel tk, pet_lor_batch b, pet_imag
   if (v != 0.0f) lor_back<KIND, TOF>(p, tk, b, i, g, v, img); /* adding 0 changes nothing */
 }
 
+/* ---- TOF histograms: one thread per LOR computes all its TOF bins in one walk. Separate
+ * kernels (not a flag of the ones above), so that the non-TOF and list-mode TOF kernels keep
+ * their registers. A LOR's T bins are adjacent (TOF fastest): its thread accumulates them in a
+ * local array and writes them as one contiguous row, and a warp's rows are one contiguous
+ * block of 32 T floats, so every cache line is written whole. */
+
+pet_tof_bins tof_bins_of(const pet_projector_params *p)
+{
+  pet_tof_bins tb;
+  memset(&tb, 0, sizeof tb);
+  tb.k = pet_tof_kernel_make(p->tof_fwhm_ps, p->tof_n_sigmas);
+  tb.n = p->num_tof_bins;
+  tb.bin_mm = 0.5f * PET_SPEED_OF_LIGHT_MM_PS * p->tof_bin_width_ps;
+  return tb;
+}
+
+template <int KIND>
+__device__ __forceinline__ void lor_tofbins(const pet_projector_params &p, pet_tof_bins &tb,
+                                            const pet_lor_batch &b, int64_t i, pet_image_params g,
+                                            const float *__restrict__ img_in, float *img_out,
+                                            float v, int mode)
+{
+  pet_projector_params pp = p;
+  pp.kind = (pet_projector_kind)KIND;
+  pet_project_lor_tofbins(&pp, &tb, &b, i, g, img_in, img_out, v, mode);
+}
+
+template <int KIND>
+__global__ void __launch_bounds__(PET_GPU_BLOCK, PET_GPU_MINB_PROJ)
+tofbins_fwd_kernel(pet_projector_params p, pet_tof_bins tb, pet_lor_batch b, pet_image_params g,
+                   const float *__restrict__ img, float *__restrict__ proj)
+{
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= b.n) return;
+  float acc[PET_TOF_BINS_MAX];
+  const int n = tb.n;
+  for (int t = 0; t < n; ++t) acc[t] = 0.0f;
+  tb.out = acc;
+  lor_tofbins<KIND>(p, tb, b, i, g, img, 0, 1.0f, PET_WALK_FWD);
+  float *o = proj + i * n;
+  for (int t = 0; t < n; ++t) o[t] = acc[t];
+}
+
+template <int KIND>
+__global__ void __launch_bounds__(PET_GPU_BLOCK, PET_GPU_MINB_PROJ)
+tofbins_back_kernel(pet_projector_params p, pet_tof_bins tb, pet_lor_batch b, pet_image_params g,
+                    const float *__restrict__ proj, float *img)
+{
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= b.n) return;
+  const int n = tb.n;
+  const float *row = proj + i * n;
+  bool any = false;
+  for (int t = 0; t < n; ++t) any |= __ldg(row + t) != 0.0f;
+  if (!any) return; /* adding 0 changes nothing */
+  tb.in = row;
+  lor_tofbins<KIND>(p, tb, b, i, g, 0, img, 1.0f, PET_WALK_BACK_ATOMIC);
+}
+
+/* OSEM on a TOF histogram: the LOR's T forward projections, the T ratios, one back walk
+ * (in: T values per LOR: y, m, a; m NULL = 1, a NULL = 0). */
+template <int KIND>
+__global__ void __launch_bounds__(PET_GPU_BLOCK, PET_GPU_MINB_OSEM)
+tofbins_osem_kernel(pet_projector_params p, pet_tof_bins tb, pet_lor_batch b,
+                    pet_gpu_osem_batch in, float pred_eps, pet_image_params g,
+                    const float *__restrict__ xf, float *back)
+{
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= b.n) return;
+  const int n = tb.n;
+  const int64_t base = i * n;
+  bool any = false;
+  for (int t = 0; t < n; ++t) any |= __ldg(in.y + base + t) != 0.0f;
+  if (!any) return; /* m y / pred = 0 in every TOF bin */
+  float acc[PET_TOF_BINS_MAX];
+  for (int t = 0; t < n; ++t) acc[t] = 0.0f;
+  tb.out = acc;
+  lor_tofbins<KIND>(p, tb, b, i, g, xf, 0, 1.0f, PET_WALK_FWD);
+  bool nz = false;
+  for (int t = 0; t < n; ++t) {
+    float y = __ldg(in.y + base + t);
+    float m = in.m ? __ldg(in.m + base + t) : 1.0f;
+    float a = in.a ? __ldg(in.a + base + t) : 0.0f;
+    float pred = m * acc[t] + a;
+    acc[t] = y != 0.0f && pred > pred_eps ? m * y / pred : 0.0f;
+    nz |= acc[t] != 0.0f;
+  }
+  if (!nz) return;
+  tb.in = acc;
+  lor_tofbins<KIND>(p, tb, b, i, g, 0, back, 1.0f, PET_WALK_BACK_ATOMIC);
+}
+
+/* Sensitivity of a TOF histogram: back += sum_t A_t^T m_t (m: T values per LOR, NULL = 1). */
+template <int KIND>
+__global__ void __launch_bounds__(PET_GPU_BLOCK, PET_GPU_MINB_PROJ)
+tofbins_sens_kernel(pet_projector_params p, pet_tof_bins tb, pet_lor_batch b,
+                    const float *__restrict__ m, pet_image_params g, float *back)
+{
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= b.n) return;
+  const int n = tb.n;
+  float w[PET_TOF_BINS_MAX];
+  bool any = false;
+  for (int t = 0; t < n; ++t) {
+    w[t] = m ? __ldg(m + i * n + t) : 1.0f;
+    any |= w[t] != 0.0f;
+  }
+  if (!any) return;
+  tb.in = w;
+  lor_tofbins<KIND>(p, tb, b, i, g, 0, back, 1.0f, PET_WALK_BACK_ATOMIC);
+}
+
 /* ---- back projection through a shared-memory tile (mode PET_WALK_BACK_TILE) ----
  * A block takes one group of LORs that share their transaxial line: the bins of one (phi, r)
  * in every z-bin of a histogram subset, local indices first, first + stride, ... . Their
@@ -462,6 +574,17 @@ pet_status pet_gpu_launch_fwd(cudaStream_t st, const pet_projector_params *p,
                               float *proj)
 {
   if (b->n <= 0) return PET_OK;
+  if (p->num_tof_bins > 0) {
+    const pet_tof_bins tb = tof_bins_of(p);
+    if (p->kind == PET_PROJ_DD)
+      tofbins_fwd_kernel<PET_PROJ_DD><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(*p, tb, *b, g, img,
+                                                                                 proj);
+    else
+      tofbins_fwd_kernel<PET_PROJ_SIDDON><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(*p, tb, *b, g,
+                                                                                     img, proj);
+    PET_CUDA(cudaGetLastError());
+    return PET_OK;
+  }
   return dispatch<run_fwd>(p, st, *p, *b, g, img, proj);
 }
 
@@ -470,6 +593,17 @@ pet_status pet_gpu_launch_back(cudaStream_t st, const pet_projector_params *p,
                                pet_image_params g, const float *proj, float *img)
 {
   if (b->n <= 0) return PET_OK;
+  if (p->num_tof_bins > 0) {
+    const pet_tof_bins tb = tof_bins_of(p);
+    if (p->kind == PET_PROJ_DD)
+      tofbins_back_kernel<PET_PROJ_DD><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(*p, tb, *b, g,
+                                                                                  proj, img);
+    else
+      tofbins_back_kernel<PET_PROJ_SIDDON><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(*p, tb, *b, g,
+                                                                                      proj, img);
+    PET_CUDA(cudaGetLastError());
+    return PET_OK;
+  }
   return dispatch<run_back>(p, st, *p, *b, gr, g, proj, img);
 }
 
@@ -479,6 +613,17 @@ pet_status pet_gpu_launch_osem(cudaStream_t st, const pet_projector_params *p,
                                const float *xf, float *back)
 {
   if (b->n <= 0) return PET_OK;
+  if (p->num_tof_bins > 0) {
+    const pet_tof_bins tb = tof_bins_of(p);
+    if (p->kind == PET_PROJ_DD)
+      tofbins_osem_kernel<PET_PROJ_DD><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(*p, tb, *b, in,
+                                                                                  pred_eps, g, xf, back);
+    else
+      tofbins_osem_kernel<PET_PROJ_SIDDON><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(
+          *p, tb, *b, in, pred_eps, g, xf, back);
+    PET_CUDA(cudaGetLastError());
+    return PET_OK;
+  }
   return dispatch<run_osem>(p, st, *p, *b, gr, in, pred_eps, g, xf, back);
 }
 
@@ -489,6 +634,18 @@ pet_status pet_gpu_launch_sens(cudaStream_t st, const pet_projector_params *p,
   if (b->n <= 0) return PET_OK;
   pet_projector_params pp = *p;
   pp.tof = 0; /* the TOF kernel integrates to 1 along the LOR */
+  if (pp.num_tof_bins > 0) {
+    /* a TOF histogram's bins integrate to 1 only where they cover the LOR: A^T m exactly */
+    const pet_tof_bins tb = tof_bins_of(&pp);
+    if (pp.kind == PET_PROJ_DD)
+      tofbins_sens_kernel<PET_PROJ_DD><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(pp, tb, *b, m, g,
+                                                                                  back);
+    else
+      tofbins_sens_kernel<PET_PROJ_SIDDON><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(pp, tb, *b, m,
+                                                                                      g, back);
+    PET_CUDA(cudaGetLastError());
+    return PET_OK;
+  }
   if (pp.kind == PET_PROJ_DD)
     sens_kernel<PET_PROJ_DD><<<grid_for(b->n), PET_GPU_BLOCK, 0, st>>>(pp, *b, m, g, back);
   else

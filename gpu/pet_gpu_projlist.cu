@@ -82,6 +82,9 @@ extern "C" pet_status pet_projlist_device_create(pet_projlist_device **out, cons
             "projection list: bad ownership %d", (int)values);
   PET_CHECK(!has_tof || (lm != NULL && lm->has_tof), PET_ERR_ARG,
             "projection list: TOF needs a list-mode with TOF values");
+  PET_CHECK(h == NULL || h->num_tof_bins == 0, PET_ERR_UNSUPPORTED,
+            "projection list: a TOF histogram (%d TOF bins) is not supported yet (one value per LOR)",
+            (int)h->num_tof_bins);
   PET_CHECK(budget_bytes >= 0, PET_ERR_ARG, "projection list: negative VRAM budget");
   if (lm) PET_TRY(pet_listmode_require(lm));
   const int64_t nitems = h ? h->layout->num_bins : lm->num_events;

@@ -244,11 +244,21 @@ class ProjectionData:
     def getBinIter(self, num_subsets: int, idx_subset: int) -> BinIter: ...
 
 class Histogram3D(ProjectionData):
-    """Fully-3D histogram; buffer protocol: float32 (numZBin, numPhi, numR)."""
+    """Fully-3D histogram; buffer protocol: float32 (numZBin, numPhi, numR), or
+    (numZBin, numPhi, numR, numTOFBins) for a TOF histogram (TOF the fastest axis)."""
     numZBin: int
     numPhi: int
     numR: int
     histoSize: int
+    @property
+    def numTOFBins(self) -> int:
+        """TOF bins per bin; 0 = no TOF."""
+    @property
+    def tofBinWidth_ps(self) -> float:
+        """Width of one TOF bin (ps); 0 = no TOF."""
+    def setTOFBins(self, num_tof_bins: int, tof_bin_width_ps: float = 0.0) -> None:
+        """Makes this a TOF histogram before allocate()/bind() (0 = none); ValueError for a bad
+        count (1..64) or width, RuntimeError once it has memory."""
     def clearProjections(self, value: float = 0.0) -> None: ...
     def getShape(self) -> Tuple[int, int, int]:
         """(numZBin, numPhi, numR)."""
@@ -264,9 +274,9 @@ class Histogram3D(ProjectionData):
     def getCoordsFromDetPair(self, d1: int, d2: int) -> Tuple[int, int, int]: ...
     def getZ1Z2(self, z_bin: int) -> Tuple[int, int]:
         """The rings (z1, z2) of a z-bin."""
-    def getProjectionValue(self, bin_id: int) -> float: ...
-    def setProjectionValue(self, bin_id: int, val: float) -> None: ...
-    def incrementProjection(self, bin_id: int, inc_val: float) -> None: ...
+    def getProjectionValue(self, bin_id: int, tof_bin: int = 0) -> float: ...
+    def setProjectionValue(self, bin_id: int, val: float, tof_bin: int = 0) -> None: ...
+    def incrementProjection(self, bin_id: int, inc_val: float, tof_bin: int = 0) -> None: ...
     def writeToFile(self, filename: _Path) -> None:
         """Writes a YRT-PET .his file."""
     def readFromFile(self, filename: _Path) -> None:
@@ -274,13 +284,16 @@ class Histogram3D(ProjectionData):
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> npt.NDArray[np.float32]: ...
 
 class Histogram3DOwned(Histogram3D):
-    def __init__(self, scanner: Scanner, filename: Optional[_Path] = None) -> None: ...
+    def __init__(self, scanner: Scanner, filename: Optional[_Path] = None, *,
+                 num_tof_bins: int = 0, tof_bin_width_ps: float = 0.0) -> None: ...
     def allocate(self) -> None: ...
 
 class Histogram3DAlias(Histogram3D):
-    def __init__(self, scanner: Scanner) -> None: ...
+    def __init__(self, scanner: Scanner, *, num_tof_bins: int = 0,
+                 tof_bin_width_ps: float = 0.0) -> None: ...
     def bind(self, array: Any) -> None:
-        """Binds a writable C-contiguous float32 (numZBin, numPhi, numR) array (held)."""
+        """Binds a writable C-contiguous float32 (numZBin, numPhi, numR) array, with
+        numTOFBins last for a TOF histogram (held)."""
 
 class ListModeLUT(ProjectionData):
     """List-mode events (time ms, detector 1, detector 2[, TOF ps])."""

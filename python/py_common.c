@@ -324,13 +324,21 @@ int py_check_unpinned(Py_ssize_t pins, const char *what)
 void py_fill_buffer3(Py_buffer *view, PyObject *obj, void *data, Py_ssize_t *shape,
                      Py_ssize_t *strides, int flags, Py_ssize_t *pins)
 {
+  py_fill_buffer_nd(view, obj, data, 3, shape, strides, flags, pins);
+}
+
+void py_fill_buffer_nd(Py_buffer *view, PyObject *obj, void *data, int ndim, Py_ssize_t *shape,
+                       Py_ssize_t *strides, int flags, Py_ssize_t *pins)
+{
+  Py_ssize_t n = 1;
+  for (int i = 0; i < ndim; ++i) n *= shape[i];
   view->buf = data;
   view->obj = Py_NewRef(obj);
-  view->len = shape[0] * shape[1] * shape[2] * (Py_ssize_t)sizeof(float);
+  view->len = n * (Py_ssize_t)sizeof(float);
   view->readonly = 0;
   view->itemsize = sizeof(float);
   view->format = (flags & PyBUF_FORMAT) ? "f" : NULL;
-  view->ndim = 3;
+  view->ndim = ndim;
   view->shape = (flags & PyBUF_ND) == PyBUF_ND ? shape : NULL;
   view->strides = (flags & PyBUF_STRIDES) == PyBUF_STRIDES ? strides : NULL;
   view->suboffsets = NULL;

@@ -135,6 +135,9 @@ int py_check_unpinned(Py_ssize_t pins, const char *what);
  *  (referenced by the view), honouring the consumer's flags; raises *pins. */
 void py_fill_buffer3(Py_buffer *view, PyObject *obj, void *data, Py_ssize_t *shape,
                      Py_ssize_t *strides, int flags, Py_ssize_t *pins);
+/** py_fill_buffer3 with ndim (1..4) dimensions. */
+void py_fill_buffer_nd(Py_buffer *view, PyObject *obj, void *data, int ndim, Py_ssize_t *shape,
+                       Py_ssize_t *strides, int flags, Py_ssize_t *pins);
 
 /** The __array__(dtype=None, copy=None) method of objects with the buffer protocol: a numpy
  *  view of memoryview(self) (a copy when copy=True); the buffer's error when it has none. */
@@ -203,8 +206,9 @@ typedef struct py_histogram_object {
   py_projdata_object base;
   struct pet_histogram *h;
   py_keeper keep;
-  Py_ssize_t shape[3]; /* num_zbin, num_phi, num_r */
-  Py_ssize_t strides[3];
+  Py_ssize_t shape[4]; /* num_zbin, num_phi, num_r (, num_tof_bins for a TOF histogram) */
+  Py_ssize_t strides[4];
+  int ndim;            /* 3, or 4 for a TOF histogram */
 } py_histogram_object;
 
 typedef struct py_listmode_object {

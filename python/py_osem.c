@@ -752,6 +752,12 @@ static PyObject *osem_run(osem_object *self, PyObject *out)
   a.d.add = self->add;
   a.d.lm_count = -1;
   a.o = osem_opts(self);
+  if (a.d.histogram && a.d.histogram->num_tof_bins > 0) {
+    /* a TOF histogram: project through its TOF bins (addTOF's FWHM) */
+    a.o.proj.num_tof_bins = a.d.histogram->num_tof_bins;
+    a.o.proj.tof_bin_width_ps = a.d.histogram->tof_bin_width_ps;
+    a.o.proj.tof = 0;
+  }
   a.initial_value = self->initial_value;
   a.o.gpu = self->use_gpu != 0;
   a.o.gpu_device = self->device;

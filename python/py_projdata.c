@@ -23,6 +23,7 @@ static PyTypeObject listmode_owned_type;
 static PyTypeObject listmode_alias_type;
 
 static const char histo_dims[] = "[numZBin, numPhi, numR]";
+static const char histo_tof_dims[] = "[numZBin, numPhi, numR, numTOFBins]";
 
 static pet_scanner *scanner_of(PyObject *o, const char *what)
 {
@@ -213,6 +214,9 @@ static pet_status read_his_into(pet_histogram *h, const pet_scanner *s, const ch
 {
   pet_histogram *tmp = NULL;
   pet_status st = pet_histogram_require(h);
+  if (st == PET_OK && h->num_tof_bins > 0)
+    st = PET_ERROR(PET_ERR_UNSUPPORTED, "%s: YRT-PET's .his has no TOF bins (this histogram has %d)",
+                   path, (int)h->num_tof_bins);
   if (st == PET_OK) st = pet_histogram_read_yrt(&tmp, s, path);
   if (st == PET_OK)
     memcpy(h->data, tmp->data, (size_t)pet_histogram_num_bins(h) * sizeof(float));
@@ -220,21 +224,37 @@ static pet_status read_his_into(pet_histogram *h, const pet_scanner *s, const ch
   return st;
 }
 
+/* The buffer's dimensions: (numZBin, numPhi, numR), and numTOFBins last for a TOF histogram. */
+static void histo_set_view(py_histogram_object *self)
+{
+  int64_t shape[3];
+  histo_shape(self, shape);
+  for (int i = 0; i < 3; ++i) self->shape[i] = (Py_ssize_t)shape[i];
+  self->ndim = self->h->num_tof_bins > 0 ? 4 : 3;
+  self->shape[3] = self->h->num_tof_bins > 0 ? self->h->num_tof_bins : 1;
+  self->strides[self->ndim - 1] = sizeof(float);
+  for (int i = self->ndim - 2; i >= 0; --i) self->strides[i] = self->strides[i + 1] * self->shape[i + 1];
+}
+
 static PyObject *histogram_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-  static char *kwlist[] = {"scanner", "filename", NULL};
-  static char *kwlist_alias[] = {"scanner", NULL};
+  static char *kwlist[] = {"scanner", "filename", "num_tof_bins", "tof_bin_width_ps", NULL};
+  static char *kwlist_alias[] = {"scanner", "num_tof_bins", "tof_bin_width_ps", NULL};
   PyObject *scanner, *fname = NULL;
+  int num_tof = 0;
+  float tof_w = 0.0f;
   bool owned = PyType_IsSubtype(type, &histogram_owned_type);
-  int ok = owned ? PyArg_ParseTupleAndKeywords(args, kwds, "O|O&", kwlist, &scanner,
-                                               py_path_converter, &fname)
-                 : PyArg_ParseTupleAndKeywords(args, kwds, "O", kwlist_alias, &scanner);
+  int ok = owned ? PyArg_ParseTupleAndKeywords(args, kwds, "O|O&$if", kwlist, &scanner,
+                                               py_path_converter, &fname, &num_tof, &tof_w)
+                 : PyArg_ParseTupleAndKeywords(args, kwds, "O|$if", kwlist_alias, &scanner, &num_tof,
+                                               &tof_w);
   if (!ok) return NULL;
   pet_scanner *s = scanner_of(scanner, type->tp_name);
   pet_histogram *h = NULL;
   pet_status st = PET_OK;
   if (s != NULL) {
     st = pet_histogram_create(&h, s, owned ? PET_OWNED : PET_ALIAS, PET_HOST);
+    if (st == PET_OK) st = pet_histogram_set_tof_bins(h, num_tof, tof_w);
     if (st == PET_OK && fname != NULL) {
       const char *path = PyBytes_AS_STRING(fname);
       Py_BEGIN_ALLOW_THREADS
@@ -256,12 +276,7 @@ static PyObject *histogram_new(PyTypeObject *type, PyObject *args, PyObject *kwd
   }
   self->base.scanner = Py_NewRef(scanner);
   self->h = h;
-  int64_t shape[3];
-  histo_shape(self, shape);
-  for (int i = 0; i < 3; ++i) self->shape[i] = (Py_ssize_t)shape[i];
-  self->strides[2] = sizeof(float);
-  self->strides[1] = self->strides[2] * self->shape[2];
-  self->strides[0] = self->strides[1] * self->shape[1];
+  histo_set_view(self);
   return (PyObject *)self;
 }
 
@@ -271,7 +286,7 @@ static int histogram_getbuffer(py_histogram_object *self, Py_buffer *view, int f
     view->obj = NULL;
     return -1;
   }
-  py_fill_buffer3(view, (PyObject *)self, self->h->data, self->shape, self->strides, flags,
+  py_fill_buffer_nd(view, (PyObject *)self, self->h->data, self->ndim, self->shape, self->strides, flags,
                   &self->base.pins);
   return 0;
 }
@@ -485,36 +500,65 @@ static PyObject *histogram_get_size(py_histogram_object *self, void *c)
   return PyLong_FromLongLong((long long)histo_layout(self)->num_bins);
 }
 
+static PyObject *histogram_get_num_tof(py_histogram_object *self, void *c)
+{
+  return PyLong_FromLong((long)self->h->num_tof_bins);
+}
+
+static PyObject *histogram_get_tof_width(py_histogram_object *self, void *c)
+{
+  return PyFloat_FromDouble((double)self->h->tof_bin_width_ps);
+}
+
+static PyObject *histogram_set_tof_bins(py_histogram_object *self, PyObject *args, PyObject *kwds)
+{
+  static char *kwlist[] = {"num_tof_bins", "tof_bin_width_ps", NULL};
+  int n = 0;
+  float w = 0.0f;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "i|f:setTOFBins", kwlist, &n, &w)) return NULL;
+  if (py_check(pet_histogram_set_tof_bins(self->h, n, w)) != 0) return NULL;
+  histo_set_view(self);
+  Py_RETURN_NONE;
+}
+
 static PyObject *histogram_is_memory_valid(py_histogram_object *self, PyObject *unused)
 {
   return PyBool_FromLong(self->h->data != NULL);
 }
 
-/* One bin's value (read or written by the caller through *v); RuntimeError before memory. */
-static float *histogram_bin_ptr(py_histogram_object *self, long long bin, const char *what)
+/* One bin's value (read or written by the caller through *v), TOF bin tof_bin of a TOF
+ * histogram (0 otherwise); RuntimeError before memory, ValueError outside. */
+static float *histogram_bin_ptr(py_histogram_object *self, long long bin, int tof_bin, const char *what)
 {
   if (py_check(pet_histogram_require(self->h)) != 0) return NULL;
   if (check_bin(histo_layout(self), bin, what) != 0) return NULL;
-  return self->h->data + bin;
+  const int T = self->h->num_tof_bins;
+  if (tof_bin < 0 || tof_bin >= (T > 0 ? T : 1)) {
+    py_raise_status(PET_ERROR(PET_ERR_ARG, "%s: tof_bin %d is outside [0, %d)", what, tof_bin, T > 0 ? T : 1));
+    return NULL;
+  }
+  return self->h->data + (T > 0 ? bin * T + tof_bin : bin);
 }
 
 static PyObject *histogram_get_value(py_histogram_object *self, PyObject *args, PyObject *kwds)
 {
-  static char *kwlist[] = {"bin_id", NULL};
+  static char *kwlist[] = {"bin_id", "tof_bin", NULL};
   long long bin;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "L:getProjectionValue", kwlist, &bin)) return NULL;
-  float *v = histogram_bin_ptr(self, bin, "getProjectionValue");
+  int tb = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "L|i:getProjectionValue", kwlist, &bin, &tb)) return NULL;
+  float *v = histogram_bin_ptr(self, bin, tb, "getProjectionValue");
   return v ? PyFloat_FromDouble((double)*v) : NULL;
 }
 
 static PyObject *histogram_set_value(py_histogram_object *self, PyObject *args, PyObject *kwds)
 {
-  static char *kwlist[] = {"bin_id", "val", NULL};
+  static char *kwlist[] = {"bin_id", "val", "tof_bin", NULL};
   long long bin;
   float val;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Lf:setProjectionValue", kwlist, &bin, &val))
+  int tb = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Lf|i:setProjectionValue", kwlist, &bin, &val, &tb))
     return NULL;
-  float *v = histogram_bin_ptr(self, bin, "setProjectionValue");
+  float *v = histogram_bin_ptr(self, bin, tb, "setProjectionValue");
   if (v == NULL) return NULL;
   *v = val;
   Py_RETURN_NONE;
@@ -522,12 +566,13 @@ static PyObject *histogram_set_value(py_histogram_object *self, PyObject *args, 
 
 static PyObject *histogram_increment(py_histogram_object *self, PyObject *args, PyObject *kwds)
 {
-  static char *kwlist[] = {"bin_id", "inc_val", NULL};
+  static char *kwlist[] = {"bin_id", "inc_val", "tof_bin", NULL};
   long long bin;
   float val;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Lf:incrementProjection", kwlist, &bin, &val))
+  int tb = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Lf|i:incrementProjection", kwlist, &bin, &val, &tb))
     return NULL;
-  float *v = histogram_bin_ptr(self, bin, "incrementProjection");
+  float *v = histogram_bin_ptr(self, bin, tb, "incrementProjection");
   if (v == NULL) return NULL;
   *v += val;
   Py_RETURN_NONE;
@@ -569,11 +614,16 @@ static PyMethodDef histogram_methods[] = {
      "getZ1Z2($self, /, z_bin)\n--\n\nReturns tuple: (z1, z2), the rings of a z-bin. ValueError "
      "outside [0, numZBin)."},
     {"getProjectionValue", PY_METH(histogram_get_value), METH_VARARGS | METH_KEYWORDS,
-     "getProjectionValue($self, /, bin_id)\n--\n\nReturns float: The value of a bin."},
+     "getProjectionValue($self, /, bin_id, tof_bin=0)\n--\n\nReturns float: The value of a bin "
+     "(of its TOF bin tof_bin in a TOF histogram)."},
     {"setProjectionValue", PY_METH(histogram_set_value), METH_VARARGS | METH_KEYWORDS,
-     "setProjectionValue($self, /, bin_id, val)\n--\n\nSets the value of a bin."},
+     "setProjectionValue($self, /, bin_id, val, tof_bin=0)\n--\n\nSets the value of a bin."},
     {"incrementProjection", PY_METH(histogram_increment), METH_VARARGS | METH_KEYWORDS,
-     "incrementProjection($self, /, bin_id, inc_val)\n--\n\nAdds inc_val to a bin."},
+     "incrementProjection($self, /, bin_id, inc_val, tof_bin=0)\n--\n\nAdds inc_val to a bin."},
+    {"setTOFBins", PY_METH(histogram_set_tof_bins), METH_VARARGS | METH_KEYWORDS,
+     "setTOFBins($self, /, num_tof_bins, tof_bin_width_ps=0.0)\n--\n\nMakes this a TOF "
+     "histogram (TOF the fastest axis; 0 = none) before allocate()/bind(). ValueError for a bad "
+     "count or width, RuntimeError once it has memory."},
     {"__array__", PY_METH(py_array_method), METH_VARARGS | METH_KEYWORDS,
      "__array__($self, /, dtype=None, copy=None)\n--\n\nnumpy view (numZBin, numPhi, numR) "
      "float32; RuntimeError before allocate()/bind()."},
@@ -585,6 +635,11 @@ static PyGetSetDef histogram_getset[] = {
     {"numR", (getter)histogram_get_dim, NULL, "Number of radial bins.", (void *)2},
     {"histoSize", (getter)histogram_get_size, NULL, "Number of bins (numZBin * numPhi * numR).",
      NULL},
+    {"numTOFBins", (getter)histogram_get_num_tof, NULL,
+     "TOF bins per bin (0: no TOF); a TOF histogram's buffer is (numZBin, numPhi, numR, numTOFBins).",
+     NULL},
+    {"tofBinWidth_ps", (getter)histogram_get_tof_width, NULL, "Width of one TOF bin in ps (0: no TOF).",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyObject *histogram_allocate(py_histogram_object *self, PyObject *unused)
@@ -595,11 +650,13 @@ static PyObject *histogram_allocate(py_histogram_object *self, PyObject *unused)
 
 static PyObject *histogram_bind(py_histogram_object *self, PyObject *obj)
 {
-  int64_t shape[3];
+  int64_t shape4[4];
   void *data = NULL;
   if (py_check_unpinned(self->base.pins, "Histogram3DAlias.bind") != 0) return NULL;
-  histo_shape(self, shape);
-  if (py_keeper_bind_buffer(&self->keep, obj, 3, shape, histo_dims, PY_ELEM_F32,
+  histo_shape(self, shape4);
+  shape4[3] = self->h->num_tof_bins;
+  if (py_keeper_bind_buffer(&self->keep, obj, self->ndim, shape4,
+                            self->ndim == 4 ? histo_tof_dims : histo_dims, PY_ELEM_F32,
                             "Histogram3DAlias.bind", &data) != 0)
     return NULL;
   if (py_check(pet_histogram_bind(self->h, data)) != 0) return NULL;

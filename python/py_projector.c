@@ -201,6 +201,10 @@ static pet_status project_histogram(const pet_projector_params *p, const pet_sca
                                     pet_histogram *h, int32_t S, int32_t sub, pet_image *img,
                                     bool forward)
 {
+  PET_CHECK(h->num_tof_bins == 0, PET_ERR_UNSUPPORTED,
+            "projector: forwProject/backProject of a TOF histogram (%d TOF bins) are not implemented "
+            "(reconstruct it with OSEM)",
+            (int)h->num_tof_bins);
   if (forward) return pet_histo_project_fwd_subset_cpu(h->layout, s, p, img, S, sub, h->data);
   return pet_histo_project_back_cpu(h->layout, s, p, h->data, S, sub, img, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pet_histogram.h"
 #include "pet_image.h"
 #include "pet_listmode.h"
 #include "pet_status.h"
@@ -23,6 +24,11 @@ typedef struct pet_comm pet_comm;
  *   /histogram                 float32 [num_bins], chunked by PET_H5_CHUNK_ELEMS; attributes
  *                              units = "counts", scanner_name, num_bins (int64),
  *                              bin_order = PET_H5_BIN_ORDER, petrel_version
+ *                              TOF histogram: float32 [num_bins x num_tof_bins], TOF the
+ *                              fastest axis (element bin * num_tof_bins + t), attributes
+ *                              num_tof_bins (int32, 1..64) and tof_bin_width_ps (float32);
+ *                              its corrections hold num_bins (one per bin, for all its TOF
+ *                              bins) or num_bins x num_tof_bins values
  *   /corrections/normalisation float32 [num_bins], optional, same bin order and chunking;
  *   /corrections/attenuation   likewise (multiplicative factors, as YRT-PET's ACF histograms);
  *   /corrections/randoms       likewise (counts per bin);
@@ -82,8 +88,43 @@ enum {
 pet_status pet_h5_write_histogram(const char *path, const char *scanner_name, int64_t num_bins,
                                   const float *values, const pet_h5_corrections *corr);
 
+/** A histogram file's TOF bins (pet_h5_write_histogram_tof, pet_h5_histogram_tof_info). */
+typedef struct pet_h5_tof_info {
+  int32_t num_tof_bins;      /* 0: no TOF */
+  float tof_bin_width_ps;
+  unsigned corr_per_tof_bin; /* PET_H5_CORR_* bits: corrections held per (bin, TOF bin) */
+} pet_h5_tof_info;
+
 /**
- * Reads a histogram file's description: num_bins, scanner_name (NUL-terminated, truncated to
+ * pet_h5_write_histogram for a TOF histogram (tof NULL or tof->num_tof_bins 0: the same file
+ * as pet_h5_write_histogram): values holds num_bins x num_tof_bins floats (TOF fastest); a
+ * correction whose bit is set in tof->corr_per_tof_bin as many, the others num_bins. Local.
+ * Errors: PET_ERR_ARG (num_tof_bins outside [1, 64], width not > 0), PET_ERR_IO.
+ */
+pet_status pet_h5_write_histogram_tof(const char *path, const char *scanner_name, int64_t num_bins,
+                                      const pet_h5_tof_info *tof, const float *values,
+                                      const pet_h5_corrections *corr);
+/**
+ * The geometric bins (*num_bins) and TOF bins of a histogram file (tof->num_tof_bins 0 for a
+ * histogram without TOF), with the checks of pet_h5_histogram_info. Local.
+ * Errors: PET_ERR_ARG, PET_ERR_IO (a bad num_tof_bins or tof_bin_width_ps attribute, a
+ * dataset whose size disagrees with them; named).
+ */
+pet_status pet_h5_histogram_tof_info(const char *path, int64_t *num_bins, pet_h5_tof_info *tof);
+
+/**
+ * Reads the counts of a histogram file for scanner s into a new host pet_histogram (Owned;
+ * returns ownership: free with pet_histogram_destroy), a TOF histogram when the file has TOF
+ * bins. The file's bins must be s's, and where both the file and the scanner give TOF bins
+ * (numTOFBins, tofBinWidth_ps in the scanner JSON) they must agree. Local.
+ * Errors: PET_ERR_IO (as pet_h5_histogram_tof_info; bins or TOF bins that disagree with the
+ * scanner, naming the file, the attribute and the scanner field), PET_ERR_NOMEM.
+ */
+pet_status pet_h5_read_histogram_file(const char *path, const pet_scanner *s, pet_histogram **out);
+
+/**
+ * Reads a histogram file's description: num_bins (geometric bins: a TOF histogram's dataset
+ * holds num_tof_bins times as many values, pet_h5_histogram_tof_info), scanner_name (NUL-terminated, truncated to
  * len - 1 bytes; may be NULL) and which_corrections (PET_H5_CORR_* bits; may be NULL). Checks
  * that the bin order is PET_H5_BIN_ORDER and that every correction has num_bins elements.
  * Local. Errors: PET_ERR_ARG, PET_ERR_IO (missing/corrupt file, missing or wrong dataset or

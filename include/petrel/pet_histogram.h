@@ -64,13 +64,17 @@ static inline PET_HD int64_t pet_histo_subset_bin(int64_t num_phi, int64_t num_r
   return (z * num_phi + phi) * num_r + r;
 }
 
-/** Histogram3D: one float per bin. Owned (allocate) or Alias (bind), host or device. */
+/** Histogram3D: one float per bin, or num_tof_bins floats per bin for a TOF histogram (TOF
+ *  the fastest axis: data[bin * num_tof_bins + t], so one LOR's TOF bins are adjacent). Owned
+ *  (allocate) or Alias (bind), host or device. */
 typedef struct pet_histogram {
   const pet_scanner *scanner; /* borrowed: must outlive the histogram */
   pet_histo_layout *layout;   /* owned */
   float *data;                /* NULL until allocate()/bind() */
   pet_ownership ownership;
   pet_memspace space;
+  int32_t num_tof_bins;       /* 0: no TOF (one value per bin); T >= 1: T TOF bins per bin */
+  float tof_bin_width_ps;     /* TOF histogram: the width of one TOF bin (ps) */
 } pet_histogram;
 
 pet_status pet_histogram_create(pet_histogram **h, const pet_scanner *s, pet_ownership own,
@@ -83,6 +87,24 @@ void pet_histogram_destroy(pet_histogram **h);
 /** PET_ERR_STATE naming allocate()/bind() when there is no memory. */
 pet_status pet_histogram_require(const pet_histogram *h);
 int64_t pet_histogram_num_bins(const pet_histogram *h);
+/**
+ * Makes h a TOF histogram of num_tof_bins bins of width_ps each per geometric bin (0, 0: no
+ * TOF), before allocate()/bind(). Local. Errors: PET_ERR_ARG naming the field (num_tof_bins
+ * outside [0, 64], width not > 0 with bins), PET_ERR_STATE when h already has memory.
+ */
+pet_status pet_histogram_set_tof_bins(pet_histogram *h, int32_t num_tof_bins, float width_ps);
+/** Floats of h's data: num_bins x max(1, num_tof_bins). */
+int64_t pet_histogram_num_values(const pet_histogram *h);
+/**
+ * Adds n list-mode events (detector pairs d1, d2; tof_ps = t2 - t1 per event) to h (host):
+ * each adds 1 to its bin, and in a TOF histogram to its TOF bin t = floor(tof / w + T / 2)
+ * (pet_tof_bins' convention), with the time negated when the bin's detector pair is (d2, d1),
+ * since a bin's LOR runs from its first detector. Events whose pair the histogram does not
+ * hold, or whose time falls outside the T bins, are counted in *skipped (may be NULL). Local.
+ * Errors: PET_ERR_ARG (NULL arrays; tof_ps NULL for a TOF histogram), PET_ERR_STATE.
+ */
+pet_status pet_histogram_add_events(pet_histogram *h, const uint32_t *d1, const uint32_t *d2,
+                                    const float *tof_ps, int64_t n, int64_t *skipped);
 /** Sets every bin (YRT-PET's clearProjections(v)). */
 pet_status pet_histogram_fill(pet_histogram *h, float value);
 

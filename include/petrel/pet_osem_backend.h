@@ -49,6 +49,11 @@ typedef struct pet_osem_data {
   const float *add;     /* per histogram bin: randoms + scatter, in counts (NULL = 0); in
                          * list-mode each event gets its bin's value */
   const float *lm_add;  /* list-mode: additive term per event (NULL = 0) */
+  /* TOF histogram (histogram->num_tof_bins = T > 0; opts.proj.num_tof_bins must equal T):
+   * true = mult / add hold T values per bin (mult[bin * T + t], TOF fastest as the counts),
+   * false = one value per bin for all its TOF bins (add then the bin's whole additive term,
+   * spread over the TOF bins as the kernel spreads the LOR's: add[bin] / T each) */
+  bool mult_per_tof_bin, add_per_tof_bin;
   /* list-mode sub-range [lm_first, lm_first + lm_count) of the events (a time frame);
    * lm_count < 0 means all events */
   int64_t lm_first, lm_count;

@@ -37,6 +37,13 @@ typedef struct pet_projector_params {
   int32_t dd_centre_box;      /* DD only, 1: clip each LOR to the box spanned by the voxel
                                  centres (YRT-PET's convention: the outermost slices weigh half);
                                  0 = the full image box (default) */
+  int32_t num_tof_bins;       /* > 0: a TOF histogram with this many TOF bins per LOR (at most
+                                 PET_TOF_BINS_MAX = 64), TOF the fastest axis: the projection of
+                                 LOR i, bin t is proj[i * num_tof_bins + t]; needs tof == 0,
+                                 tof_fwhm_ps and tof_bin_width_ps; b->tof_ps is not read.
+                                 0 = none (default) */
+  float tof_bin_width_ps;     /* TOF histogram: width of one TOF bin in ps; the bins are centred
+                                 on tof 0 (pet_tof_kernel.h, pet_tof_bins) */
 } pet_projector_params;
 
 /** Defaults: Siddon, 1 ray, crystals 4 x 4 mm, no TOF, 3 sigmas, all threads, no FOV
@@ -46,7 +53,8 @@ pet_projector_params pet_projector_params_default(void);
  *  "MRS" / "MultiRaySiddon" (num_rays set to 4 unless already > 1). PET_ERR_ARG otherwise. */
 pet_status pet_projector_params_set_name(pet_projector_params *p, const char *name);
 /** Checks ranges (num_rays >= 1, sizes > 0, TOF FWHM > 0 when tof, fov_radius_mm finite,
- *  dd_centre_box 0 or 1, ...); the message names the field. */
+ *  dd_centre_box 0 or 1, num_tof_bins in [0, 64] and then tof 0, FWHM and bin width > 0, ...);
+ *  the message names the field. */
 pet_status pet_projector_params_check(const pet_projector_params *p);
 
 /**
@@ -67,12 +75,17 @@ typedef struct pet_lor_batch {
  * Forward projection: proj[i] = sum_v a_iv img[v] for each LOR i of the batch (host memory).
  * a_iv is the intersection length in mm (Siddon), its average over rays (multi-ray), the
  * DD weight, times the TOF kernel when p->tof. Overwrites proj. Local (OpenMP inside).
+ * TOF histogram (p->num_tof_bins = T > 0): proj holds n x T values, proj[i T + t] =
+ * sum_v a_iv k_t(s_iv) img[v], k_t bin t's kernel at the voxel's point of the LOR (midpoint of
+ * the Siddon chord, DD slice centre; pet_tof_bins): the T bins of a LOR sum to its non-TOF
+ * projection where they cover the LOR.
  * Errors: PET_ERR_ARG, PET_ERR_STATE (image not allocated/bound or not on the host).
  */
 pet_status pet_project_fwd_cpu(const pet_projector_params *p, const pet_lor_batch *b,
                                const pet_image *img, float *proj);
 /**
- * Back projection: img[v] += sum_i a_iv proj[i], the exact transpose of pet_project_fwd_cpu.
+ * Back projection: img[v] += sum_i a_iv proj[i], the exact transpose of pet_project_fwd_cpu
+ * (with TOF bins: sum over i and t of a_ivt proj[i T + t]).
  * Accumulates into img (host). Local (OpenMP inside, race free).
  */
 pet_status pet_project_back_cpu(const pet_projector_params *p, const pet_lor_batch *b,

@@ -33,6 +33,10 @@ typedef struct pet_scanner_params {
   float energy_lld_kev;     /* optional (JSON "energyLLD"), 0 = absent */
   float fov_radius;         /* optional transaxial FOV radius, mm (JSON "fovRadius"), 0 = absent:
                                pet_scanner_fov_radius (pet_fov.h) then gives scanner_radius */
+  int32_t num_tof_bins;     /* optional: TOF bins of this scanner's TOF histograms (JSON
+                               "numTOFBins", 1..64; needs tofBinWidth_ps and tofResolution_ps),
+                               0 = absent (histograms without TOF) */
+  float tof_bin_width_ps;   /* optional: width of one TOF bin, ps (JSON "tofBinWidth_ps") */
 } pet_scanner_params;
 
 typedef struct pet_scanner {

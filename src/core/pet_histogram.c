@@ -225,8 +225,8 @@ out:
 /* The histogram's memory as a pet_storage (the public fields stay its one record). */
 static pet_storage histo_storage(const pet_histogram *h)
 {
-  return pet_storage_make(h->data, h->layout != NULL ? h->layout->num_bins : 0, sizeof(float),
-                          h->ownership, h->space);
+  return pet_storage_make(h->data, h->layout != NULL ? pet_histogram_num_values(h) : 0,
+                          sizeof(float), h->ownership, h->space);
 }
 
 pet_status pet_histogram_allocate(pet_histogram *h)
@@ -283,6 +283,66 @@ pet_status pet_histogram_require(const pet_histogram *h)
 
 int64_t pet_histogram_num_bins(const pet_histogram *h) { return h->layout->num_bins; }
 
+int64_t pet_histogram_num_values(const pet_histogram *h)
+{
+  return h->layout->num_bins * (h->num_tof_bins > 1 ? h->num_tof_bins : 1);
+}
+
+pet_status pet_histogram_add_events(pet_histogram *h, const uint32_t *d1, const uint32_t *d2,
+                                    const float *tof_ps, int64_t n, int64_t *skipped)
+{
+  if (skipped != NULL) *skipped = 0;
+  PET_TRY(pet_histogram_require(h));
+  PET_CHECK(h->space == PET_HOST, PET_ERR_STATE, "histogram: adding events needs host memory");
+  PET_CHECK(n >= 0 && (n == 0 || (d1 != NULL && d2 != NULL)), PET_ERR_ARG,
+            "histogram: NULL detector arrays for %lld events", (long long)n);
+  const int64_t T = h->num_tof_bins;
+  PET_CHECK(T == 0 || n == 0 || tof_ps != NULL, PET_ERR_ARG,
+            "histogram: a TOF histogram (%d TOF bins) needs the events' TOF values", (int)T);
+  const double inv_w = T > 0 ? 1.0 / (double)h->tof_bin_width_ps : 0.0;
+  int64_t skip = 0;
+  for (int64_t e = 0; e < n; ++e) {
+    int64_t bin = -1;
+    if (pet_histo_dets_to_bin(h->layout, (int32_t)d1[e], (int32_t)d2[e], &bin) != PET_OK) {
+      ++skip;
+      continue;
+    }
+    if (T == 0) {
+      h->data[bin] += 1.0f;
+      continue;
+    }
+    int32_t b1 = 0, b2 = 0;
+    bool valid = false;
+    PET_TRY(pet_histo_bin_to_dets(h->layout, bin, &b1, &b2, &valid));
+    double tof = (double)tof_ps[e];
+    if ((uint32_t)b1 != d1[e]) tof = -tof;
+    double u = tof * inv_w + 0.5 * (double)T;
+    if (!(u >= 0.0 && u < (double)T)) {
+      ++skip;
+      continue;
+    }
+    h->data[bin * T + (int64_t)u] += 1.0f;
+  }
+  pet_error_clear(); /* the pairs it does not hold are counted, not errors */
+  if (skipped != NULL) *skipped = skip;
+  return PET_OK;
+}
+
+pet_status pet_histogram_set_tof_bins(pet_histogram *h, int32_t num_tof_bins, float width_ps)
+{
+  PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
+  PET_CHECK(h->data == NULL, PET_ERR_STATE,
+            "histogram: the TOF bins must be set before allocate()/bind()");
+  PET_CHECK(num_tof_bins >= 0 && num_tof_bins <= 64, PET_ERR_ARG,
+            "histogram: numTOFBins must be in [0, 64] (0 = no TOF), got %d", (int)num_tof_bins);
+  PET_CHECK(num_tof_bins == 0 || (isfinite(width_ps) && width_ps > 0.0f), PET_ERR_ARG,
+            "histogram: tofBinWidth_ps must be > 0 with %d TOF bins, got %g", (int)num_tof_bins,
+            (double)width_ps);
+  h->num_tof_bins = num_tof_bins;
+  h->tof_bin_width_ps = num_tof_bins > 0 ? width_ps : 0.0f;
+  return PET_OK;
+}
+
 pet_status pet_histogram_fill(pet_histogram *h, float value)
 {
   PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
@@ -298,7 +358,8 @@ pet_status pet_histogram_validate(const pet_histogram *h, int64_t *n_bad, int64_
   PET_CHECK(h->space == PET_HOST, PET_ERR_STATE,
             "pet_histogram_validate: the histogram is in device memory; copy it to the host");
   const float *d = h->data;
-  const int64_t n = h->layout->num_bins;
+  const int64_t n = pet_histogram_num_values(h);
+  const int64_t nt = h->num_tof_bins > 1 ? h->num_tof_bins : 1;
   int64_t bad = 0, first = n;
 #pragma omp parallel for schedule(static) reduction(+ : bad) reduction(min : first)
   for (int64_t i = 0; i < n; ++i)
@@ -309,7 +370,14 @@ pet_status pet_histogram_validate(const pet_histogram *h, int64_t *n_bad, int64_
   if (n_bad != NULL) *n_bad = bad;
   if (bad == 0) return PET_OK;
   if (first_bad != NULL) *first_bad = first;
-  const int64_t pr = h->layout->num_phi * h->layout->num_r;
+  const int64_t pr = h->layout->num_phi * h->layout->num_r, fb = first / nt;
+  if (h->num_tof_bins > 0)
+    return PET_ERROR(PET_ERR_ARG,
+                     "histogram: %lld of %lld values are NaN, infinite or negative; the first is "
+                     "bin %lld (z_bin %lld, phi %lld, r %lld), TOF bin %lld = %g",
+                     (long long)bad, (long long)n, (long long)fb, (long long)(fb / pr),
+                     (long long)((fb % pr) / h->layout->num_r), (long long)(fb % h->layout->num_r),
+                     (long long)(first % nt), (double)d[first]);
   return PET_ERROR(PET_ERR_ARG,
                    "histogram: %lld of %lld bins are NaN, infinite or negative; the first is "
                    "bin %lld (z_bin %lld, phi %lld, r %lld) = %g",

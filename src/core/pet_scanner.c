@@ -98,6 +98,21 @@ pet_status pet_scanner_params_check(const pet_scanner_params *p)
   CHECK_NONNEG_F(fwhm_kev);
   CHECK_NONNEG_F(energy_lld_kev);
   CHECK_NONNEG_F(fov_radius);
+  PET_CHECK(p->num_tof_bins >= 0 && p->num_tof_bins <= 64, PET_ERR_ARG,
+            "scanner %s: numTOFBins must be in [1, 64] (0 = no TOF histograms), got %d", p->name,
+            (int)p->num_tof_bins);
+  if (p->num_tof_bins > 0) {
+    PET_CHECK(isfinite(p->tof_bin_width_ps) && p->tof_bin_width_ps > 0.0f, PET_ERR_ARG,
+              "scanner %s: tofBinWidth_ps must be > 0 with numTOFBins = %d, got %g", p->name,
+              (int)p->num_tof_bins, (double)p->tof_bin_width_ps);
+    PET_CHECK(p->tof_fwhm_ps > 0.0f, PET_ERR_ARG,
+              "scanner %s: numTOFBins = %d needs the TOF resolution tofResolution_ps", p->name,
+              (int)p->num_tof_bins);
+  } else {
+    PET_CHECK(p->tof_bin_width_ps == 0.0f, PET_ERR_ARG,
+              "scanner %s: tofBinWidth_ps = %g without numTOFBins", p->name,
+              (double)p->tof_bin_width_ps);
+  }
   return PET_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -365,8 +366,14 @@ static pet_status read_dataset_range(const char *path, hid_t file, const char *n
 static const char *const corr_names[4] = {"corrections/normalisation", "corrections/attenuation",
                                           "corrections/randoms", "corrections/scatter"};
 
+static int64_t tof_factor(const pet_h5_tof_info *tof)
+{
+  return tof && tof->num_tof_bins > 0 ? tof->num_tof_bins : 1;
+}
+
 static pet_status write_histogram(const char *path, const char *scanner_name, int64_t num_bins,
-                                  const float *values, const pet_h5_corrections *corr)
+                                  const pet_h5_tof_info *tof, const float *values,
+                                  const pet_h5_corrections *corr)
 {
   pet_status st = PET_OK;
   char *tmp = NULL;
@@ -374,6 +381,13 @@ static pet_status write_histogram(const char *path, const char *scanner_name, in
   PET_CHECK(path && values, PET_ERR_ARG, "pet_h5_write_histogram: NULL path or values");
   PET_CHECK(num_bins >= 1, PET_ERR_ARG, "%s: num_bins = %lld, must be >= 1", path,
             (long long)num_bins);
+  if (tof && tof->num_tof_bins != 0) {
+    PET_CHECK(tof->num_tof_bins >= 1 && tof->num_tof_bins <= 64, PET_ERR_ARG,
+              "%s: num_tof_bins = %d, must be in [1, 64]", path, (int)tof->num_tof_bins);
+    PET_CHECK(isfinite(tof->tof_bin_width_ps) && tof->tof_bin_width_ps > 0.0f, PET_ERR_ARG,
+              "%s: tof_bin_width_ps = %g, must be > 0", path, (double)tof->tof_bin_width_ps);
+  }
+  const int64_t T = tof_factor(tof);
   const float *corr_data[4] = {NULL, NULL, NULL, NULL};
   if (corr) {
     corr_data[0] = corr->normalisation;
@@ -383,9 +397,18 @@ static pet_status write_histogram(const char *path, const char *scanner_name, in
   }
   PET_TRY_GOTO(st, create_temp(path, &tmp, &file), out);
   PET_TRY_GOTO(st, write_common_attrs(path, file, "histogram"), out);
-  PET_TRY_GOTO(st, write_1d(path, file, "histogram", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, num_bins,
-                            PET_H5_CHUNK_ELEMS, values),
+  PET_TRY_GOTO(st, write_1d(path, file, "histogram", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                            num_bins * T, PET_H5_CHUNK_ELEMS, values),
                out);
+  if (tof && tof->num_tof_bins > 0) {
+    const int32_t nt = tof->num_tof_bins;
+    PET_TRY_GOTO(st, attr_put(path, file, "histogram", "num_tof_bins", H5T_STD_I32LE,
+                              H5T_NATIVE_INT32, &nt),
+                 out);
+    PET_TRY_GOTO(st, attr_put(path, file, "histogram", "tof_bin_width_ps", H5T_IEEE_F32LE,
+                              H5T_NATIVE_FLOAT, &tof->tof_bin_width_ps),
+                 out);
+  }
   PET_TRY_GOTO(st, attr_put_str(path, file, "histogram", "units", "counts"), out);
   PET_TRY_GOTO(st, attr_put_str(path, file, "histogram", "scanner_name",
                                 scanner_name ? scanner_name : ""),
@@ -396,30 +419,52 @@ static pet_status write_histogram(const char *path, const char *scanner_name, in
   PET_TRY_GOTO(st, attr_put_str(path, file, "histogram", "bin_order", PET_H5_BIN_ORDER), out);
   PET_TRY_GOTO(st, attr_put_str(path, file, "histogram", "petrel_version", PETREL_VERSION), out);
   for (int c = 0; c < 4; ++c)
-    if (corr_data[c])
+    if (corr_data[c]) {
+      const bool per_tof = tof && (tof->corr_per_tof_bin >> c) & 1u;
       PET_TRY_GOTO(st, write_1d(path, file, corr_names[c], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
-                                num_bins, PET_H5_CHUNK_ELEMS, corr_data[c]),
+                                per_tof ? num_bins * T : num_bins, PET_H5_CHUNK_ELEMS,
+                                corr_data[c]),
                    out);
+    }
 out:
   return finish_write(path, &tmp, &file, st);
 }
 
 static pet_status histogram_info(const char *path, int64_t *num_bins, char *scanner_name,
-                                 size_t len, unsigned *which)
+                                 size_t len, unsigned *which, pet_h5_tof_info *tof)
 {
   pet_status st = PET_OK;
   hid_t file = H5I_INVALID_HID;
   char order[64];
   int64_t n = 0, attr_n = 0;
+  pet_h5_tof_info ti;
+  memset(&ti, 0, sizeof ti);
   PET_CHECK(path && num_bins, PET_ERR_ARG, "pet_h5_histogram_info: NULL argument");
   PET_TRY_GOTO(st, open_read(path, &file), out);
   PET_TRY_GOTO(st, dataset_length(path, file, "histogram", H5T_FLOAT, &n), out);
   PET_TRY_GOTO(st, attr_get(path, file, "histogram", "num_bins", H5T_INTEGER, H5T_NATIVE_INT64,
                             &attr_n),
                out);
-  PET_CHECK_GOTO(st, attr_n == n, PET_ERR_IO, out,
-                 "%s: /histogram has %lld elements but its attribute num_bins = %lld", path,
-                 (long long)n, (long long)attr_n);
+  if (H5Aexists_by_name(file, "histogram", "num_tof_bins", H5P_DEFAULT) > 0) {
+    PET_TRY_GOTO(st, attr_get(path, file, "histogram", "num_tof_bins", H5T_INTEGER,
+                              H5T_NATIVE_INT32, &ti.num_tof_bins),
+                 out);
+    PET_CHECK_GOTO(st, ti.num_tof_bins >= 1 && ti.num_tof_bins <= 64, PET_ERR_IO, out,
+                   "%s: attribute num_tof_bins of /histogram is %d, must be in [1, 64]", path,
+                   (int)ti.num_tof_bins);
+    PET_TRY_GOTO(st, attr_get(path, file, "histogram", "tof_bin_width_ps", H5T_FLOAT,
+                              H5T_NATIVE_FLOAT, &ti.tof_bin_width_ps),
+                 out);
+    PET_CHECK_GOTO(st, isfinite(ti.tof_bin_width_ps) && ti.tof_bin_width_ps > 0.0f, PET_ERR_IO,
+                   out, "%s: attribute tof_bin_width_ps of /histogram is %g, must be > 0", path,
+                   (double)ti.tof_bin_width_ps);
+  }
+  const int64_t T = tof_factor(&ti);
+  PET_CHECK_GOTO(st, attr_n >= 0 && attr_n * T == n, PET_ERR_IO, out,
+                 "%s: /histogram has %lld elements but its attributes num_bins = %lld and "
+                 "num_tof_bins = %d",
+                 path, (long long)n, (long long)attr_n, (int)ti.num_tof_bins);
+  n = attr_n;
   PET_TRY_GOTO(st, attr_get_str(path, file, "histogram", "bin_order", order, sizeof order), out);
   PET_CHECK_GOTO(st, strcmp(order, PET_H5_BIN_ORDER) == 0, PET_ERR_IO, out,
                  "%s: /histogram has bin_order \"%s\"; this petrel reads \"%s\"", path, order,
@@ -432,13 +477,16 @@ static pet_status histogram_info(const char *path, int64_t *num_bins, char *scan
     if (!link_exists(file, corr_names[c])) continue;
     int64_t nc = 0;
     PET_TRY_GOTO(st, dataset_length(path, file, corr_names[c], H5T_FLOAT, &nc), out);
-    PET_CHECK_GOTO(st, nc == n, PET_ERR_IO, out,
-                   "%s: dataset /%s has %lld elements, /histogram has %lld", path, corr_names[c],
-                   (long long)nc, (long long)n);
+    PET_CHECK_GOTO(st, nc == n || (T > 1 && nc == n * T), PET_ERR_IO, out,
+                   "%s: dataset /%s has %lld elements, /histogram has %lld bins%s", path,
+                   corr_names[c], (long long)nc, (long long)n,
+                   T > 1 ? " (per bin, or per bin and TOF bin)" : "");
     bits |= 1u << c;
+    if (T > 1 && nc == n * T) ti.corr_per_tof_bin |= 1u << c;
   }
   *num_bins = n;
   if (which) *which = bits;
+  if (tof) *tof = ti;
 out:
   close_id(&file);
   return st;
@@ -997,7 +1045,27 @@ pet_status pet_h5_write_histogram(const char *path, const char *scanner_name, in
 {
   h5_quiet q;
   quiet_begin(&q);
-  pet_status st = write_histogram(path, scanner_name, num_bins, values, corr);
+  pet_status st = write_histogram(path, scanner_name, num_bins, NULL, values, corr);
+  quiet_end(&q);
+  return st;
+}
+
+pet_status pet_h5_write_histogram_tof(const char *path, const char *scanner_name, int64_t num_bins,
+                                      const pet_h5_tof_info *tof, const float *values,
+                                      const pet_h5_corrections *corr)
+{
+  h5_quiet q;
+  quiet_begin(&q);
+  pet_status st = write_histogram(path, scanner_name, num_bins, tof, values, corr);
+  quiet_end(&q);
+  return st;
+}
+
+pet_status pet_h5_histogram_tof_info(const char *path, int64_t *num_bins, pet_h5_tof_info *tof)
+{
+  h5_quiet q;
+  quiet_begin(&q);
+  pet_status st = histogram_info(path, num_bins, NULL, 0, NULL, tof);
   quiet_end(&q);
   return st;
 }
@@ -1007,7 +1075,7 @@ pet_status pet_h5_histogram_info(const char *path, int64_t *num_bins, char *scan
 {
   h5_quiet q;
   quiet_begin(&q);
-  pet_status st = histogram_info(path, num_bins, scanner_name, len, which_corrections);
+  pet_status st = histogram_info(path, num_bins, scanner_name, len, which_corrections, NULL);
   quiet_end(&q);
   return st;
 }
@@ -1019,6 +1087,42 @@ pet_status pet_h5_read_histogram_range(const char *path, const char *dataset, in
   quiet_begin(&q);
   pet_status st = read_histogram_range(path, dataset, first, count, out);
   quiet_end(&q);
+  return st;
+}
+
+pet_status pet_h5_read_histogram_file(const char *path, const pet_scanner *s, pet_histogram **out)
+{
+  pet_status st = PET_OK;
+  pet_histogram *h = NULL;
+  pet_h5_tof_info ti;
+  int64_t nb = 0;
+  PET_CHECK(path && s && out, PET_ERR_ARG, "pet_h5_read_histogram_file: NULL argument");
+  *out = NULL;
+  PET_TRY(pet_h5_histogram_tof_info(path, &nb, &ti));
+  PET_TRY_GOTO(st, pet_histogram_create(&h, s, PET_OWNED, PET_HOST), done);
+  PET_CHECK_GOTO(st, nb == h->layout->num_bins, PET_ERR_IO, done,
+                 "%s: /histogram has %lld bins, the histogram of scanner %s has %lld", path,
+                 (long long)nb, s->params.name, (long long)h->layout->num_bins);
+  if (ti.num_tof_bins > 0 && s->params.num_tof_bins > 0) {
+    PET_CHECK_GOTO(st, ti.num_tof_bins == s->params.num_tof_bins, PET_ERR_IO, done,
+                   "%s: /histogram has num_tof_bins = %d, scanner %s has numTOFBins = %d", path,
+                   (int)ti.num_tof_bins, s->params.name, (int)s->params.num_tof_bins);
+    PET_CHECK_GOTO(st, fabsf(ti.tof_bin_width_ps - s->params.tof_bin_width_ps) <=
+                           1e-6f * s->params.tof_bin_width_ps,
+                   PET_ERR_IO, done,
+                   "%s: /histogram has tof_bin_width_ps = %g, scanner %s has tofBinWidth_ps = %g",
+                   path, (double)ti.tof_bin_width_ps, s->params.name,
+                   (double)s->params.tof_bin_width_ps);
+  }
+  PET_TRY_GOTO(st, pet_histogram_set_tof_bins(h, ti.num_tof_bins, ti.tof_bin_width_ps), done);
+  PET_TRY_GOTO(st, pet_histogram_allocate(h), done);
+  PET_TRY_GOTO(st, pet_h5_read_histogram_range(path, "histogram", 0, pet_histogram_num_values(h),
+                                               h->data),
+               done);
+  *out = h;
+  h = NULL;
+done:
+  pet_histogram_destroy(&h);
   return st;
 }
 

@@ -153,6 +153,9 @@ pet_status pet_histogram_write_yrt(const pet_histogram *h, const char *path)
 {
   PET_CHECK(h != NULL && path != NULL, PET_ERR_ARG, "pet_histogram_write_yrt: NULL argument");
   PET_TRY(pet_histogram_require(h));
+  PET_CHECK(h->num_tof_bins == 0, PET_ERR_UNSUPPORTED,
+            "%s: YRT-PET's .his has no TOF bins: write a TOF histogram (%d TOF bins) to HDF5", path,
+            (int)h->num_tof_bins);
   const int64_t dims[3] = {h->layout->num_zbin, h->layout->num_phi, h->layout->num_r};
   return rawd_write_space(path, 3, dims, h->data, h->space);
 }

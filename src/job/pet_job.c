@@ -379,6 +379,11 @@ static pet_status run_job(const pet_config *cfg, const pet_job_opts *opts_in, pe
   }
   pet_osem_opts o;
   PET_TRY_GOTO(st, pet_job_osem_opts(cfg, in.scanner, &o), out);
+  if (d.histogram && d.histogram->num_tof_bins > 0) {
+    /* the data file says it is a TOF histogram: project through its TOF bins */
+    o.proj.num_tof_bins = d.histogram->num_tof_bins;
+    o.proj.tof_bin_width_ps = d.histogram->tof_bin_width_ps;
+  }
   pet_reducer red;
   if (comm) {
     red = pet_comm_reducer(comm);

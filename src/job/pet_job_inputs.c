@@ -117,15 +117,27 @@ pet_status pet_job_read_bins(pet_comm *comm, const char *path, const char *h5_na
   if (n == 8 && sig[0] == 0x89 && sig[1] == 'H' && sig[2] == 'D' && sig[3] == 'F') {
     int64_t nb = 0;
     unsigned which = 0;
+    pet_h5_tof_info ti = {0, 0.0f, 0};
     st = pet_h5_histogram_info(path, &nb, NULL, 0, &which);
     if (st == PET_OK && nb != num_bins)
       st = PET_ERROR(PET_ERR_IO, "%s: dataset /histogram has %lld bins, the scanner's histogram has %lld", path,
                      (long long)nb, (long long)num_bins);
+    if (st == PET_OK) st = pet_h5_histogram_tof_info(path, &nb, &ti);
     PET_TRY(pet_comm_agree(comm, st));
     static const char *names[4] = {"normalisation", "attenuation", "randoms", "scatter"};
     const char *ds = "histogram";
+    unsigned per_tof = ti.num_tof_bins > 0; /* /histogram of a TOF file: T values per bin */
     for (int i = 0; i < 4; ++i)
-      if (h5_name && !strcmp(h5_name, names[i]) && (which & (1u << i))) ds = h5_name;
+      if (h5_name && !strcmp(h5_name, names[i]) && (which & (1u << i))) {
+        ds = h5_name;
+        per_tof = (ti.corr_per_tof_bin >> i) & 1u;
+      }
+    /* the callers read one value per bin: TOF-binned values are refused, not misread */
+    st = per_tof ? PET_ERROR(PET_ERR_UNSUPPORTED, "%s: dataset /%s%s holds %d TOF bins per bin; the command "
+                             "reads one value per bin here",
+                             path, strcmp(ds, "histogram") ? "corrections/" : "", ds, (int)ti.num_tof_bins)
+                 : PET_OK;
+    PET_TRY(pet_comm_agree(comm, st));
     char full[64];
     snprintf(full, sizeof full, "%s%s", strcmp(ds, "histogram") ? "corrections/" : "", ds);
     return pet_h5_read_histogram_range_all(comm, path, full, first, count, out + first);
@@ -289,6 +301,29 @@ static pet_status warn_if_empty(pet_comm *comm, const pet_job_hooks *hooks, cons
   return PET_OK;
 }
 
+/* The TOF bins of an HDF5 histogram (0: none), checked against the scanner's numTOFBins,
+ * tofBinWidth_ps (pet_h5_read_histogram_file's rule) and its TOF resolution. */
+static pet_status h5_histogram_tof(const pet_config *cfg, const pet_job_inputs *in, pet_h5_tof_info *ti)
+{
+  int64_t fnb = 0;
+  const pet_scanner_params *sp = &in->scanner->params;
+  PET_TRY(pet_h5_histogram_tof_info(cfg->data, &fnb, ti));
+  if (ti->num_tof_bins == 0) return PET_OK;
+  PET_CHECK(sp->num_tof_bins == 0 || (sp->num_tof_bins == ti->num_tof_bins &&
+                                      fabsf(sp->tof_bin_width_ps - ti->tof_bin_width_ps) <=
+                                          1e-6f * sp->tof_bin_width_ps),
+            PET_ERR_IO,
+            "%s: field \"data\": /histogram has %d TOF bins of %g ps, scanner %s (%s) has numTOFBins = %d, "
+            "tofBinWidth_ps = %g",
+            cfg->data, (int)ti->num_tof_bins, (double)ti->tof_bin_width_ps, sp->name, cfg->scanner,
+            (int)sp->num_tof_bins, (double)sp->tof_bin_width_ps);
+  PET_CHECK(sp->tof_fwhm_ps > 0, PET_ERR_CONFIG,
+            "%s: field \"data\" is a TOF histogram but the scanner %s (%s) has no TOF resolution "
+            "(tofResolution_ps)",
+            cfg->data, sp->name, cfg->scanner);
+  return PET_OK;
+}
+
 static pet_status h5_histogram_matches(const pet_config *cfg, const pet_job_inputs *in, int64_t nb)
 {
   char name[PET_SCANNER_NAME_MAX] = "";
@@ -383,23 +418,30 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
                      in->kind == PET_KIND_HISTOGRAM ? "a histogram" : "a YRT-PET list-mode");
     AGREE_GOTO(st, st);
     if (in->kind == PET_KIND_HISTOGRAM) {
-      in->values = calloc((size_t)nb, sizeof(float));
+      /* a TOF histogram (HDF5 only) holds T values per bin, TOF fastest */
+      pet_h5_tof_info ti = {0, 0.0f, 0};
+      if (fmt == PET_DATA_HDF5) AGREE_GOTO(st, h5_histogram_tof(cfg, in, &ti));
+      const int64_t T = ti.num_tof_bins > 0 ? ti.num_tof_bins : 1;
+      in->values = calloc((size_t)(nb * T), sizeof(float));
       st = in->values != NULL ? PET_OK
                               : PET_ERROR(PET_ERR_NOMEM, "%s: no memory for %lld bins", cfg->data, (long long)nb);
       AGREE_GOTO(st, st);
       if (fmt == PET_DATA_HDF5) {
         AGREE_GOTO(st, h5_histogram_matches(cfg, in, nb));
         /* collective: every rank reads its whole z-bins (parallel HDF5: one MPI-IO read) */
-        PET_TRY_GOTO(st, pet_h5_read_histogram_range_all(comm, cfg->data, "histogram", bfirst, bcount,
-                                                         in->values + bfirst),
+        PET_TRY_GOTO(st, pet_h5_read_histogram_range_all(comm, cfg->data, "histogram", bfirst * T, bcount * T,
+                                                         in->values + bfirst * T),
                      fail);
-        in->bytes_read = bcount * 4;
+        in->bytes_read = bcount * T * 4;
       } else {
         AGREE_GOTO(st, yrt_histogram(cfg, in, nb));
       }
-      AGREE_GOTO(st, check_counts(cfg->data, in->values, bfirst, bcount, signed_ok));
-      AGREE_GOTO(st, warn_if_empty(comm, hooks, cfg->data, in->values, bfirst, bcount));
-      AGREE_GOTO(st, pet_histogram_create_alias(&in->histogram, in->scanner, in->values));
+      AGREE_GOTO(st, check_counts(cfg->data, in->values, bfirst * T, bcount * T, signed_ok));
+      AGREE_GOTO(st, warn_if_empty(comm, hooks, cfg->data, in->values, bfirst * T, bcount * T));
+      st = pet_histogram_create(&in->histogram, in->scanner, PET_ALIAS, PET_HOST);
+      if (st == PET_OK) st = pet_histogram_set_tof_bins(in->histogram, ti.num_tof_bins, ti.tof_bin_width_ps);
+      if (st == PET_OK) st = pet_histogram_bind(in->histogram, in->values);
+      AGREE_GOTO(st, st);
     } else if (cfg->stream) {
       /* each rank reads its events while it projects; the ids are checked as they are read */
       AGREE_GOTO(st, h5_listmode_source(cfg, in));

@@ -61,7 +61,8 @@ PET_HD static PET_WORKER float pet_dd_lor_impl(const float *PET_RESTRICT lor, co
                                            float size_trans, float size_z, pet_image_params g,
                                            const float *PET_RESTRICT img_in, float *img_out,
                                            float back_val, int mode, const pet_tof_kernel *tof,
-                                           float tof_ps, float fov_r, int centre_box, const int clip)
+                                           float tof_ps, float fov_r, int centre_box, const int clip,
+                                           const pet_tof_bins *tb)
 {
   float d[3];
   d[0] = lor[3] - lor[0];
@@ -137,6 +138,14 @@ PET_HD static PET_WORKER float pet_dd_lor_impl(const float *PET_RESTRICT lor, co
     fi0 = pet_maxf(fi0, pet_minf(aA, aB) - 1.0f);
     fi1 = pet_minf(fi1, pet_maxf(aA, aB) + 1.0f);
   }
+  if (tb) {
+    /* the bins' reach around the midpoint, in slices, with one slice of margin */
+    float reach = pet_tof_bins_reach_mm(tb), ilen = 1.0f / len;
+    float aA = ((0.5f * len - reach) * ilen - al0) / dal;
+    float aB = ((0.5f * len + reach) * ilen - al0) / dal;
+    fi0 = pet_maxf(fi0, pet_minf(aA, aB) - 1.0f);
+    fi1 = pet_minf(fi1, pet_maxf(aA, aB) + 1.0f);
+  }
   /* the clipped range [t0, t1] of the LOR parameter and the slices it can touch */
   float t0 = -PET_SIDDON_BIG, t1 = PET_SIDDON_BIG;
   if (clip) {
@@ -184,6 +193,16 @@ PET_HD static PET_WORKER float pet_dd_lor_impl(const float *PET_RESTRICT lor, co
       scale *= pet_tof_pdf(tof, (al0 + fi * dal) * len - tc);
       if (scale == 0.0f) continue;
     }
+    /* TOF histogram: the slice's weights times each bin's kernel at q_i; back folds the bins
+     * into the slice's value, forward spreads the slice's sum (from sum0) over the bins */
+    float bv = back_val, u = 0.0f, sum0 = sum;
+    if (tb) {
+      u = (0.5f - (al0 + fi * dal)) * len / tb->bin_mm + 0.5f * (float)tb->n;
+      if (mode != PET_WALK_FWD) {
+        bv = back_val * pet_tof_bins_dot(tb, u);
+        if (bv == 0.0f) continue;
+      }
+    }
     float cb = cbA + fi * cbB, cz = czA + fi * czB;
     float hwb = 0.5f * pet_maxf(wbA + fi * wbB, 0.0f), hwz = 0.5f * pet_maxf(wzA + fi * wzB, 0.0f);
     float blo = cb - hwb, bhi = cb + hwb;
@@ -219,30 +238,34 @@ PET_HD static PET_WORKER float pet_dd_lor_impl(const float *PET_RESTRICT lor, co
         sum += oz0 * (ob0 * img_in[i00] + ob1 * img_in[i00 + djb]) +
                oz1 * (ob0 * img_in[i00 + dkz] + ob1 * img_in[i00 + dkz + djb]);
       } else if (mode == PET_WALK_BACK_ATOMIC) {
-        pet_atomic_add(&img_out[i00], oz0 * ob0 * back_val);
-        if (j1 > j0) pet_atomic_add(&img_out[i00 + djb], oz0 * ob1 * back_val);
+        pet_atomic_add(&img_out[i00], oz0 * ob0 * bv);
+        if (j1 > j0) pet_atomic_add(&img_out[i00 + djb], oz0 * ob1 * bv);
         if (k1 > k0) {
-          pet_atomic_add(&img_out[i00 + dkz], oz1 * ob0 * back_val);
-          if (j1 > j0) pet_atomic_add(&img_out[i00 + dkz + djb], oz1 * ob1 * back_val);
+          pet_atomic_add(&img_out[i00 + dkz], oz1 * ob0 * bv);
+          if (j1 > j0) pet_atomic_add(&img_out[i00 + dkz + djb], oz1 * ob1 * bv);
         }
       } else if (mode == PET_WALK_BACK_TILE) {
         /* voxel (x, y, z) of (slice i, column j, row k): i is x when a == 0 */
-        PET_BACK_TILE_ADD(img_out, i00, a ? j0 : i, a ? i : j0, k0, oz0 * ob0 * back_val);
+        PET_BACK_TILE_ADD(img_out, i00, a ? j0 : i, a ? i : j0, k0, oz0 * ob0 * bv);
         if (j1 > j0)
           PET_BACK_TILE_ADD(img_out, i00 + djb, a ? j0 + 1 : i, a ? i : j0 + 1, k0,
-                            oz0 * ob1 * back_val);
+                            oz0 * ob1 * bv);
         if (k1 > k0) {
           PET_BACK_TILE_ADD(img_out, i00 + dkz, a ? j0 : i, a ? i : j0, k0 + 1,
-                            oz1 * ob0 * back_val);
+                            oz1 * ob0 * bv);
           if (j1 > j0)
             PET_BACK_TILE_ADD(img_out, i00 + dkz + djb, a ? j0 + 1 : i, a ? i : j0 + 1, k0 + 1,
-                              oz1 * ob1 * back_val);
+                              oz1 * ob1 * bv);
         }
       } else {
-        img_out[i00] += oz0 * ob0 * back_val;
-        img_out[i00 + djb] += oz0 * ob1 * back_val;
-        img_out[i00 + dkz] += oz1 * ob0 * back_val;
-        img_out[i00 + dkz + djb] += oz1 * ob1 * back_val;
+        img_out[i00] += oz0 * ob0 * bv;
+        img_out[i00 + djb] += oz0 * ob1 * bv;
+        img_out[i00 + dkz] += oz1 * ob0 * bv;
+        img_out[i00 + dkz + djb] += oz1 * ob1 * bv;
+      }
+      if (tb && mode == PET_WALK_FWD) {
+        pet_tof_bins_add(tb, u, (sum - sum0) * back_val);
+        sum = sum0;
       }
       continue;
     }
@@ -261,12 +284,16 @@ PET_HD static PET_WORKER float pet_dd_lor_impl(const float *PET_RESTRICT lor, co
         if (mode == PET_WALK_FWD)
           sum += wv * img_in[idx];
         else if (mode == PET_WALK_BACK_ATOMIC)
-          pet_atomic_add(&img_out[idx], wv * back_val);
+          pet_atomic_add(&img_out[idx], wv * bv);
         else if (mode == PET_WALK_BACK_TILE)
-          PET_BACK_TILE_ADD(img_out, idx, a ? j : i, a ? i : j, k, wv * back_val);
+          PET_BACK_TILE_ADD(img_out, idx, a ? j : i, a ? i : j, k, wv * bv);
         else
-          img_out[idx] += wv * back_val;
+          img_out[idx] += wv * bv;
       }
+    }
+    if (tb && mode == PET_WALK_FWD) {
+      pet_tof_bins_add(tb, u, (sum - sum0) * back_val);
+      sum = sum0;
     }
   }
   return sum;
@@ -287,7 +314,7 @@ PET_HD static PET_DD_CLIPPED float pet_dd_lor_clipped(const float *PET_RESTRICT 
                                                       float tof_ps, float fov_r, int centre_box)
 {
   return pet_dd_lor_impl(lor, orient, size_trans, size_z, g, img_in, img_out, back_val, mode, tof, tof_ps,
-                         fov_r, centre_box, 1);
+                         fov_r, centre_box, 1, 0);
 }
 
 /** DD of one LOR (weights above); the clipping to the FOV cylinder or the centre box only when
@@ -302,7 +329,20 @@ PET_HD static PET_WORKER float pet_dd_lor(const float *PET_RESTRICT lor, const f
     return pet_dd_lor_clipped(lor, orient, size_trans, size_z, g, img_in, img_out, back_val, mode, tof, tof_ps,
                               fov_r, centre_box);
   return pet_dd_lor_impl(lor, orient, size_trans, size_z, g, img_in, img_out, back_val, mode, tof, tof_ps, 0.0f,
-                         0, 0);
+                         0, 0, 0);
+}
+
+/** DD of one LOR of a TOF histogram (tb as pet_siddon_ray's: bin t's weights are the DD
+ *  weights of slice i times k_t(q_i); forward adds back_val times them into tb->out and
+ *  returns 0); clipping as pet_dd_lor. */
+PET_HD static PET_WORKER float pet_dd_lor_tofbins(const float *PET_RESTRICT lor, const float *orient,
+                                              float size_trans, float size_z, pet_image_params g,
+                                              const float *PET_RESTRICT img_in, float *img_out,
+                                              float back_val, int mode, float fov_r, int centre_box,
+                                              const pet_tof_bins *tb)
+{
+  return pet_dd_lor_impl(lor, orient, size_trans, size_z, g, img_in, img_out, back_val, mode, 0, 0.0f, fov_r,
+                         centre_box, fov_r > 0.0f || centre_box, tb);
 }
 
 #endif /* PET_DD_KERNEL_H */

@@ -81,6 +81,22 @@ pet_status pet_projector_params_check(const pet_projector_params *p)
             (double)p->fov_radius_mm);
   PET_CHECK(p->dd_centre_box == 0 || p->dd_centre_box == 1, PET_ERR_ARG,
             "projector: dd_centre_box must be 0 or 1, got %d", (int)p->dd_centre_box);
+  PET_CHECK(p->num_tof_bins >= 0 && p->num_tof_bins <= PET_TOF_BINS_MAX, PET_ERR_ARG,
+            "projector: num_tof_bins must be in [0, %d] (0 = no TOF histogram), got %d",
+            PET_TOF_BINS_MAX, (int)p->num_tof_bins);
+  if (p->num_tof_bins > 0) {
+    PET_CHECK(!p->tof, PET_ERR_ARG,
+              "projector: num_tof_bins = %d (a TOF histogram) excludes list-mode tof = 1",
+              (int)p->num_tof_bins);
+    PET_CHECK(positive_finite(p->tof_bin_width_ps), PET_ERR_ARG,
+              "projector: tof_bin_width_ps must be > 0 with num_tof_bins = %d, got %g",
+              (int)p->num_tof_bins, (double)p->tof_bin_width_ps);
+    PET_CHECK(positive_finite(p->tof_fwhm_ps), PET_ERR_ARG,
+              "projector: tof_fwhm_ps must be > 0 with TOF bins, got %g", (double)p->tof_fwhm_ps);
+    PET_CHECK(positive_finite(p->tof_n_sigmas), PET_ERR_ARG,
+              "projector: tof_n_sigmas must be > 0 with TOF bins, got %g",
+              (double)p->tof_n_sigmas);
+  }
   return PET_OK;
 }
 
@@ -115,10 +131,57 @@ static const pet_tof_kernel *tof_kernel_of(const pet_projector_params *p, pet_to
   return tk;
 }
 
+/* p's TOF bins (no out/in yet). */
+static pet_tof_bins tof_bins_of(const pet_projector_params *p)
+{
+  pet_tof_bins tb;
+  memset(&tb, 0, sizeof tb);
+  tb.k = pet_tof_kernel_make(p->tof_fwhm_ps, p->tof_n_sigmas);
+  tb.n = p->num_tof_bins;
+  tb.bin_mm = 0.5f * PET_SPEED_OF_LIGHT_MM_PS * p->tof_bin_width_ps;
+  return tb;
+}
+
+static void fwd_tofbins(const pet_projector_params *p, const pet_lor_batch *b,
+                        const pet_image *img, float *proj)
+{
+  const pet_tof_bins tb0 = tof_bins_of(p);
+  const pet_projector_params pp = *p;
+  const pet_lor_batch bb = *b;
+  const pet_image_params g = img->params;
+  const float *x = img->data;
+  const int64_t n = b->n, nt = p->num_tof_bins;
+#pragma omp parallel for schedule(dynamic, 1024) num_threads(num_threads(p))
+  for (int64_t i = 0; i < n; ++i) {
+    pet_tof_bins tb = tb0;
+    tb.out = proj + i * nt;
+    for (int64_t t = 0; t < nt; ++t) tb.out[t] = 0.0f;
+    pet_project_lor_tofbins(&pp, &tb, &bb, i, g, x, NULL, 1.0f, PET_WALK_FWD);
+  }
+}
+
+/* The back projection of LOR i into img: list-mode/non-TOF, or its TOF bins. */
+static PET_WORKER void back_one(const pet_projector_params *pp, const pet_tof_kernel *tof,
+                            const pet_tof_bins *tb0, const pet_lor_batch *bb, int64_t i,
+                            pet_image_params g, const float *proj, float *img, int mode)
+{
+  if (tb0) {
+    pet_tof_bins tb = *tb0;
+    tb.in = proj + i * tb0->n;
+    pet_project_lor_tofbins(pp, &tb, bb, i, g, NULL, img, 1.0f, mode);
+  } else {
+    pet_project_lor(pp, tof, bb, i, g, NULL, img, proj[i], mode);
+  }
+}
+
 pet_status pet_project_fwd_cpu(const pet_projector_params *p, const pet_lor_batch *b,
                                const pet_image *img, float *proj)
 {
   PET_TRY(check_call(p, b, img, proj));
+  if (p->num_tof_bins > 0) {
+    fwd_tofbins(p, b, img, proj);
+    return PET_OK;
+  }
   pet_tof_kernel tk;
   const pet_tof_kernel *tof = tof_kernel_of(p, &tk);
   const pet_projector_params pp = *p;
@@ -149,10 +212,12 @@ pet_status pet_project_back_cpu_with(const pet_projector_params *p, const pet_lo
   float *x = img->data;
   const int nt = num_threads(p);
   const int64_t nvox = pet_image_num_voxels(img);
+  const pet_tof_bins tbv = p->num_tof_bins > 0 ? tof_bins_of(p) : (pet_tof_bins){0};
+  const pet_tof_bins *tb = p->num_tof_bins > 0 ? &tbv : NULL;
 
   if (nt == 1) {
     for (int64_t i = 0; i < n; ++i)
-      pet_project_lor(&pp, tof, &bb, i, g, NULL, x, proj[i], PET_WALK_BACK_PLAIN);
+      back_one(&pp, tof, tb, &bb, i, g, proj, x, PET_WALK_BACK_PLAIN);
     return PET_OK;
   }
 
@@ -169,7 +234,7 @@ pet_status pet_project_back_cpu_with(const pet_projector_params *p, const pet_lo
   if (!priv) {
 #pragma omp parallel for schedule(dynamic, 1024) num_threads(nt)
     for (int64_t i = 0; i < n; ++i)
-      pet_project_lor(&pp, tof, &bb, i, g, NULL, x, proj[i], PET_WALK_BACK_ATOMIC);
+      back_one(&pp, tof, tb, &bb, i, g, proj, x, PET_WALK_BACK_ATOMIC);
     return PET_OK;
   }
 
@@ -182,7 +247,7 @@ pet_status pet_project_back_cpu_with(const pet_projector_params *p, const pet_lo
      * bit-for-bit reproducible for a given thread count */
 #pragma omp for schedule(static, 1024)
     for (int64_t i = 0; i < n; ++i)
-      pet_project_lor(&pp, tof, &bb, i, g, NULL, mine, proj[i], PET_WALK_BACK_PLAIN);
+      back_one(&pp, tof, tb, &bb, i, g, proj, mine, PET_WALK_BACK_PLAIN);
     /* implicit barrier above: every copy is complete before the reduction */
 #pragma omp for schedule(static)
     for (int64_t v = 0; v < nvox; ++v) {

@@ -130,12 +130,14 @@ PET_HD static inline int pet_fov_clip(float x, float y, float dx, float dy, floa
 }
 
 /* The walk itself (Jacobs' incremental form) along the segment, clipped to the image box and,
- * with fov_r > 0, to the FOV cylinder; no tie rule (pet_siddon_ray adds it). */
+ * with fov_r > 0, to the FOV cylinder; no tie rule (pet_siddon_ray adds it). tb != NULL: the
+ * TOF bins of a TOF histogram (tof is then NULL; every caller but the TOF-histogram ones passes
+ * a literal 0, so their inlined walks hold no code of that path). */
 PET_HD static PET_WORKER float pet_siddon_walk(float x1, float y1, float z1, float x2, float y2,
                                           float z2, pet_image_params g,
                                           const float *PET_RESTRICT img_in, float *img_out,
                                           float back_val, int mode, const pet_tof_kernel *tof,
-                                          float tof_ps, float fov_r)
+                                          float tof_ps, float fov_r, const pet_tof_bins *tb)
 {
   float dx = x2 - x1, dy = y2 - y1, dz = z2 - z1;
   float len = sqrtf(dx * dx + dy * dy + dz * dz);
@@ -158,6 +160,11 @@ PET_HD static PET_WORKER float pet_siddon_walk(float x1, float y1, float z1, flo
     amin = pet_maxf(amin, (tc - tof->half_width_mm) * ilen);
     amax = pet_minf(amax, (tc + tof->half_width_mm) * ilen);
   }
+  if (tb) {
+    float reach = pet_tof_bins_reach_mm(tb), ilen = 1.0f / len;
+    amin = pet_maxf(amin, (0.5f * len - reach) * ilen);
+    amax = pet_minf(amax, (0.5f * len + reach) * ilen);
+  }
   if (!(amax > amin)) return 0.0f;
 
   int32_t ix, iy, iz, cx, cy, cz, sx, sy, sz;
@@ -170,6 +177,50 @@ PET_HD static PET_WORKER float pet_siddon_walk(float x1, float y1, float z1, flo
   int64_t stx = sx, sty = (int64_t)sy * nx, stz = (int64_t)sz * nxy;
 
   float acur = amin, sum = 0.0f;
+  if (tb) {
+    /* TOF histogram: a segment's weight for bin t is its chord (mm) times the bin's kernel at
+     * the segment's midpoint, so the bins of a segment sum to its chord wherever they cover
+     * it. Forward adds into tb->out scaled by back_val (the callers' ray and tie scales). */
+    const float ibm = 1.0f / tb->bin_mm, half_n = 0.5f * (float)tb->n;
+    for (;;) {
+      float a = pet_minf(ax, pet_minf(ay, az));
+      float ae = pet_minf(a, amax);
+      float w = (ae - acur) * len;
+      if (w > 0.0f) {
+        float u = (0.5f - 0.5f * (acur + ae)) * len * ibm + half_n;
+        if (mode == PET_WALK_FWD) {
+          pet_tof_bins_add(tb, u, w * back_val * img_in[idx]);
+        } else {
+          float v = w * back_val * pet_tof_bins_dot(tb, u);
+          if (mode == PET_WALK_BACK_ATOMIC)
+            pet_atomic_add(&img_out[idx], v);
+          else if (mode == PET_WALK_BACK_TILE)
+            PET_BACK_TILE_ADD(img_out, idx, ix, iy, iz, v);
+          else
+            img_out[idx] += v;
+        }
+      }
+      if (a >= amax) break;
+      acur = a;
+      if (a == ax) {
+        ax += dax;
+        idx += stx;
+        ix += sx;
+        if (--cx == 0) break;
+      } else if (a == ay) {
+        ay += day;
+        idx += sty;
+        iy += sy;
+        if (--cy == 0) break;
+      } else {
+        az += daz;
+        idx += stz;
+        iz += sz;
+        if (--cz == 0) break;
+      }
+    }
+    return 0.0f;
+  }
   if (!tof) {
     /* The counters stop the walk at the image boundary (never out of bounds, whatever the
      * rounding) and amax stops it inside the image. A branch-free (select) step measured
@@ -259,12 +310,15 @@ PET_HD static PET_WORKER float pet_siddon_walk(float x1, float y1, float z1, flo
  * same in both directions).
  * mode PET_WALK_FWD returns sum_v a_v img_in[v]; the back modes add a_v * back_val to
  * img_out[v] and return 0. A zero-length segment or one that misses the image gives 0.
+ * tb != NULL (TOF histogram, tof NULL): the weights of bin t are a_v k_t(s_v), s_v the midpoint
+ * of the intersection with voxel v (pet_tof_bins); forward adds back_val sum_v a_v k_t(s_v)
+ * img_in[v] to tb->out[t] and returns 0, back adds a_v back_val sum_t k_t(s_v) tb->in[t].
  */
 PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, float x2, float y2,
                                           float z2, pet_image_params g,
                                           const float *PET_RESTRICT img_in, float *img_out,
                                           float back_val, int mode, const pet_tof_kernel *tof,
-                                          float tof_ps, float fov_r)
+                                          float tof_ps, float fov_r, const pet_tof_bins *tb)
 {
   /* an axis can be tied only if the LOR moves less than 2 tolerances along it: that test is a
    * compare (no division), and only the rare axes that pass it get the plane test */
@@ -296,7 +350,7 @@ PET_HD static PET_WORKER float pet_siddon_ray(float x1, float y1, float z1, floa
     if (ty >= 0) ay1 = ay2 = by + ((float)(ty - 1 + ((c >> bit++) & 1)) + 0.5f) * vy;
     if (tz >= 0) az1 = az2 = bz + ((float)(tz - 1 + ((c >> bit++) & 1)) + 0.5f) * vz;
     total += pet_siddon_walk(ax1, ay1, az1, ax2, ay2, az2, g, img_in, img_out, back_val * scale, mode, tof,
-                             tof_ps, fov_r);
+                             tof_ps, fov_r, tb);
   }
   return total * scale;
 }
@@ -308,7 +362,7 @@ PET_HD static inline float pet_siddon_fwd_lor(const float *PET_RESTRICT lor, pet
                                               const pet_tof_kernel *tof, float tof_ps)
 {
   return pet_siddon_ray(lor[0], lor[1], lor[2], lor[3], lor[4], lor[5], g, img, 0, 0.0f,
-                        PET_WALK_FWD, tof, tof_ps, 0.0f);
+                        PET_WALK_FWD, tof, tof_ps, 0.0f, 0);
 }
 
 /** Siddon back projection of one LOR: img[v] += a_v * val. mode: PET_WALK_BACK_*. */
@@ -317,7 +371,7 @@ PET_HD static inline void pet_siddon_back_lor(const float *PET_RESTRICT lor, pet
                                               const pet_tof_kernel *tof, float tof_ps)
 {
   pet_siddon_ray(lor[0], lor[1], lor[2], lor[3], lor[4], lor[5], g, 0, img, val, mode, tof,
-                 tof_ps, 0.0f);
+                 tof_ps, 0.0f, 0);
 }
 
 /**
@@ -415,17 +469,19 @@ PET_HD static inline void pet_mrs_ray(const float *PET_RESTRICT lor, const float
 /**
  * Multi-ray Siddon: the average over num_rays rays (pet_mrs_ray) of the Siddon weights.
  * num_rays == 1 is plain Siddon on the LOR itself (bit for bit). mode and fov_r as
- * pet_siddon_ray (each ray is clipped to the cylinder and follows the tie rule on its own).
+ * pet_siddon_ray (each ray is clipped to the cylinder and follows the tie rule on its own);
+ * tb as pet_siddon_ray (each ray's bins are placed by its own length).
  */
 PET_HD static PET_WORKER float pet_mrs_lor(const float *PET_RESTRICT lor, const float *orient,
                                        int32_t num_rays, float size_trans, float size_z,
                                        pet_image_params g, const float *PET_RESTRICT img_in,
                                        float *img_out, float back_val, int mode,
-                                       const pet_tof_kernel *tof, float tof_ps, float fov_r)
+                                       const pet_tof_kernel *tof, float tof_ps, float fov_r,
+                                       const pet_tof_bins *tb)
 {
   if (num_rays <= 1)
     return pet_siddon_ray(lor[0], lor[1], lor[2], lor[3], lor[4], lor[5], g, img_in, img_out,
-                          back_val, mode, tof, tof_ps, fov_r);
+                          back_val, mode, tof, tof_ps, fov_r, tb);
   float inv_r = 1.0f / (float)num_rays;
   float ray[6], axes[12];
   float sum = 0.0f;
@@ -433,7 +489,7 @@ PET_HD static PET_WORKER float pet_mrs_lor(const float *PET_RESTRICT lor, const 
   for (int32_t r = 0; r < num_rays; ++r) {
     pet_mrs_ray_from_axes(lor, axes, r, num_rays, size_trans, size_z, ray);
     sum += pet_siddon_ray(ray[0], ray[1], ray[2], ray[3], ray[4], ray[5], g, img_in, img_out,
-                          back_val * inv_r, mode, tof, tof_ps, fov_r);
+                          back_val * inv_r, mode, tof, tof_ps, fov_r, tb);
   }
   return sum * inv_r;
 }

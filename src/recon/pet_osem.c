@@ -111,6 +111,20 @@ static pet_status check(const pet_osem_data *d, const pet_osem_opts *o, bool nee
   PET_CHECK(o->psf_fwhm_mm >= 0.0f && isfinite(o->psf_fwhm_mm), PET_ERR_CONFIG,
             "osem: psf_fwhm_mm must be >= 0");
   PET_TRY(check_regularised(o));
+  /* a TOF histogram is projected with its own TOF bins; any other data with none */
+  const int32_t nt = d->histogram ? d->histogram->num_tof_bins : 0;
+  if (need_data || d->histogram) {
+    PET_CHECK(o->proj.num_tof_bins == nt, PET_ERR_CONFIG,
+              "osem: the projector has num_tof_bins = %d but the data has %d TOF bins"
+              " (numTOFBins)",
+              (int)o->proj.num_tof_bins, (int)nt);
+    PET_CHECK(nt == 0 || fabsf(o->proj.tof_bin_width_ps - d->histogram->tof_bin_width_ps) <=
+                             1e-6f * d->histogram->tof_bin_width_ps,
+              PET_ERR_CONFIG,
+              "osem: the projector's tof_bin_width_ps %g differs from the data's %g (tofBinWidth_ps)",
+              (double)o->proj.tof_bin_width_ps, (double)(nt ? d->histogram->tof_bin_width_ps : 0.0f));
+  }
+  PET_CHECK(nt == 0 || !d->lm_add, PET_ERR_ARG, "osem: lm_add is for list-mode data");
   return pet_projector_params_check(&o->proj);
 }
 
@@ -606,6 +620,8 @@ pet_status pet_osem_forward_model(const pet_osem_data *d, const pet_osem_opts *o
 {
   PET_TRY(check_data(d, o));
   PET_CHECK(!is_listmode(d), PET_ERR_ARG, "osem: the forward model is for histograms");
+  PET_CHECK(!d->histogram || d->histogram->num_tof_bins == 0, PET_ERR_UNSUPPORTED,
+            "osem: the forward model of a TOF histogram is not implemented");
   PET_TRY(pet_image_require(x, PET_HOST));
   PET_CHECK(out != NULL, PET_ERR_ARG, "osem: NULL output");
   pet_status st = PET_OK;
@@ -638,6 +654,8 @@ pet_status pet_osem_loglik(const pet_osem_data *d, const pet_osem_opts *o, const
   PET_CHECK(loglik != NULL, PET_ERR_ARG, "osem: NULL output");
   PET_TRY(check_data(d, o));
   PET_CHECK(!is_listmode(d), PET_ERR_ARG, "osem: log-likelihood is computed for histograms");
+  PET_CHECK(!d->histogram || d->histogram->num_tof_bins == 0, PET_ERR_UNSUPPORTED,
+            "osem: the log-likelihood of a TOF histogram is not implemented");
   const int64_t nb = d->layout->num_bins;
   float *ybar = malloc((size_t)nb * sizeof(float));
   PET_CHECK(ybar != NULL, PET_ERR_NOMEM, "osem: out of memory for %lld bins", (long long)nb);

@@ -18,6 +18,12 @@ typedef struct cpu_be {
   int64_t *bins;
 } cpu_be;
 
+/* Values per LOR of the data: its TOF bins (a TOF histogram), else 1. */
+static int64_t num_tof(const pet_osem_data *d)
+{
+  return d->histogram && d->histogram->num_tof_bins > 0 ? d->histogram->num_tof_bins : 1;
+}
+
 static void cpu_destroy(void *p)
 {
   cpu_be *b = p;
@@ -42,7 +48,7 @@ static pet_status cpu_create(void **out, const pet_osem_data *d, const pet_osem_
   b->lor = malloc((size_t)cap * 6 * sizeof(float));
   b->orient = malloc((size_t)cap * 6 * sizeof(float));
   b->tof = malloc((size_t)cap * sizeof(float));
-  b->proj = malloc((size_t)cap * sizeof(float));
+  b->proj = malloc((size_t)cap * (size_t)num_tof(d) * sizeof(float)); /* TOF bins of a LOR */
   b->bins = malloc((size_t)cap * sizeof(int64_t));
   if (!b->lor || !b->orient || !b->tof || !b->proj || !b->bins) {
     cpu_destroy(b);
@@ -69,13 +75,23 @@ static pet_status cpu_sens_subset(void *p, int32_t S, int32_t s, int64_t lo, int
   const pet_histo_layout *L = d->layout;
   pet_projector_params pp = b->o->proj;
   pp.tof = 0; /* the TOF kernel integrates to 1 along the LOR */
+  /* A TOF histogram's bins integrate to 1 only where they cover the LOR: its sensitivity is
+   * the back projection through its TOF bins (A^T m exactly, as the update's A) */
+  const int64_t T = num_tof(d);
+  const bool mt = d->histogram && d->histogram->num_tof_bins > 0;
+  if (!mt) pp.num_tof_bins = 0; /* no data: the non-TOF sensitivity */
   for (int64_t k0 = lo; k0 < hi; k0 += b->cap) {
     int64_t cnt = hi - k0 < b->cap ? hi - k0 : b->cap;
     PET_TRY(pet_histo_get_subset_lors(L, d->scanner, S, s, k0, cnt, b->lor, b->orient));
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < cnt; ++i) {
       int64_t bin = pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, s, k0 + i);
-      b->proj[i] = d->mult ? d->mult[bin] : 1.0f;
+      if (!mt) {
+        b->proj[i] = d->mult ? d->mult[bin] : 1.0f;
+        continue;
+      }
+      for (int64_t t = 0; t < T; ++t)
+        b->proj[i * T + t] = !d->mult ? 1.0f : d->mult[d->mult_per_tof_bin ? bin * T + t : bin];
     }
     pet_lor_batch lb = make_batch(b, cnt, false);
     PET_TRY(pet_project_back_cpu(&pp, &lb, b->proj, out));
@@ -100,10 +116,13 @@ static pet_status load_batch(cpu_be *b, int32_t S, int32_t s, int64_t k0, int64_
   }
   const pet_histo_layout *L = d->layout;
   const float *y = d->histogram->data;
+  const int64_t T = num_tof(d);
   int64_t m = 0, k = k0;
   for (; k < hi && m < b->cap; ++k) {
     int64_t bin = pet_histo_subset_bin(L->num_phi, L->num_r, L->num_zbin, S, s, k);
-    if (y[bin] != 0.0f) b->bins[m++] = bin;
+    bool any = false;
+    for (int64_t t = 0; t < T; ++t) any |= y[bin * T + t] != 0.0f;
+    if (any) b->bins[m++] = bin;
   }
   if (m > 0) PET_TRY(pet_histo_get_lors(L, d->scanner, b->bins, 0, m, b->lor, b->orient));
   *n = m;
@@ -135,6 +154,28 @@ static pet_status cpu_project_subset(void *p, int32_t S, int32_t s, int64_t lo, 
       pet_lor_batch lb = make_batch(b, n, o->proj.tof != 0);
       PET_TRY(pet_project_fwd_cpu(&o->proj, &lb, xf, b->proj));
       const int64_t base = ev_base + k;
+      const int64_t T = num_tof(d);
+      if (d->histogram && d->histogram->num_tof_bins > 0) {
+        /* TOF histogram: the ratio per (bin, TOF bin); per-bin factors serve all its TOF bins,
+         * the additive term spread evenly over them */
+        const float add_share = d->add_per_tof_bin ? 1.0f : 1.0f / (float)T;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t bin = b->bins[i];
+          for (int64_t t = 0; t < T; ++t) {
+            const int64_t v = bin * T + t;
+            float y = d->histogram->data[v];
+            float m = d->mult ? d->mult[d->mult_per_tof_bin ? v : bin] : 1.0f;
+            float a = d->add ? d->add[d->add_per_tof_bin ? v : bin] * add_share : 0.0f;
+            float pred = m * b->proj[i * T + t] + a;
+            b->proj[i * T + t] = y != 0.0f && pred > PET_OSEM_PRED_EPS ? m * y / pred : 0.0f;
+          }
+        }
+        PET_TRY(pet_project_back_cpu(&o->proj, &lb, b->proj, back));
+        *lors += n;
+        k = next;
+        continue;
+      }
 #pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < n; ++i) {
         float m = 1.0f, a = 0.0f, y = 1.0f;
