@@ -229,9 +229,24 @@ static pet_storage histo_storage(const pet_histogram *h)
                           h->ownership, h->space);
 }
 
+pet_status pet_histo_layout_check_array(const pet_histo_layout *L, size_t bytes_per_bin, const char *what)
+{
+  PET_CHECK(L != NULL, PET_ERR_ARG, "pet_histo_layout_check_array: NULL layout");
+  const char *w = what != NULL ? what : "per-bin array";
+  PET_CHECK(L->num_bins <= PET_HISTO_MAX_BINS, PET_ERR_UNSUPPORTED,
+            "%s: the scanner (%d detectors a ring x %d rings) has %.3g histogram bins, so it "
+            "would take %.3g GB; petrel refuses histograms and per-bin arrays above %lld bins "
+            "(a total-body scanner is list-mode only: give list-mode data without per-bin "
+            "corrections)",
+            w, L->dets_per_ring, L->num_rings, (double)L->num_bins,
+            (double)L->num_bins * (double)bytes_per_bin * 1e-9, (long long)PET_HISTO_MAX_BINS);
+  return PET_OK;
+}
+
 pet_status pet_histogram_allocate(pet_histogram *h)
 {
   PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
+  if (h->layout != NULL) PET_TRY(pet_histo_layout_check_array(h->layout, sizeof(float), "histogram"));
   pet_storage st = histo_storage(h);
   PET_TRY(pet_storage_allocate(&st, "histogram"));
   h->data = st.data;
