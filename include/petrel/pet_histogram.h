@@ -55,6 +55,12 @@ pet_status pet_histo_bin_to_dets(const pet_histo_layout *L, int64_t bin, int32_t
 pet_status pet_histo_dets_to_bin(const pet_histo_layout *L, int32_t d1, int32_t d2,
                                  int64_t *bin);
 
+/** True when detectors d1 and d2 (either order, ids < the scanner's num_dets) have a bin in
+ *  the scanner's histogram, as pet_histo_dets_to_bin decides (different in-ring indices, at
+ *  most max_ring_diff rings apart, min_ang_diff), without a layout and without logging an
+ *  error: for samplers that keep only the LORs a histogram holds. Local. */
+bool pet_histo_pair_valid(const pet_scanner_params *p, int32_t d1, int32_t d2);
+
 /** Number of bins in subset s of S (subset s takes phi = s, s+S, ...; all r, all z-bins). */
 static inline PET_HD int64_t pet_histo_subset_size(int64_t num_phi, int64_t num_r,
                                                    int64_t num_zbin, int32_t S, int32_t s)

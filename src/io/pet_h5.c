@@ -748,6 +748,177 @@ out:
   return st;
 }
 
+/* ---- list-mode written in pieces ---- */
+
+struct pet_h5_lm_writer {
+  char *path, *tmp;
+  hid_t file;
+  hid_t dset[4]; /* time_ms, d1, d2, tof_ps (the last only with TOF) */
+  bool has_tof;
+  uint32_t index_ms, last_t;
+  int64_t n;                 /* events appended */
+  int64_t *index;            /* time_index[0 .. num_windows) so far */
+  int64_t num_windows, cap;  /* windows started (the next one starts at num_windows * index_ms) */
+};
+
+/* An empty, extendible 1D dataset chunked by chunk elements, deflated when level > 0 (the
+ * bytes shuffled first: times and ids compress far better that way). */
+static pet_status create_extendible(const char *path, hid_t file, const char *name, hid_t file_type,
+                                    int64_t chunk, int level, hid_t *dset)
+{
+  pet_status st = PET_OK;
+  hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, cdims[1] = {(hsize_t)chunk};
+  hid_t space = H5Screate_simple(1, dims, maxdims);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  PET_CHECK_GOTO(st, space >= 0 && lcpl >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, 1, cdims) >= 0, PET_ERR_IO, out,
+                 "%s: cannot set up dataset %s", path, name);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  if (level > 0)
+    PET_CHECK_GOTO(st, H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, (unsigned)level) >= 0, PET_ERR_IO, out,
+                   "%s: cannot set deflate level %d on dataset %s", path, level, name);
+  *dset = H5Dcreate2(file, name, file_type, space, lcpl, dcpl, H5P_DEFAULT);
+  PET_CHECK_GOTO(st, *dset >= 0, PET_ERR_IO, out, "%s: cannot create dataset %s", path, name);
+out:
+  close_id(&dcpl);
+  close_id(&lcpl);
+  close_id(&space);
+  return st;
+}
+
+/* Appends count elements to an extendible 1D dataset that holds `at` of them. */
+static pet_status append_1d(const char *path, hid_t dset, const char *name, hid_t mem_type, int64_t at,
+                            int64_t count, const void *data)
+{
+  pet_status st = PET_OK;
+  hsize_t size[1] = {(hsize_t)(at + count)}, start[1] = {(hsize_t)at}, cnt[1] = {(hsize_t)count};
+  hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  PET_CHECK(H5Dset_extent(dset, size) >= 0, PET_ERR_IO, "%s: cannot extend dataset /%s to %lld elements", path,
+            name, (long long)(at + count));
+  fspace = H5Dget_space(dset);
+  mspace = H5Screate_simple(1, cnt, NULL);
+  PET_CHECK_GOTO(st, fspace >= 0 && mspace >= 0 &&
+                         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
+                         H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, data) >= 0,
+                 PET_ERR_IO, out, "%s: cannot write dataset /%s [%lld, %lld) (disk full?)", path, name,
+                 (long long)at, (long long)(at + count));
+out:
+  close_id(&mspace);
+  close_id(&fspace);
+  return st;
+}
+
+static void writer_free(pet_h5_lm_writer *w, pet_status st)
+{
+  for (int a = 0; a < 4; ++a) close_id(&w->dset[a]);
+  (void)finish_write(w->path, &w->tmp, &w->file, st); /* st != PET_OK: removes the temporary */
+  free(w->index);
+  free(w->path);
+  free(w);
+}
+
+static pet_status lm_writer_open(pet_h5_lm_writer **out, const char *path, const char *scanner_name, bool has_tof,
+                                 int64_t chunk_events, int deflate_level, uint32_t index_ms)
+{
+  pet_status st = PET_OK;
+  hid_t group = H5I_INVALID_HID;
+  PET_CHECK(out != NULL && path != NULL, PET_ERR_ARG, "pet_h5_lm_writer_open: NULL argument");
+  *out = NULL;
+  if (chunk_events == 0) chunk_events = PET_H5_CHUNK_ELEMS;
+  if (index_ms == 0) index_ms = PET_H5_LISTMODE_INDEX_MS;
+  PET_CHECK(chunk_events >= 1 && chunk_events <= ((int64_t)1 << 28), PET_ERR_ARG,
+            "%s: chunk_events must be in [1, 2^28] (got %lld)", path, (long long)chunk_events);
+  PET_CHECK(deflate_level >= 0 && deflate_level <= 9, PET_ERR_ARG,
+            "%s: the deflate level must be in [0, 9] (got %d)", path, deflate_level);
+  PET_CHECK(deflate_level == 0 || H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0, PET_ERR_UNSUPPORTED,
+            "%s: this HDF5 library has no deflate filter: write without compression", path);
+  pet_h5_lm_writer *w = calloc(1, sizeof *w);
+  PET_CHECK(w != NULL, PET_ERR_NOMEM, "%s: out of memory", path);
+  w->file = H5I_INVALID_HID;
+  for (int a = 0; a < 4; ++a) w->dset[a] = H5I_INVALID_HID;
+  w->has_tof = has_tof;
+  w->index_ms = index_ms;
+  w->path = strdup(path);
+  PET_CHECK_GOTO(st, w->path != NULL, PET_ERR_NOMEM, fail, "%s: out of memory", path);
+  PET_TRY_GOTO(st, create_temp(path, &w->tmp, &w->file), fail);
+  PET_TRY_GOTO(st, write_common_attrs(path, w->file, "listmode"), fail);
+  group = H5Gcreate2(w->file, "listmode", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  PET_CHECK_GOTO(st, group >= 0, PET_ERR_IO, fail, "%s: cannot create group /listmode", path);
+  close_id(&group);
+  PET_TRY_GOTO(st, attr_put_str(path, w->file, "listmode", "scanner_name", scanner_name ? scanner_name : ""), fail);
+  PET_TRY_GOTO(st, attr_put_str(path, w->file, "listmode", "units", "time_ms: ms, tof_ps: ps"), fail);
+  PET_TRY_GOTO(st, attr_put_str(path, w->file, "listmode", "petrel_version", PETREL_VERSION), fail);
+  const hid_t types[4] = {H5T_STD_U32LE, H5T_STD_U32LE, H5T_STD_U32LE, H5T_IEEE_F32LE};
+  for (int a = 0; a < (has_tof ? 4 : 3); ++a)
+    PET_TRY_GOTO(st, create_extendible(path, w->file, event_names[a], types[a], chunk_events, deflate_level,
+                                       &w->dset[a]),
+                 fail);
+  *out = w;
+  return PET_OK;
+fail:
+  close_id(&group);
+  writer_free(w, st);
+  return st;
+}
+
+static pet_status lm_writer_append(pet_h5_lm_writer *w, int64_t n, const uint32_t *t, const uint32_t *d1,
+                                   const uint32_t *d2, const float *tof)
+{
+  PET_CHECK(w != NULL, PET_ERR_ARG, "pet_h5_lm_writer_append: NULL writer");
+  PET_CHECK(n >= 0 && (n == 0 || (t && d1 && d2)), PET_ERR_ARG,
+            "%s: appending needs n >= 0 and non-NULL time, d1, d2 arrays", w->path);
+  PET_CHECK(n == 0 || (tof != NULL) == w->has_tof, PET_ERR_ARG, "%s: the file was opened %s TOF, appended %s",
+            w->path, w->has_tof ? "with" : "without", tof ? "with" : "without");
+  if (n == 0) return PET_OK;
+  /* sorted within the piece and after the last event appended */
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t prev = i > 0 ? t[i - 1] : w->last_t;
+    PET_CHECK(t[i] >= prev || (i == 0 && w->n == 0), PET_ERR_ARG,
+              "%s: list-mode events must be sorted by time: event %lld has time %" PRIu32
+              " ms, before event %lld at %" PRIu32 " ms",
+              w->path, (long long)(w->n + i), t[i], (long long)(w->n + i - 1), prev);
+  }
+  /* every window starting at or before t[i] (and not started yet) starts at event n + i */
+  const int64_t need = (int64_t)(t[n - 1] / w->index_ms) + 1;
+  if (need > w->cap) {
+    int64_t cap = w->cap > 0 ? w->cap : 1024;
+    while (cap < need) cap *= 2;
+    int64_t *idx = realloc(w->index, (size_t)cap * sizeof *idx);
+    PET_CHECK(idx != NULL, PET_ERR_NOMEM, "%s: out of memory for the time index", w->path);
+    w->index = idx;
+    w->cap = cap;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (; (uint64_t)w->num_windows * w->index_ms <= t[i]; ++w->num_windows) w->index[w->num_windows] = w->n + i;
+  const void *cols[4] = {t, d1, d2, tof};
+  const hid_t mem[4] = {H5T_NATIVE_UINT32, H5T_NATIVE_UINT32, H5T_NATIVE_UINT32, H5T_NATIVE_FLOAT};
+  for (int a = 0; a < (w->has_tof ? 4 : 3); ++a)
+    PET_TRY(append_1d(w->path, w->dset[a], event_names[a], mem[a], w->n, n, cols[a]));
+  w->n += n;
+  w->last_t = t[n - 1];
+  return PET_OK;
+}
+
+static pet_status lm_writer_close(pet_h5_lm_writer *w)
+{
+  pet_status st = PET_OK;
+  int64_t *idx = realloc(w->index, (size_t)(w->num_windows + 1) * sizeof *idx);
+  PET_CHECK_GOTO(st, idx != NULL, PET_ERR_NOMEM, out, "%s: out of memory for the time index", w->path);
+  w->index = idx;
+  w->index[w->num_windows] = w->n; /* the last entry is n */
+  PET_TRY_GOTO(st, attr_put(w->path, w->file, "listmode", "num_events", H5T_STD_I64LE, H5T_NATIVE_INT64, &w->n),
+               out);
+  PET_TRY_GOTO(st, write_1d(w->path, w->file, "listmode/time_index", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                            w->num_windows + 1, PET_H5_CHUNK_ELEMS, w->index),
+               out);
+  PET_TRY_GOTO(st, attr_put(w->path, w->file, "listmode/time_index", "index_ms", H5T_STD_U32LE, H5T_NATIVE_UINT32,
+                            &w->index_ms),
+               out);
+out:
+  for (int a = 0; a < 4; ++a) close_id(&w->dset[a]);
+  st = finish_write(w->path, &w->tmp, &w->file, st);
+  return st;
+}
+
 /* ---- collective reads ---- */
 
 #ifdef PET_HDF5_PARALLEL
@@ -1037,6 +1208,52 @@ pet_status pet_h5_write_listmode_indexed(const char *path, const char *scanner_n
   pet_status st = write_listmode(path, scanner_name, n, t, d1, d2, tof, index_ms);
   quiet_end(&q);
   return st;
+}
+
+pet_status pet_h5_lm_writer_open(pet_h5_lm_writer **w, const char *path, const char *scanner_name, bool has_tof,
+                                 int64_t chunk_events, int deflate_level, uint32_t index_ms)
+{
+  h5_quiet q;
+  quiet_begin(&q);
+  pet_status st = lm_writer_open(w, path, scanner_name, has_tof, chunk_events, deflate_level, index_ms);
+  quiet_end(&q);
+  return st;
+}
+
+pet_status pet_h5_lm_writer_append(pet_h5_lm_writer *w, int64_t n, const uint32_t *t, const uint32_t *d1,
+                                   const uint32_t *d2, const float *tof)
+{
+  h5_quiet q;
+  quiet_begin(&q);
+  pet_status st = lm_writer_append(w, n, t, d1, d2, tof);
+  quiet_end(&q);
+  return st;
+}
+
+int64_t pet_h5_lm_writer_count(const pet_h5_lm_writer *w) { return w != NULL ? w->n : 0; }
+
+pet_status pet_h5_lm_writer_close(pet_h5_lm_writer **w)
+{
+  PET_CHECK(w != NULL && *w != NULL, PET_ERR_ARG, "pet_h5_lm_writer_close: NULL writer");
+  h5_quiet q;
+  quiet_begin(&q);
+  pet_status st = lm_writer_close(*w);
+  free((*w)->index);
+  free((*w)->path);
+  free(*w);
+  *w = NULL;
+  quiet_end(&q);
+  return st;
+}
+
+void pet_h5_lm_writer_abort(pet_h5_lm_writer **w)
+{
+  if (w == NULL || *w == NULL) return;
+  h5_quiet q;
+  quiet_begin(&q);
+  writer_free(*w, PET_ERR_INTERRUPTED);
+  *w = NULL;
+  quiet_end(&q);
 }
 
 pet_status pet_h5_listmode_info(const char *path, int64_t *n, bool *has_tof, char *scanner,
