@@ -769,16 +769,22 @@ static pet_status create_extendible(const char *path, hid_t file, const char *na
   pet_status st = PET_OK;
   hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, cdims[1] = {(hsize_t)chunk};
   hid_t space = H5Screate_simple(1, dims, maxdims);
-  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE), dapl = H5I_INVALID_HID;
   PET_CHECK_GOTO(st, space >= 0 && lcpl >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, 1, cdims) >= 0, PET_ERR_IO, out,
                  "%s: cannot set up dataset %s", path, name);
   H5Pset_create_intermediate_group(lcpl, 1);
   if (level > 0)
     PET_CHECK_GOTO(st, H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, (unsigned)level) >= 0, PET_ERR_IO, out,
                    "%s: cannot set deflate level %d on dataset %s", path, level, name);
-  *dset = H5Dcreate2(file, name, file_type, space, lcpl, dcpl, H5P_DEFAULT);
+  /* a cache that holds two chunks: appends that end inside a chunk (a sampling chunk that is
+   * not a multiple of it) complete it in memory instead of rewriting (and recompressing) it */
+  dapl = H5Pcreate(H5P_DATASET_ACCESS);
+  const size_t cache = (size_t)chunk * 8 > ((size_t)1 << 20) ? (size_t)chunk * 8 : ((size_t)1 << 20);
+  if (dapl >= 0) H5Pset_chunk_cache(dapl, 521, cache, 1.0);
+  *dset = H5Dcreate2(file, name, file_type, space, lcpl, dcpl, dapl >= 0 ? dapl : H5P_DEFAULT);
   PET_CHECK_GOTO(st, *dset >= 0, PET_ERR_IO, out, "%s: cannot create dataset %s", path, name);
 out:
+  close_id(&dapl);
   close_id(&dcpl);
   close_id(&lcpl);
   close_id(&space);

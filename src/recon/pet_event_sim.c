@@ -260,7 +260,9 @@ pet_status pet_simulate_listmode_file(const pet_event_sim *es, const char *path,
   if (stats) memset(stats, 0, sizeof *stats);
   const int64_t n = es->num_events;
   const int64_t chunk = n < o->chunk_events ? (n > 0 ? n : 1) : o->chunk_events;
-  const int64_t h5_chunk = chunk < PET_H5_CHUNK_ELEMS ? chunk : PET_H5_CHUNK_ELEMS;
+  /* the file's chunks do not follow the sampling chunks: a partial last HDF5 chunk is stored
+   * whole, so small files get one chunk and large ones PET_H5_CHUNK_ELEMS */
+  const int64_t h5_chunk = n < PET_H5_CHUNK_ELEMS ? (n > 0 ? n : 1) : PET_H5_CHUNK_ELEMS;
   t = malloc((size_t)chunk * sizeof *t);
   d1 = malloc((size_t)chunk * sizeof *d1);
   d2 = malloc((size_t)chunk * sizeof *d2);
