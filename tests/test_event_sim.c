@@ -329,6 +329,64 @@ static void test_event_sim_listmode_osem_equals_histogram_on_cut_down_total_body
   pet_scanner_destroy(&s);
 }
 
+/* The writer's deflated files (chunks shuffled and compressed on every thread, written whole)
+ * read back through HDF5's own filters as written: many chunks, pieces that end inside a chunk,
+ * a short last chunk, with and without TOF, on 1 and 3 threads. */
+static void test_event_sim_writer_deflate_round_trips(void **state)
+{
+  fixture *f = *state;
+  const int64_t n = 5555;
+  uint32_t *t = malloc((size_t)n * 4), *d1 = malloc((size_t)n * 4), *d2 = malloc((size_t)n * 4);
+  float *tof = malloc((size_t)n * 4);
+  for (int64_t i = 0; i < n; ++i) {
+    t[i] = (uint32_t)(i / 3);
+    d1[i] = (uint32_t)(pet_test_uniform((uint64_t)i) * 2048.0f);
+    d2[i] = (uint32_t)(pet_test_uniform((uint64_t)i + 99999) * 2048.0f);
+    tof[i] = 500.0f * (pet_test_uniform((uint64_t)i + 7777) - 0.5f);
+  }
+  char path[400];
+  snprintf(path, sizeof path, "%s/z.h5", f->dir);
+#ifdef _OPENMP
+  const int threads = omp_get_max_threads();
+#endif
+  for (int c = 0; c < 4; ++c) {
+    const bool with_tof = c % 2 == 0;
+#ifdef _OPENMP
+    omp_set_num_threads(c < 2 ? 1 : 3);
+#endif
+    pet_h5_lm_writer *w = NULL;
+    assert_int_equal(pet_h5_lm_writer_open(&w, path, "MYSCANNER", with_tof, 1000, 1 + 2 * c, 100), PET_OK);
+    for (int64_t first = 0; first < n; first += 777) {
+      const int64_t cnt = n - first < 777 ? n - first : 777;
+      assert_int_equal(pet_h5_lm_writer_append(w, cnt, t + first, d1 + first, d2 + first, with_tof ? tof + first : NULL),
+                       PET_OK);
+    }
+    assert_int_equal(pet_h5_lm_writer_count(w), n);
+    assert_int_equal(pet_h5_lm_writer_close(&w), PET_OK);
+    assert_null(w);
+    pet_listmode *lm = NULL;
+    read_all(path, n, with_tof, &lm);
+    assert_memory_equal(lm->time_ms, t, (size_t)n * 4);
+    assert_memory_equal(lm->d1, d1, (size_t)n * 4);
+    assert_memory_equal(lm->d2, d2, (size_t)n * 4);
+    if (with_tof) assert_memory_equal(lm->tof_ps, tof, (size_t)n * 4);
+    pet_listmode_destroy(&lm);
+    int64_t first = -1, count = -1;
+    assert_int_equal(pet_h5_listmode_check_times(path, NULL), PET_OK);
+    assert_int_equal(pet_h5_listmode_find_window(path, 1000, 1234, &first, &count), PET_OK);
+    assert_int_equal(first, 3000);
+    assert_int_equal(count, 3 * 234);
+    assert_int_equal(remove(path), 0);
+  }
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+  free(t);
+  free(d1);
+  free(d2);
+  free(tof);
+}
+
 static bool exists(const char *path)
 {
   struct stat sb;
@@ -454,6 +512,7 @@ int main(void)
       cmocka_unit_test(test_event_sim_tof_points_at_the_source),
       cmocka_unit_test(test_event_sim_time_index_answers_windows_exactly),
       cmocka_unit_test(test_event_sim_listmode_osem_equals_histogram_on_cut_down_total_body),
+      cmocka_unit_test(test_event_sim_writer_deflate_round_trips),
       cmocka_unit_test(test_event_sim_bad_parameters_are_clear_errors),
       cmocka_unit_test(test_event_sim_pair_valid_matches_the_histogram),
   };

@@ -134,7 +134,10 @@ pet_status pet_h5_write_listmode_indexed(const char *path, const char *scanner_n
  * PET_H5_CHUNK_ELEMS) and, when deflate_level is 1..9, shuffled and deflated (0 = none; the
  * readers need nothing different). The time index (index_ms >= 1 ms windows, 0 =
  * PET_H5_LISTMODE_INDEX_MS) is built as events arrive, so only it (one int64 a window) stays in
- * memory. The file is "<path>.tmp.<pid>" until pet_h5_lm_writer_close renames it; abort (or a
+ * memory. Deflated chunks are shuffled and compressed by the writer on every OpenMP thread
+ * (zlib, HDF5's shuffle + deflate formats, H5Dwrite_chunk), ceil(threads / columns) chunks a
+ * column at a time (4 MiB each), instead of by HDF5's single-threaded filter.
+ * The file is "<path>.tmp.<pid>" until pet_h5_lm_writer_close renames it; abort (or a
  * failed close) removes it. Local; one thread at a time. Errors: PET_ERR_ARG (bad level or
  * chunk, unsorted times: the message gives the event), PET_ERR_UNSUPPORTED (no deflate filter
  * in this HDF5), PET_ERR_IO naming the file and the dataset, PET_ERR_NOMEM.

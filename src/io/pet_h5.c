@@ -9,6 +9,10 @@
 #include <unistd.h>
 
 #include <hdf5.h>
+#include <zlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "pet_comm.h"
 #include "pet_fileutil.h"
@@ -759,6 +763,18 @@ struct pet_h5_lm_writer {
   int64_t n;                 /* events appended */
   int64_t *index;            /* time_index[0 .. num_windows) so far */
   int64_t num_windows, cap;  /* windows started (the next one starts at num_windows * index_ms) */
+  /* deflated files: whole chunks are shuffled and compressed here, on every thread, and
+   * written as they are (H5Dwrite_chunk): HDF5's own filter runs on one thread */
+  int level;
+  int64_t chunk;             /* elements a chunk */
+  int64_t batch;             /* chunks staged a column before they are compressed */
+  int64_t staged;            /* elements staged a column (< batch * chunk) */
+  int64_t flushed;           /* elements already in the file */
+  uint32_t *stage[4];        /* batch * chunk elements a column (all columns are 4 bytes) */
+  unsigned char *shuf;       /* batch * ncols shuffled chunks */
+  unsigned char *zbuf;       /* batch * ncols compressed chunks of zcap bytes */
+  uLongf *zlen;              /* their sizes */
+  uLong zcap;
 };
 
 /* An empty, extendible 1D dataset chunked by chunk elements, deflated when level > 0 (the
@@ -813,8 +829,69 @@ out:
   return st;
 }
 
+static void free_stage(pet_h5_lm_writer *w)
+{
+  for (int a = 0; a < 4; ++a) {
+    free(w->stage[a]);
+    w->stage[a] = NULL;
+  }
+  free(w->shuf);
+  free(w->zbuf);
+  free(w->zlen);
+  w->shuf = w->zbuf = NULL;
+  w->zlen = NULL;
+}
+
+/* Compresses the staged elements (whole chunks; the last one padded with zeros when `last`)
+ * and writes them as chunks at `flushed`: the shuffle and deflate filters' own formats, so
+ * HDF5 reads them back through its filters. */
+static pet_status flush_stage(pet_h5_lm_writer *w, bool last)
+{
+  const int ncols = w->has_tof ? 4 : 3;
+  const int64_t C = w->chunk;
+  const int64_t nchunks = (w->staged + C - 1) / C;
+  if (nchunks == 0) return PET_OK;
+  const int64_t items = nchunks * ncols;
+  if (w->staged % C != 0) /* only the last piece ends inside a chunk: zeros (the fill value) after it */
+    for (int a = 0; a < ncols; ++a) memset(w->stage[a] + w->staged, 0, (size_t)(nchunks * C - w->staged) * 4);
+  int bad = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : bad)
+  for (int64_t it = 0; it < items; ++it) {
+    const int a = (int)(it % ncols);
+    const int64_t c = it / ncols;
+    const unsigned char *src = (const unsigned char *)(w->stage[a] + c * C);
+    unsigned char *sh = w->shuf + (size_t)it * (size_t)C * 4;
+    for (int b = 0; b < 4; ++b) {
+      unsigned char *row = sh + (size_t)b * (size_t)C;
+      for (int64_t i = 0; i < C; ++i) row[i] = src[4 * i + b];
+    }
+    uLongf len = w->zcap;
+    bad |= compress2(w->zbuf + (size_t)it * w->zcap, &len, sh, (uLong)(C * 4), w->level) != Z_OK;
+    w->zlen[it] = len;
+  }
+  PET_CHECK(!bad, PET_ERR_IO, "%s: zlib failed to compress a chunk", w->path);
+  const int64_t total = w->flushed + w->staged;
+  for (int a = 0; a < ncols; ++a) {
+    hsize_t size[1] = {(hsize_t)(last ? total : w->flushed + nchunks * C)};
+    PET_CHECK(H5Dset_extent(w->dset[a], size) >= 0, PET_ERR_IO, "%s: cannot extend dataset /%s to %llu elements",
+              w->path, event_names[a], (unsigned long long)size[0]);
+    for (int64_t c = 0; c < nchunks; ++c) {
+      const int64_t it = c * ncols + a;
+      hsize_t off[1] = {(hsize_t)(w->flushed + c * C)};
+      PET_CHECK(H5Dwrite_chunk(w->dset[a], H5P_DEFAULT, 0, off, (size_t)w->zlen[it],
+                               w->zbuf + (size_t)it * w->zcap) >= 0,
+                PET_ERR_IO, "%s: cannot write dataset /%s [%llu, %llu) (disk full?)", w->path, event_names[a],
+                (unsigned long long)off[0], (unsigned long long)(off[0] + (hsize_t)C));
+    }
+  }
+  w->flushed = total;
+  w->staged = 0;
+  return PET_OK;
+}
+
 static void writer_free(pet_h5_lm_writer *w, pet_status st)
 {
+  free_stage(w);
   for (int a = 0; a < 4; ++a) close_id(&w->dset[a]);
   (void)finish_write(w->path, &w->tmp, &w->file, st); /* st != PET_OK: removes the temporary */
   free(w->index);
@@ -858,6 +935,28 @@ static pet_status lm_writer_open(pet_h5_lm_writer **out, const char *path, const
     PET_TRY_GOTO(st, create_extendible(path, w->file, event_names[a], types[a], chunk_events, deflate_level,
                                        &w->dset[a]),
                  fail);
+  w->level = deflate_level;
+  w->chunk = chunk_events;
+  if (deflate_level > 0) {
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    const int ncols = has_tof ? 4 : 3;
+    w->batch = (threads + ncols - 1) / ncols;
+    const size_t bytes = (size_t)w->batch * (size_t)chunk_events * 4;
+    w->zcap = compressBound((uLong)(chunk_events * 4));
+    for (int a = 0; a < ncols; ++a) {
+      w->stage[a] = malloc(bytes);
+      PET_CHECK_GOTO(st, w->stage[a] != NULL, PET_ERR_NOMEM, fail, "%s: out of memory for the compression buffers",
+                     path);
+    }
+    w->shuf = malloc(bytes * (size_t)ncols);
+    w->zbuf = malloc((size_t)w->zcap * (size_t)w->batch * (size_t)ncols);
+    w->zlen = malloc(sizeof *w->zlen * (size_t)w->batch * (size_t)ncols);
+    PET_CHECK_GOTO(st, w->shuf && w->zbuf && w->zlen, PET_ERR_NOMEM, fail,
+                   "%s: out of memory for the compression buffers", path);
+  }
   *out = w;
   return PET_OK;
 fail:
@@ -896,6 +995,20 @@ static pet_status lm_writer_append(pet_h5_lm_writer *w, int64_t n, const uint32_
   for (int64_t i = 0; i < n; ++i)
     for (; (uint64_t)w->num_windows * w->index_ms <= t[i]; ++w->num_windows) w->index[w->num_windows] = w->n + i;
   const void *cols[4] = {t, d1, d2, tof};
+  if (w->level > 0) {
+    const int64_t cap = w->batch * w->chunk;
+    for (int64_t done = 0; done < n;) {
+      const int64_t k = n - done < cap - w->staged ? n - done : cap - w->staged;
+      for (int a = 0; a < (w->has_tof ? 4 : 3); ++a)
+        memcpy(w->stage[a] + w->staged, (const uint32_t *)cols[a] + done, (size_t)k * 4);
+      w->staged += k;
+      done += k;
+      if (w->staged == cap) PET_TRY(flush_stage(w, false));
+    }
+    w->n += n;
+    w->last_t = t[n - 1];
+    return PET_OK;
+  }
   const hid_t mem[4] = {H5T_NATIVE_UINT32, H5T_NATIVE_UINT32, H5T_NATIVE_UINT32, H5T_NATIVE_FLOAT};
   for (int a = 0; a < (w->has_tof ? 4 : 3); ++a)
     PET_TRY(append_1d(w->path, w->dset[a], event_names[a], mem[a], w->n, n, cols[a]));
@@ -907,6 +1020,7 @@ static pet_status lm_writer_append(pet_h5_lm_writer *w, int64_t n, const uint32_
 static pet_status lm_writer_close(pet_h5_lm_writer *w)
 {
   pet_status st = PET_OK;
+  if (w->level > 0) PET_TRY_GOTO(st, flush_stage(w, true), out);
   int64_t *idx = realloc(w->index, (size_t)(w->num_windows + 1) * sizeof *idx);
   PET_CHECK_GOTO(st, idx != NULL, PET_ERR_NOMEM, out, "%s: out of memory for the time index", w->path);
   w->index = idx;
@@ -920,6 +1034,7 @@ static pet_status lm_writer_close(pet_h5_lm_writer *w)
                             &w->index_ms),
                out);
 out:
+  free_stage(w);
   for (int a = 0; a < 4; ++a) close_id(&w->dset[a]);
   st = finish_write(w->path, &w->tmp, &w->file, st);
   return st;
