@@ -112,6 +112,18 @@ static void test_event_sim_file_round_trips_in_chunks(void **state)
     read_all(path[c], n, true, &lm);
     expect_same_events(lm, mem);
     pet_listmode_destroy(&lm);
+    /* the streamed reconstruction's source reads it too */
+    pet_lm_source src;
+    assert_int_equal(pet_h5_listmode_source_open(path[c], &src), PET_OK);
+    assert_int_equal(src.num_events, n);
+    assert_true(src.has_tof);
+    uint32_t a[1000], b[1000];
+    float tf[1000];
+    assert_int_equal(src.read(src.ctx, 12345, 1000, a, b, tf), PET_OK);
+    assert_memory_equal(a, mem->d1 + 12345, sizeof a);
+    assert_memory_equal(b, mem->d2 + 12345, sizeof b);
+    assert_memory_equal(tf, mem->tof_ps + 12345, sizeof tf);
+    pet_h5_listmode_source_close(&src);
     int64_t unsorted = 0;
     assert_int_equal(pet_h5_listmode_check_times(path[c], &unsorted), PET_OK);
     assert_int_equal(unsorted, -1);
