@@ -20,6 +20,7 @@ static const subcommand commands[] = {
     {"sens", pet_cli_sens, "compute and save the sensitivity image alone"},
     {"fwd", pet_cli_fwd, "forward-project an image into a histogram (CPU or --gpu)"},
     {"back", pet_cli_back, "back-project a histogram or list-mode into an image (CPU or --gpu)"},
+    {"simulate", pet_cli_simulate, "write N list-mode events of a phantom to HDF5 in bounded memory (total-body)"},
     {"convert", pet_cli_convert, "list-mode -> histogram, YRT-PET files <-> HDF5"},
     {"diff", pet_cli_diff, "compare two images (relative L2 difference)"},
     {"info", pet_cli_info, "print what this build has (CUDA, devices, NCCL, MPI, HDF5)"},

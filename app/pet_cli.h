@@ -17,6 +17,8 @@ int pet_cli_diff(int argc, char **argv);
 int pet_cli_fwd(int argc, char **argv);
 int pet_cli_back(int argc, char **argv);
 int pet_cli_convert(int argc, char **argv);
+int pet_cli_simulate(int argc, char **argv);
+int pet_cli_demo_total_body(int argc, char **argv);
 
 #ifdef __cplusplus
 }

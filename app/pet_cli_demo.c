@@ -46,6 +46,7 @@ static const char *demo_help =
     "                      DIR/scanner.json, DIR/data.h5 (histogram + corrections), DIR/listmode.h5,\n"
     "                      DIR/mu.nii.gz and DIR/recon.json\n"
     "  --dynamic           a dynamic list-mode study instead (petrel demo --dynamic --help)\n"
+    "  --total-body        the total-body scanner, list-mode only (petrel demo --total-body --help)\n"
     "  --quiet             only the final summary\n"
     "  --json              progress as JSON lines\n";
 
@@ -150,6 +151,7 @@ int pet_cli_demo(int argc, char **argv)
 {
   for (int i = 1; i < argc; ++i)
     if (!strcmp(argv[i], "--dynamic")) return pet_cli_demo_dynamic(argc, argv);
+    else if (!strcmp(argv[i], "--total-body")) return pet_cli_demo_total_body(argc, argv);
   if (pet_cli_is_help(argc, argv)) {
     fputs(demo_help, stdout);
     return 0;

@@ -1,11 +1,22 @@
 /* List-mode OSEM streamed from an HDF5 file vs held in memory (issue 16), one process, CPU or
- * GPU (--gpu), the clinical scanner (4 x 4 x 20 mm crystals; image 150 x 150 x 24), TOF.
+ * GPU (--gpu), the clinical scanner (4 x 4 x 20 mm crystals; image 150 x 150 x 24), TOF, or
+ * the total-body one (--scanner total-body: 840 x 672 rings, image 240 x 240 x 680 of 2.85 mm,
+ * --coarse for 120 x 120 x 340 of 5.7 mm).
  *
  *   bench_stream --write FILE [--events N]     writes N events (default 1e8): keyed random
  *                                              LORs through the FOV, TOF values drawn around
  *                                              the LOR's middle with the scanner's resolution
+ *   bench_stream --scanner total-body --write FILE [--events N] [--compress 0,4] [--chunk C]
+ *                                              the event simulator's file (pet_simulate_listmode_file,
+ *                                              chunks of C events, bounded memory), once per deflate
+ *                                              level (level L > 0 goes to FILE.deflateL.h5); one JSON
+ *                                              line each: events/s, MB/s written, file size
  *   bench_stream --file FILE [--gpu] [--modes read,memory,stream,stream10] [--iterations I]
- *                [--projector siddon|dd] [--no-tof]
+ *                [--projector siddon|dd] [--no-tof] [--scanner clinical|total-body] [--coarse]
+ *
+ * The total-body scanner has 1.04e11 LORs: its sensitivity is not computed here (hours); the
+ * iterations run with a uniform one ("sensitivity":"uniform"; the time of an iteration does not
+ * depend on its values).
  *
  * Modes: memory = read all events (timed: read_s), then OSEM; stream = OSEM streamed from the
  * file with the default window (2^24 events) and VRAM budget; stream10 = streamed with the
@@ -19,14 +30,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "pet_gpu.h"
+#include "pet_fov.h"
 #include "pet_h5.h"
 #include "pet_histogram.h"
 #include "pet_listmode.h"
 #include "pet_osem.h"
+#include "pet_phantom.h"
 #include "pet_scanner.h"
+#include "pet_simulate.h"
 
 #define CHK(expr)                                                                                \
   do {                                                                                           \
@@ -109,19 +124,71 @@ static void add_split(void *ctx, const pet_osem_progress *p)
   t->update += p->update_s + p->gather_s;
 }
 
+/* The event simulator's file on the total-body scanner, once per deflate level. */
+static int write_sim_files(const char *path, int64_t n, const pet_scanner_params *sp, const char *levels,
+                           int64_t chunk, const pet_image_params *ip)
+{
+  pet_scanner *s = NULL;
+  CHK(pet_scanner_create(&s, sp));
+  pet_event_sim es;
+  memset(&es, 0, sizeof es);
+  es.scanner = s;
+  es.phantom = pet_phantom_default(ip);
+  es.seed = 1;
+  es.num_events = n;
+  es.duration_s = 600.0;
+  es.tof = true;
+  char list[128];
+  snprintf(list, sizeof list, "%s", levels);
+  for (char *l = strtok(list, ","); l; l = strtok(NULL, ",")) {
+    const int level = atoi(l);
+    char out[4096];
+    const size_t len = strlen(path);
+    if (level == 0)
+      snprintf(out, sizeof out, "%s", path);
+    else if (len > 3 && !strcmp(path + len - 3, ".h5"))
+      snprintf(out, sizeof out, "%.*s.deflate%d.h5", (int)(len - 3), path, level);
+    else
+      snprintf(out, sizeof out, "%s.deflate%d.h5", path, level);
+    pet_sim_file_opts o = pet_sim_file_opts_default();
+    o.deflate_level = level;
+    o.chunk_events = chunk;
+    pet_sim_file_stats stats;
+    const double t0 = now_s();
+    CHK(pet_simulate_listmode_file(&es, out, &o, &stats));
+    const double wall = now_s() - t0;
+    struct stat sb;
+    const long long bytes = stat(out, &sb) == 0 ? (long long)sb.st_size : -1;
+    printf("{\"bench\":\"stream\",\"case\":\"simulate_write\",\"scanner\":\"%s\",\"events\":%lld,\"deflate\":%d,"
+           "\"chunk_events\":%lld,\"threads\":%d,\"file_bytes\":%lld,\"raw_bytes\":%lld,\"seconds\":%.3f,"
+           "\"sample_s\":%.3f,\"write_s\":%.3f,\"events_per_s\":%.4g,\"write_events_per_s\":%.4g,"
+           "\"write_mb_per_s\":%.4g,\"write_raw_mb_per_s\":%.4g,\"peak_rss_gb\":%.2f,\"file\":\"%s\"}\n",
+           sp->name, (long long)n, level, (long long)o.chunk_events, omp_get_max_threads(), bytes,
+           (long long)n * 16, wall, stats.sample_s, stats.write_s, (double)n / wall, (double)n / stats.write_s,
+           (double)bytes / stats.write_s / 1e6, (double)n * 16 / stats.write_s / 1e6, peak_rss_gb(), out);
+    fflush(stdout);
+  }
+  pet_scanner_destroy(&s);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   if (bench_help(argc, argv,
                  "usage: bench_stream --write FILE [--events N]\n"
                  "       bench_stream --file FILE [--gpu] [--modes read,memory,stream,stream10] [--iterations I]\n"
                  "                    [--projector siddon|dd] [--no-tof]\n"
-                 "  List-mode OSEM streamed from an HDF5 file vs held in memory (clinical scanner, TOF);\n"
-                 "  one JSON line per mode.\n"))
+                 "       add --scanner total-body [--coarse] to either; with --write also\n"
+                 "       [--compress 0,4] [--chunk C] (the event simulator, bounded memory)\n"
+                 "  List-mode OSEM streamed from an HDF5 file vs held in memory (clinical or total-body\n"
+                 "  scanner, TOF); one JSON line per mode (per deflate level with --write).\n"))
     return 0;
   const char *wpath = NULL, *path = NULL, *modes = "memory,stream,stream10";
   int64_t n = 100000000;
   int iterations = 1;
-  bool gpu = false, tof = true, dd = false;
+  bool gpu = false, tof = true, dd = false, total_body = false, coarse = false;
+  const char *levels = "0";
+  int64_t chunk = PET_SIM_CHUNK_EVENTS;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--write") && i + 1 < argc) wpath = argv[++i];
     else if (!strcmp(argv[i], "--file") && i + 1 < argc) path = argv[++i];
@@ -131,6 +198,17 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--projector") && i + 1 < argc) dd = !strcmp(argv[++i], "dd");
     else if (!strcmp(argv[i], "--gpu")) gpu = true;
     else if (!strcmp(argv[i], "--no-tof")) tof = false;
+    else if (!strcmp(argv[i], "--coarse")) coarse = true;
+    else if (!strcmp(argv[i], "--compress") && i + 1 < argc) levels = argv[++i];
+    else if (!strcmp(argv[i], "--chunk") && i + 1 < argc) chunk = (int64_t)atof(argv[++i]);
+    else if (!strcmp(argv[i], "--scanner") && i + 1 < argc) {
+      const char *name = argv[++i];
+      if (!strcmp(name, "total-body")) total_body = true;
+      else if (strcmp(name, "clinical") != 0) {
+        fprintf(stderr, "bench_stream: --scanner clinical or total-body (got %s)\n", name);
+        return 2;
+      }
+    }
     else {
       fprintf(stderr, "bench_stream: unknown argument %s (see --help)\n", argv[i]);
       return 2;
@@ -140,14 +218,19 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_stream: give --write FILE or --file FILE, --events >= 1, --iterations >= 1\n");
     return 2;
   }
-  pet_scanner_params sp = pet_scanner_params_clinical();
+  pet_scanner_params sp = total_body ? pet_scanner_params_total_body() : pet_scanner_params_clinical();
+  const int tb_xy = coarse ? PET_TOTAL_BODY_GRID_NXY / 2 : PET_TOTAL_BODY_GRID_NXY;
+  const int tb_z = coarse ? PET_TOTAL_BODY_GRID_NZ / 2 : PET_TOTAL_BODY_GRID_NZ;
+  const float tb_v = coarse ? 2.0f * PET_TOTAL_BODY_VOXEL_MM : PET_TOTAL_BODY_VOXEL_MM;
+  pet_image_params ip = total_body ? pet_image_params_make(tb_xy, tb_xy, tb_z, tb_xy * tb_v, tb_xy * tb_v, tb_z * tb_v)
+                                   : pet_image_params_make(150, 150, 24, 600.f, 600.f, 97.68f);
+  if (wpath && total_body) return write_sim_files(wpath, n, &sp, levels, chunk, &ip);
   if (wpath) return write_file(wpath, n, &sp);
 
   pet_scanner *scanner = NULL;
   pet_histo_layout *L = NULL;
   CHK(pet_scanner_create(&scanner, &sp));
   CHK(pet_histo_layout_create(&L, scanner));
-  pet_image_params ip = pet_image_params_make(150, 150, 24, 600.f, 600.f, 97.68f);
   pet_lm_source src;
   CHK(pet_h5_listmode_source_open(path, &src));
   n = src.num_events;
@@ -164,7 +247,8 @@ int main(int argc, char **argv)
   o.proj.crystal_size_trans = sp.crystal_size_trans;
   o.proj.crystal_size_z = sp.crystal_size_z;
   o.proj.tof = tof;
-  o.proj.tof_fwhm_ps = TOF_FWHM_PS;
+  o.proj.tof_fwhm_ps = total_body ? sp.tof_fwhm_ps : TOF_FWHM_PS;
+  if (total_body) pet_projector_params_set_fov(&o.proj, &sp);
   o.gpu = gpu;
   char device[128] = "cpu";
   if (gpu) CHK(pet_gpu_device_name(0, device, sizeof device));
@@ -172,11 +256,15 @@ int main(int argc, char **argv)
   pet_image *sens = NULL, *x = NULL;
   CHK(pet_image_create_owned(&sens, ip, PET_HOST));
   CHK(pet_image_create_owned(&x, ip, PET_HOST));
-  {
+  if (total_body) {
+    CHK(pet_image_fill(sens, 1.0f));
+  } else {
     pet_osem_opts os = o;
     os.subsets = 1;
     CHK(pet_osem_sensitivity(&d, &os, &sens, 1));
   }
+  struct stat fsb;
+  const long long file_bytes = stat(path, &fsb) == 0 ? (long long)fsb.st_size : -1;
   char list[256];
   snprintf(list, sizeof list, "%s", modes);
   for (char *m = strtok(list, ","); m; m = strtok(NULL, ",")) {
@@ -230,12 +318,12 @@ int main(int argc, char **argv)
     const double osem_s = now_s() - t0;
     double sum = 0.0;
     for (int64_t v = 0; v < pet_image_num_voxels(x); ++v) sum += x->data[v];
-    printf("{\"bench\":\"stream\",\"case\":\"%s\",\"device\":\"%s\",\"projector\":\"%s\",\"tof\":%s,\"events\":%lld,"
+    printf("{\"bench\":\"stream\",\"case\":\"%s\",\"scanner\":\"%s\",\"sensitivity\":\"%s\",\"device\":\"%s\",\"projector\":\"%s\",\"tof\":%s,\"events\":%lld,"
            "\"file_bytes\":%lld,\"image\":[%d,%d,%d],\"iterations\":%d,\"read_s\":%.3f,\"iteration_s\":%.3f,"
            "\"events_per_s\":%.4g,\"window\":%lld,\"vram_budget_bytes\":%lld,\"peak_rss_gb\":%.2f,\"checksum\":%.6g,"
            "\"reader\":\"%s\",\"split_s\":{\"project\":%.3f,\"of_which_read_wait\":%.3f,\"reduce\":%.3f,"
            "\"update\":%.3f}}\n",
-           m, device, dd ? "DD" : "Siddon", tof ? "true" : "false", (long long)n, (long long)n * 16, ip.nx, ip.ny,
+           m, sp.name, total_body ? "uniform" : "computed", device, dd ? "DD" : "Siddon", tof ? "true" : "false", (long long)n, file_bytes, ip.nx, ip.ny,
            ip.nz, iterations, read_s, osem_s / iterations, (double)n * iterations / osem_s,
            (long long)om.lm_window_events, (long long)om.vram_budget_bytes, peak_rss_gb(), sum,
            dm.lm_source ? (pet_h5_listmode_source_is_raw(&src) ? "pread" : "hdf5") : "hdf5", sp_t.project / iterations,

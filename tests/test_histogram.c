@@ -39,6 +39,36 @@ static void expect_sizes(const pet_scanner_params *p, int64_t zbin, int64_t phi,
   pet_scanner_destroy(&s);
 }
 
+/* A total-body scanner: the layout's tables are small (rings^2 + dets_per_ring^2), but its
+ * 1.04e11 bins are refused, quickly and by name, wherever a per-bin array would be made. */
+static void test_histogram_total_body_refused_clearly(void **state)
+{
+  (void)state;
+  pet_scanner_params p = pet_scanner_params_total_body();
+  expect_sizes(&p, 672 * 672, 840, 274);
+  pet_scanner *s = make_scanner(p);
+  pet_histo_layout *L = make_layout(s);
+  assert_true(L->num_bins == (int64_t)672 * 672 * 840 * 274);
+  assert_int_equal(pet_histo_layout_check_array(L, sizeof(float), "the test's array"), PET_ERR_UNSUPPORTED);
+  assert_non_null(strstr(pet_last_error(), "the test's array"));
+  assert_non_null(strstr(pet_last_error(), "1.04e+11"));
+  int64_t bin = -1;
+  assert_int_equal(pet_histo_dets_to_bin(L, 0, 840 * 671 + 420, &bin), PET_OK); /* still addressable */
+  assert_true(bin >= 0 && bin < L->num_bins);
+  pet_histogram *h = NULL;
+  assert_int_equal(pet_histogram_create_owned(&h, s), PET_ERR_UNSUPPORTED);
+  assert_null(h);
+  assert_non_null(strstr(pet_last_error(), "histogram"));
+  pet_histo_layout_destroy(&L);
+  pet_scanner_destroy(&s);
+
+  s = make_scanner(pet_scanner_params_clinical());
+  L = make_layout(s);
+  assert_int_equal(pet_histo_layout_check_array(L, sizeof(float), "clinical"), PET_OK);
+  pet_histo_layout_destroy(&L);
+  pet_scanner_destroy(&s);
+}
+
 static void test_histogram_sizes_follow_the_formula(void **state)
 {
   (void)state;
@@ -451,6 +481,7 @@ int main(void)
   pet_error_set_print(false);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_histogram_sizes_follow_the_formula),
+      cmocka_unit_test(test_histogram_total_body_refused_clearly),
       cmocka_unit_test(test_histogram_tables_equal_yrtpet_fixtures),
       cmocka_unit_test(test_histogram_small_bins_are_a_bijection),
       cmocka_unit_test(test_histogram_clinical_bins_are_a_bijection),

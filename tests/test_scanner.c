@@ -293,6 +293,48 @@ static void test_scanner_reads_fixture_jsons(void **state)
   pet_scanner_destroy(&s);
 }
 
+/* The built-in total-body scanner: the published figures, a LUT without overlapping blocks,
+ * and config/examples/total_body.json holding the same geometry. */
+static void test_scanner_total_body_builtin_and_example_json(void **state)
+{
+  (void)state;
+  pet_scanner_params p = pet_scanner_params_total_body();
+  assert_int_equal(pet_scanner_params_check(&p), PET_OK);
+  pet_scanner *s = NULL;
+  assert_int_equal(pet_scanner_create(&s, &p), PET_OK);
+  assert_int_equal(s->num_dets, 840 * 672);
+  /* ring pitch axial_fov / rings, first and last ring centred within the 1940 mm FOV */
+  const float pitch = 1940.0f / 672.0f;
+  assert_float_equal(s->lut[2], -970.0f + 0.5f * pitch, 1e-3);
+  assert_float_equal(s->lut[6 * (s->num_dets - 1) + 2], 970.0f - 0.5f * pitch, 1e-2);
+  /* crystal centres between the block face (393 mm) and its back (411.1 mm) */
+  double rmin = 1e9, rmax = 0.0;
+  for (int64_t d = 0; d < 840; ++d) {
+    double r = hypot(s->lut[6 * d], s->lut[6 * d + 1]);
+    rmin = r < rmin ? r : rmin;
+    rmax = r > rmax ? r : rmax;
+  }
+  assert_true(rmin >= 393.0 + 9.0 && rmax <= 393.0 + 18.1);
+  pet_scanner_destroy(&s);
+
+  pet_scanner_params b;
+  assert_int_equal(pet_scanner_params_builtin("total-body", &b), PET_OK);
+  expect_params_equal(&b, &p);
+  assert_int_equal(pet_scanner_params_builtin("clinical", &b), PET_OK);
+  pet_scanner_params c = pet_scanner_params_clinical();
+  expect_params_equal(&b, &c);
+  assert_int_equal(pet_scanner_params_builtin("explorer", &b), PET_ERR_ARG);
+  assert_non_null(strstr(pet_last_error(), "explorer"));
+
+  char path[1024];
+  snprintf(path, sizeof path, "%s/../config/examples/total_body.json", PET_TESTS_DIR);
+  assert_int_equal(pet_scanner_read_json(&s, path), PET_OK);
+  expect_params_equal(&s->params, &p);
+  assert_true(s->params.fov_radius == p.fov_radius);
+  assert_int_equal(s->num_dets, 564480);
+  pet_scanner_destroy(&s);
+}
+
 static void test_scanner_json_round_trip(void **state)
 {
   (void)state;
@@ -480,6 +522,7 @@ int main(void)
       cmocka_unit_test(test_scanner_params_check_names_the_field),
       cmocka_unit_test(test_scanner_lut_file_round_trip_and_size_check),
       cmocka_unit_test(test_scanner_reads_fixture_jsons),
+      cmocka_unit_test(test_scanner_total_body_builtin_and_example_json),
       cmocka_unit_test(test_scanner_json_round_trip),
       cmocka_unit_test(test_scanner_json_errors_name_file_and_key),
   };

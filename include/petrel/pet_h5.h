@@ -48,7 +48,8 @@ typedef struct pet_comm pet_comm;
  *                              (float32, mm; as pet_image_params)
  *
  * Event and bin arrays are chunked and unfiltered, so that ranks can read disjoint
- * hyperslabs efficiently. The *_range readers are Local; the collective variants
+ * hyperslabs efficiently; list-mode written by pet_h5_lm_writer may be deflated (same layout,
+ * extendible datasets; the readers need nothing different). The *_range readers are Local; the collective variants
  * pet_h5_read_*_range_all take the same arguments plus the communicator: with a parallel
  * HDF5 (PET_HDF5_PARALLEL) every rank reads its hyperslab in one collective MPI-IO read
  * (H5Pset_fapl_mpio, H5FD_MPIO_COLLECTIVE); with a serial one each rank opens the file
@@ -167,6 +168,37 @@ pet_status pet_h5_write_listmode_indexed(const char *path, const char *scanner_n
                                          const uint32_t *t, const uint32_t *d1,
                                          const uint32_t *d2, const float *tof,
                                          uint32_t index_ms);
+
+/**
+ * A list-mode file written in pieces, for more events than fit in memory (the simulator's
+ * 10^9): the layout above, with the event arrays extendible, chunked by chunk_events (0 =
+ * PET_H5_CHUNK_ELEMS) and, when deflate_level is 1..9, shuffled and deflated (0 = none; the
+ * readers need nothing different). The time index (index_ms >= 1 ms windows, 0 =
+ * PET_H5_LISTMODE_INDEX_MS) is built as events arrive, so only it (one int64 a window) stays in
+ * memory. Deflated chunks are shuffled and compressed by the writer on every OpenMP thread
+ * (zlib, HDF5's shuffle + deflate formats, H5Dwrite_chunk), ceil(threads / columns) chunks a
+ * column at a time (4 MiB each), instead of by HDF5's single-threaded filter.
+ * The file is "<path>.tmp.<pid>" until pet_h5_lm_writer_close renames it; abort (or a
+ * failed close) removes it. Local; one thread at a time. Errors: PET_ERR_ARG (bad level or
+ * chunk, unsorted times: the message gives the event), PET_ERR_UNSUPPORTED (no deflate filter
+ * in this HDF5), PET_ERR_IO naming the file and the dataset, PET_ERR_NOMEM.
+ */
+typedef struct pet_h5_lm_writer pet_h5_lm_writer;
+/** Creates the temporary file and its datasets. Returns ownership of *w: end it with close or
+ *  abort. */
+pet_status pet_h5_lm_writer_open(pet_h5_lm_writer **w, const char *path, const char *scanner_name, bool has_tof,
+                                 int64_t chunk_events, int deflate_level, uint32_t index_ms);
+/** Appends n >= 0 events: times sorted and not before the last appended; tof non-NULL iff the
+ *  file has TOF. A failed append leaves w to abort. */
+pet_status pet_h5_lm_writer_append(pet_h5_lm_writer *w, int64_t n, const uint32_t *t, const uint32_t *d1,
+                                   const uint32_t *d2, const float *tof);
+/** Events appended so far. */
+int64_t pet_h5_lm_writer_count(const pet_h5_lm_writer *w);
+/** Writes num_events and the time index, closes and renames the file over path; frees *w
+ *  (sets it to NULL) whatever the outcome. */
+pet_status pet_h5_lm_writer_close(pet_h5_lm_writer **w);
+/** Removes the temporary file and frees *w. NULL-safe. */
+void pet_h5_lm_writer_abort(pet_h5_lm_writer **w);
 
 /**
  * Reads a list-mode file's description: n events, has_tof, scanner (may be NULL; truncated to

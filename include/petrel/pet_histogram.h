@@ -31,6 +31,18 @@ typedef struct pet_histo_layout {
 pet_status pet_histo_layout_create(pet_histo_layout **L, const pet_scanner *s);
 void pet_histo_layout_destroy(pet_histo_layout **L);
 
+/** The most bins a histogram (or any per-bin array) may have: 2^34, 64 GiB of float32. The
+ *  clinical scanner has 4e7; a total-body one (pet_scanner_params_total_body) 1.04e11. */
+#define PET_HISTO_MAX_BINS ((int64_t)1 << 34)
+/**
+ * Refuses an array of bytes_per_bin bytes per bin of L (what names it in the message: "the
+ * histogram", "normalisation") when L has more than PET_HISTO_MAX_BINS bins, instead of
+ * trying to allocate terabytes. The layout itself (its tables grow with rings^2 and
+ * dets_per_ring^2, not with the bins) is fine for any scanner. Local.
+ * Errors: PET_ERR_UNSUPPORTED, with the bin count and the size it would take.
+ */
+pet_status pet_histo_layout_check_array(const pet_histo_layout *L, size_t bytes_per_bin, const char *what);
+
 /**
  * Detector pair of a bin (DOI layers included as YRT-PET encodes them in r).
  * Invalid (phi, r) bins give d1 == d2 (a zero-length LOR) and *valid = false.
@@ -42,6 +54,12 @@ pet_status pet_histo_bin_to_dets(const pet_histo_layout *L, int64_t bin, int32_t
  *  the scanner does not histogram (same ring index, too small angle, ring difference). */
 pet_status pet_histo_dets_to_bin(const pet_histo_layout *L, int32_t d1, int32_t d2,
                                  int64_t *bin);
+
+/** True when detectors d1 and d2 (either order, ids < the scanner's num_dets) have a bin in
+ *  the scanner's histogram, as pet_histo_dets_to_bin decides (different in-ring indices, at
+ *  most max_ring_diff rings apart, min_ang_diff), without a layout and without logging an
+ *  error: for samplers that keep only the LORs a histogram holds. Local. */
+bool pet_histo_pair_valid(const pet_scanner_params *p, int32_t d1, int32_t d2);
 
 /** Number of bins in subset s of S (subset s takes phi = s, s+S, ...; all r, all z-bins). */
 static inline PET_HD int64_t pet_histo_subset_size(int64_t num_phi, int64_t num_r,

@@ -31,6 +31,8 @@ typedef struct pet_phantom {
 /** A cylinder filling 70% of the image's transaxial extent, 4:1 hot spheres and a cold one,
  *  sized to the image. */
 pet_phantom pet_phantom_default(const pet_image_params *p);
+/** Activity at a point (mm): what pet_phantom_activity averages over a voxel. Local. */
+float pet_phantom_activity_at(const pet_phantom *ph, float x, float y, float z);
 /** Rasterises activity (ss^3 sub-samples per voxel, partial-volume averaged) into img. */
 pet_status pet_phantom_activity(const pet_phantom *ph, pet_image *img, int ss);
 /** Rasterises the attenuation map (1/mm). */

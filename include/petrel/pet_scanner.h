@@ -51,6 +51,25 @@ pet_scanner_params pet_scanner_params_small(void);
 /** The clinical benchmark scanner (YRTREF_CLINICAL: radius 421, 624 x 24 rings, 13 per block,
  *  ...), the geometry of the clinical fixture. TOF and the scatter-only fields are 0. */
 pet_scanner_params pet_scanner_params_clinical(void);
+/**
+ * A uEXPLORER-class total-body scanner (PETREL_TOTALBODY), from published figures: 1940 mm
+ * axial FOV of 8 units x 84 = 672 rings (one uniform ring pitch of 2.887 mm: the gaps between
+ * units are spread over the rings), 840 crystals a ring in 120 flat blocks of 7, crystals of
+ * 2.76 x 2.76 x 18.1 mm, ring diameter 786 mm (scanner_radius 393), TOF 430 ps FWHM, every
+ * ring difference, min_ang_diff 147 (LORs within fov_radius = 343 mm of the axis). 564,480
+ * detectors; a fully-3D histogram would have 1.04e11 bins, so it is list-mode only
+ * (pet_histo_layout_check_array refuses per-bin arrays of it).
+ */
+pet_scanner_params pet_scanner_params_total_body(void);
+/** Its default image grid (what `petrel recon` uses without an "image" field): 240 x 240 x
+ *  680 voxels of 2.85 mm, 684 x 684 x 1938 mm: the 686 mm transaxial FOV and the 1940 mm axial
+ *  FOV at about the crystal pitch (2.76 mm crystals, 2.887 mm rings). */
+#define PET_TOTAL_BODY_GRID_NXY 240
+#define PET_TOTAL_BODY_GRID_NZ 680
+#define PET_TOTAL_BODY_VOXEL_MM 2.85f
+/** Built-in scanner by name: "small", "clinical" or "total-body". PET_ERR_ARG naming the
+ *  name (and the choices) otherwise. Local. */
+pet_status pet_scanner_params_builtin(const char *name, pet_scanner_params *p);
 /** Checks every field, naming the first bad one ("scanner: dets_per_ring must be > 0 ..."). */
 pet_status pet_scanner_params_check(const pet_scanner_params *p);
 

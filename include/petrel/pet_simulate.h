@@ -10,6 +10,7 @@
 #include "pet_progress.h"
 #include "pet_image.h"
 #include "pet_listmode.h"
+#include "pet_phantom.h"
 #include "pet_projector.h"
 #include "pet_status.h"
 
@@ -52,6 +53,68 @@ pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *
 pet_status pet_simulate_listmode_from_histogram(const pet_histo_layout *L, const float *counts,
                                                 uint32_t duration_ms, uint64_t seed,
                                                 pet_listmode **lm);
+
+/**
+ * Event-by-event list-mode simulation, for scanners too large for a histogram (a total-body
+ * one: 1e11 bins) and event counts too large for memory. Each event: a point drawn from the
+ * phantom's activity (uniform in its cylinder, kept with probability activity / max), two
+ * back-to-back photons in an isotropic direction, the crystal each reaches on the scanner's
+ * regular geometry (flat blocks, rings; gaps and the axial ends lose the event); the pair is
+ * kept only where the scanner's histogram has a bin for it (pet_histo_pair_valid: ring
+ * difference, minimum angle), so binning the events is always possible on small scanners.
+ * With tof, tof_ps = t2 - t1 along the LUT's LOR plus a Gaussian blur of the scanner's FWHM,
+ * truncated at 4 sigma (so |tof_ps| <= LOR length / c + 4 sigma). No attenuation, scatter,
+ * randoms or detector efficiencies. Event i (of num_events) is at time floor(i duration / N)
+ * ms: sorted, evenly spread (a constant activity). Every draw of event i comes from a stream
+ * keyed by (seed, i): the events are the same for any thread count and any split of [0, N)
+ * into calls.
+ */
+typedef struct pet_event_sim {
+  const pet_scanner *scanner; /* borrowed; one DOI layer; ids follow its regular geometry */
+  pet_phantom phantom;        /* activity: the cylinder's background and its spheres */
+  uint64_t seed;
+  int64_t num_events;         /* N >= 0 */
+  double duration_s;          /* > 0, at most 2^32 ms */
+  bool tof;                   /* sample tof_ps (the scanner needs tof_fwhm_ps > 0) */
+} pet_event_sim;
+
+/** Checks a simulation's fields, naming the bad one. Errors: PET_ERR_ARG, PET_ERR_UNSUPPORTED
+ *  (several DOI layers). Local. */
+pet_status pet_event_sim_check(const pet_event_sim *es);
+/** Samples events [first, first + count) of es into t, d1, d2 and (with tof) tof_ps, count
+ *  elements each (OpenMP threads). Errors: PET_ERR_ARG (bad range, NULL arrays, a phantom whose
+ *  emissions never reach two crystals: the message names the event). */
+pet_status pet_simulate_events(const pet_event_sim *es, int64_t first, int64_t count, uint32_t *t, uint32_t *d1,
+                               uint32_t *d2, float *tof_ps);
+/** All N events in memory. Returns ownership of *lm. */
+pet_status pet_simulate_listmode_events(const pet_event_sim *es, pet_listmode **lm);
+
+#define PET_SIM_CHUNK_EVENTS ((int64_t)1 << 22)
+
+typedef struct pet_sim_file_opts {
+  int64_t chunk_events;    /* events sampled, then written, at a time: the memory bound (16 bytes an event) */
+  int deflate_level;       /* 0 (none) .. 9 */
+  uint32_t index_ms;       /* time index windows, 0 = PET_H5_LISTMODE_INDEX_MS */
+  const pet_batch_cb *cb;  /* progress in events, and stop (borrowed, may be NULL) */
+} pet_sim_file_opts;
+/** chunk_events PET_SIM_CHUNK_EVENTS (2^22: 64 MiB of buffers), no compression. */
+pet_sim_file_opts pet_sim_file_opts_default(void);
+
+typedef struct pet_sim_file_stats {
+  double sample_s, write_s; /* wall time sampling, and appending + closing the file */
+  int64_t chunks;           /* pieces sampled and appended */
+} pet_sim_file_stats;
+
+/**
+ * Writes the N events of es to an HDF5 list-mode file at path (pet_h5.h's layout, time index
+ * included; pet_h5_listmode_source_open and the readers take it as any other), chunk_events
+ * at a time: sample, append, repeat; never more than one chunk in memory. The same events as
+ * pet_simulate_listmode_events. Atomic: nothing at path unless complete. stats may be NULL.
+ * Local. Errors: those of pet_simulate_events and pet_h5_lm_writer_*, PET_ERR_INTERRUPTED
+ * when cb asks to stop (the temporary file removed).
+ */
+pet_status pet_simulate_listmode_file(const pet_event_sim *es, const char *path, const pet_sim_file_opts *o,
+                                      pet_sim_file_stats *stats);
 
 #ifdef __cplusplus
 }

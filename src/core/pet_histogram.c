@@ -130,6 +130,42 @@ pet_status pet_histo_bin_to_dets(const pet_histo_layout *L, int64_t bin, int32_t
   return PET_OK;
 }
 
+/* The (phi, r_ring) of the in-ring pair i1 < i2, r_ring = -1 when the table has none (an angle
+ * below min_ang_diff). phi is fixed by the sum of the in-ring indices (mod n); the pair then
+ * leaves two candidates for r (either detector playing YRT-PET's dr1). Like YRT-PET's map,
+ * filled in (phi, r) order, the larger r wins if both are in range. */
+static int64_t in_ring_r(int64_t n, int64_t r_cut, int64_t num_r_ring, int64_t i1, int64_t i2, int64_t *phi_out)
+{
+  const int64_t phi = mod_i64(i1 + i2 - n / 2, n);
+  const int64_t cand[2] = {i1, i2};
+  int64_t r_ring = -1;
+  for (int c = 0; c < 2; ++c) {
+    int64_t a = mod_i64(cand[c] - phi / 2, n);
+    int64_t r = mod_i64(a + n / 4 - r_cut, n);
+    if (r >= num_r_ring || r <= r_ring) continue;
+    int32_t p1 = 0, p2 = 0;
+    ring_pair(n, r_cut, phi, r, &p1, &p2);
+    if (p1 == i1 && p2 == i2) r_ring = r;
+  }
+  *phi_out = phi;
+  return r_ring;
+}
+
+bool pet_histo_pair_valid(const pet_scanner_params *p, int32_t d1, int32_t d2)
+{
+  const int64_t n = p->dets_per_ring, nr = p->num_rings;
+  int64_t i1 = d1 % n, i2 = d2 % n;
+  const int64_t z1 = (d1 / n) % nr, z2 = (d2 / n) % nr;
+  if (i1 == i2 || (z1 > z2 ? z1 - z2 : z2 - z1) > p->max_ring_diff) return false;
+  if (i1 > i2) {
+    const int64_t t = i1;
+    i1 = i2;
+    i2 = t;
+  }
+  int64_t phi = 0;
+  return in_ring_r(n, r_cut_of(p->dets_per_ring, p->min_ang_diff), n / 2 + 1 - p->min_ang_diff, i1, i2, &phi) >= 0;
+}
+
 pet_status pet_histo_dets_to_bin(const pet_histo_layout *L, int32_t d1, int32_t d2,
                                  int64_t *bin)
 {
@@ -171,20 +207,8 @@ pet_status pet_histo_dets_to_bin(const pet_histo_layout *L, int32_t d1, int32_t 
   const int64_t num_r_ring = L->num_r / doi_poss;
   const int32_t min_ang_diff = (int32_t)(n / 2 + 1 - num_r_ring);
   const int64_t r_cut = r_cut_of((int32_t)n, min_ang_diff);
-  /* phi is fixed by the sum of the in-ring indices (mod n); the pair then leaves two
-   * candidates for r (either detector playing YRT-PET's dr1). Like YRT-PET's map, filled in
-   * (phi, r) order, the larger r wins if both are in range. */
-  const int64_t phi = mod_i64(i1 + i2 - n / 2, n);
-  const int64_t cand[2] = {i1, i2};
-  int64_t r_ring = -1;
-  for (int c = 0; c < 2; ++c) {
-    int64_t a = mod_i64(cand[c] - phi / 2, n);
-    int64_t r = mod_i64(a + n / 4 - r_cut, n);
-    if (r >= num_r_ring || r <= r_ring) continue;
-    int32_t p1 = 0, p2 = 0;
-    ring_pair(n, r_cut, phi, r, &p1, &p2);
-    if (p1 == i1 && p2 == i2) r_ring = r;
-  }
+  int64_t phi = 0;
+  const int64_t r_ring = in_ring_r(n, r_cut, num_r_ring, i1, i2, &phi);
   PET_CHECK(r_ring >= 0, PET_ERR_ARG,
             "histogram: detectors %d and %d (in-ring %lld and %lld) are closer than the minimum "
             "angle difference %d",
@@ -229,9 +253,24 @@ static pet_storage histo_storage(const pet_histogram *h)
                           sizeof(float), h->ownership, h->space);
 }
 
+pet_status pet_histo_layout_check_array(const pet_histo_layout *L, size_t bytes_per_bin, const char *what)
+{
+  PET_CHECK(L != NULL, PET_ERR_ARG, "pet_histo_layout_check_array: NULL layout");
+  const char *w = what != NULL ? what : "per-bin array";
+  PET_CHECK(L->num_bins <= PET_HISTO_MAX_BINS, PET_ERR_UNSUPPORTED,
+            "%s: the scanner (%d detectors a ring x %d rings) has %.3g histogram bins, so it "
+            "would take %.3g GB; petrel refuses histograms and per-bin arrays above %lld bins "
+            "(a total-body scanner is list-mode only: give list-mode data without per-bin "
+            "corrections)",
+            w, L->dets_per_ring, L->num_rings, (double)L->num_bins,
+            (double)L->num_bins * (double)bytes_per_bin * 1e-9, (long long)PET_HISTO_MAX_BINS);
+  return PET_OK;
+}
+
 pet_status pet_histogram_allocate(pet_histogram *h)
 {
   PET_CHECK(h != NULL, PET_ERR_ARG, "histogram: NULL");
+  if (h->layout != NULL) PET_TRY(pet_histo_layout_check_array(h->layout, sizeof(float), "histogram"));
   pet_storage st = histo_storage(h);
   PET_TRY(pet_storage_allocate(&st, "histogram"));
   h->data = st.data;

@@ -54,6 +54,41 @@ pet_scanner_params pet_scanner_params_clinical(void)
   return p;
 }
 
+pet_scanner_params pet_scanner_params_total_body(void)
+{
+  pet_scanner_params p = params_zero();
+  snprintf(p.name, sizeof p.name, "%s", "PETREL_TOTALBODY");
+  p.axial_fov = 1940.0f;        /* 8 units x 84 rings, pitch 1940/672 = 2.887 mm */
+  p.crystal_size_z = 2.76f;
+  p.crystal_size_trans = 2.76f; /* 7 per block: 19.3 mm blocks with 1.3 mm gaps at r = 393 */
+  p.crystal_depth = 18.1f;
+  p.scanner_radius = 393.0f;    /* ring diameter 786 mm */
+  p.dets_per_ring = 840;
+  p.num_rings = 672;
+  p.num_doi = 1;
+  p.max_ring_diff = 671;        /* every ring pair: the full axial acceptance */
+  p.min_ang_diff = 147;         /* LORs within 343 mm of the axis (a 686 mm transaxial FOV) */
+  p.dets_per_block = 7;
+  p.tof_fwhm_ps = 430.0f;
+  p.fov_radius = 343.0f;
+  return p;
+}
+
+pet_status pet_scanner_params_builtin(const char *name, pet_scanner_params *p)
+{
+  PET_CHECK(name != NULL && p != NULL, PET_ERR_ARG, "pet_scanner_params_builtin: NULL argument");
+  if (strcmp(name, "small") == 0)
+    *p = pet_scanner_params_small();
+  else if (strcmp(name, "clinical") == 0)
+    *p = pet_scanner_params_clinical();
+  else if (strcmp(name, "total-body") == 0)
+    *p = pet_scanner_params_total_body();
+  else
+    return PET_ERROR(PET_ERR_ARG,
+                     "scanner \"%s\": not a built-in scanner (small, clinical, total-body)", name);
+  return PET_OK;
+}
+
 #define CHECK_POSITIVE_F(field)                                                                  \
   PET_CHECK(isfinite(p->field) && p->field > 0.0f, PET_ERR_ARG,                                  \
             "scanner %s: " #field " must be finite and > 0 (got %g)", p->name, (double)p->field)

@@ -12,6 +12,10 @@
 #include <unistd.h>
 
 #include <hdf5.h>
+#include <zlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "pet_comm.h"
 #include "pet_fileutil.h"
@@ -798,6 +802,294 @@ out:
   return st;
 }
 
+/* ---- list-mode written in pieces ---- */
+
+struct pet_h5_lm_writer {
+  char *path, *tmp;
+  hid_t file;
+  hid_t dset[4]; /* time_ms, d1, d2, tof_ps (the last only with TOF) */
+  bool has_tof;
+  uint32_t index_ms, last_t;
+  int64_t n;                 /* events appended */
+  int64_t *index;            /* time_index[0 .. num_windows) so far */
+  int64_t num_windows, cap;  /* windows started (the next one starts at num_windows * index_ms) */
+  /* deflated files: whole chunks are shuffled and compressed here, on every thread, and
+   * written as they are (H5Dwrite_chunk): HDF5's own filter runs on one thread */
+  int level;
+  int64_t chunk;             /* elements a chunk */
+  int64_t batch;             /* chunks staged a column before they are compressed */
+  int64_t staged;            /* elements staged a column (< batch * chunk) */
+  int64_t flushed;           /* elements already in the file */
+  uint32_t *stage[4];        /* batch * chunk elements a column (all columns are 4 bytes) */
+  unsigned char *shuf;       /* batch * ncols shuffled chunks */
+  unsigned char *zbuf;       /* batch * ncols compressed chunks of zcap bytes */
+  uLongf *zlen;              /* their sizes */
+  uLong zcap;
+};
+
+/* An empty, extendible 1D dataset chunked by chunk elements, deflated when level > 0 (the
+ * bytes shuffled first: times and ids compress far better that way). */
+static pet_status create_extendible(const char *path, hid_t file, const char *name, hid_t file_type,
+                                    int64_t chunk, int level, hid_t *dset)
+{
+  pet_status st = PET_OK;
+  hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, cdims[1] = {(hsize_t)chunk};
+  hid_t space = H5Screate_simple(1, dims, maxdims);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE), dapl = H5I_INVALID_HID;
+  PET_CHECK_GOTO(st, space >= 0 && lcpl >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, 1, cdims) >= 0, PET_ERR_IO, out,
+                 "%s: cannot set up dataset %s", path, name);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  if (level > 0)
+    PET_CHECK_GOTO(st, H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, (unsigned)level) >= 0, PET_ERR_IO, out,
+                   "%s: cannot set deflate level %d on dataset %s", path, level, name);
+  /* a cache that holds two chunks: appends that end inside a chunk (a sampling chunk that is
+   * not a multiple of it) complete it in memory instead of rewriting (and recompressing) it */
+  dapl = H5Pcreate(H5P_DATASET_ACCESS);
+  const size_t cache = (size_t)chunk * 8 > ((size_t)1 << 20) ? (size_t)chunk * 8 : ((size_t)1 << 20);
+  if (dapl >= 0) H5Pset_chunk_cache(dapl, 521, cache, 1.0);
+  *dset = H5Dcreate2(file, name, file_type, space, lcpl, dcpl, dapl >= 0 ? dapl : H5P_DEFAULT);
+  PET_CHECK_GOTO(st, *dset >= 0, PET_ERR_IO, out, "%s: cannot create dataset %s", path, name);
+out:
+  close_id(&dapl);
+  close_id(&dcpl);
+  close_id(&lcpl);
+  close_id(&space);
+  return st;
+}
+
+/* Appends count elements to an extendible 1D dataset that holds `at` of them. */
+static pet_status append_1d(const char *path, hid_t dset, const char *name, hid_t mem_type, int64_t at,
+                            int64_t count, const void *data)
+{
+  pet_status st = PET_OK;
+  hsize_t size[1] = {(hsize_t)(at + count)}, start[1] = {(hsize_t)at}, cnt[1] = {(hsize_t)count};
+  hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  PET_CHECK(H5Dset_extent(dset, size) >= 0, PET_ERR_IO, "%s: cannot extend dataset /%s to %lld elements", path,
+            name, (long long)(at + count));
+  fspace = H5Dget_space(dset);
+  mspace = H5Screate_simple(1, cnt, NULL);
+  PET_CHECK_GOTO(st, fspace >= 0 && mspace >= 0 &&
+                         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
+                         H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, data) >= 0,
+                 PET_ERR_IO, out, "%s: cannot write dataset /%s [%lld, %lld) (disk full?)", path, name,
+                 (long long)at, (long long)(at + count));
+out:
+  close_id(&mspace);
+  close_id(&fspace);
+  return st;
+}
+
+static void free_stage(pet_h5_lm_writer *w)
+{
+  for (int a = 0; a < 4; ++a) {
+    free(w->stage[a]);
+    w->stage[a] = NULL;
+  }
+  free(w->shuf);
+  free(w->zbuf);
+  free(w->zlen);
+  w->shuf = w->zbuf = NULL;
+  w->zlen = NULL;
+}
+
+/* Compresses the staged elements (whole chunks; the last one padded with zeros when `last`)
+ * and writes them as chunks at `flushed`: the shuffle and deflate filters' own formats, so
+ * HDF5 reads them back through its filters. */
+static pet_status flush_stage(pet_h5_lm_writer *w, bool last)
+{
+  const int ncols = w->has_tof ? 4 : 3;
+  const int64_t C = w->chunk;
+  const int64_t nchunks = (w->staged + C - 1) / C;
+  if (nchunks == 0) return PET_OK;
+  const int64_t items = nchunks * ncols;
+  if (w->staged % C != 0) /* only the last piece ends inside a chunk: zeros (the fill value) after it */
+    for (int a = 0; a < ncols; ++a) memset(w->stage[a] + w->staged, 0, (size_t)(nchunks * C - w->staged) * 4);
+  int bad = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : bad)
+  for (int64_t it = 0; it < items; ++it) {
+    const int a = (int)(it % ncols);
+    const int64_t c = it / ncols;
+    const unsigned char *src = (const unsigned char *)(w->stage[a] + c * C);
+    unsigned char *sh = w->shuf + (size_t)it * (size_t)C * 4;
+    for (int b = 0; b < 4; ++b) {
+      unsigned char *row = sh + (size_t)b * (size_t)C;
+      for (int64_t i = 0; i < C; ++i) row[i] = src[4 * i + b];
+    }
+    uLongf len = w->zcap;
+    bad |= compress2(w->zbuf + (size_t)it * w->zcap, &len, sh, (uLong)(C * 4), w->level) != Z_OK;
+    w->zlen[it] = len;
+  }
+  PET_CHECK(!bad, PET_ERR_IO, "%s: zlib failed to compress a chunk", w->path);
+  const int64_t total = w->flushed + w->staged;
+  for (int a = 0; a < ncols; ++a) {
+    hsize_t size[1] = {(hsize_t)(last ? total : w->flushed + nchunks * C)};
+    PET_CHECK(H5Dset_extent(w->dset[a], size) >= 0, PET_ERR_IO, "%s: cannot extend dataset /%s to %llu elements",
+              w->path, event_names[a], (unsigned long long)size[0]);
+    for (int64_t c = 0; c < nchunks; ++c) {
+      const int64_t it = c * ncols + a;
+      hsize_t off[1] = {(hsize_t)(w->flushed + c * C)};
+      PET_CHECK(H5Dwrite_chunk(w->dset[a], H5P_DEFAULT, 0, off, (size_t)w->zlen[it],
+                               w->zbuf + (size_t)it * w->zcap) >= 0,
+                PET_ERR_IO, "%s: cannot write dataset /%s [%llu, %llu) (disk full?)", w->path, event_names[a],
+                (unsigned long long)off[0], (unsigned long long)(off[0] + (hsize_t)C));
+    }
+  }
+  w->flushed = total;
+  w->staged = 0;
+  return PET_OK;
+}
+
+static void writer_free(pet_h5_lm_writer *w, pet_status st)
+{
+  free_stage(w);
+  for (int a = 0; a < 4; ++a) close_id(&w->dset[a]);
+  (void)finish_write(w->path, &w->tmp, &w->file, st); /* st != PET_OK: removes the temporary */
+  free(w->index);
+  free(w->path);
+  free(w);
+}
+
+static pet_status lm_writer_open(pet_h5_lm_writer **out, const char *path, const char *scanner_name, bool has_tof,
+                                 int64_t chunk_events, int deflate_level, uint32_t index_ms)
+{
+  pet_status st = PET_OK;
+  hid_t group = H5I_INVALID_HID;
+  PET_CHECK(out != NULL && path != NULL, PET_ERR_ARG, "pet_h5_lm_writer_open: NULL argument");
+  *out = NULL;
+  if (chunk_events == 0) chunk_events = PET_H5_CHUNK_ELEMS;
+  if (index_ms == 0) index_ms = PET_H5_LISTMODE_INDEX_MS;
+  PET_CHECK(chunk_events >= 1 && chunk_events <= ((int64_t)1 << 28), PET_ERR_ARG,
+            "%s: chunk_events must be in [1, 2^28] (got %lld)", path, (long long)chunk_events);
+  PET_CHECK(deflate_level >= 0 && deflate_level <= 9, PET_ERR_ARG,
+            "%s: the deflate level must be in [0, 9] (got %d)", path, deflate_level);
+  PET_CHECK(deflate_level == 0 || H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0, PET_ERR_UNSUPPORTED,
+            "%s: this HDF5 library has no deflate filter: write without compression", path);
+  pet_h5_lm_writer *w = calloc(1, sizeof *w);
+  PET_CHECK(w != NULL, PET_ERR_NOMEM, "%s: out of memory", path);
+  w->file = H5I_INVALID_HID;
+  for (int a = 0; a < 4; ++a) w->dset[a] = H5I_INVALID_HID;
+  w->has_tof = has_tof;
+  w->index_ms = index_ms;
+  w->path = strdup(path);
+  PET_CHECK_GOTO(st, w->path != NULL, PET_ERR_NOMEM, fail, "%s: out of memory", path);
+  PET_TRY_GOTO(st, create_temp(path, &w->tmp, &w->file), fail);
+  PET_TRY_GOTO(st, write_common_attrs(path, w->file, "listmode"), fail);
+  group = H5Gcreate2(w->file, "listmode", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  PET_CHECK_GOTO(st, group >= 0, PET_ERR_IO, fail, "%s: cannot create group /listmode", path);
+  close_id(&group);
+  PET_TRY_GOTO(st, attr_put_str(path, w->file, "listmode", "scanner_name", scanner_name ? scanner_name : ""), fail);
+  PET_TRY_GOTO(st, attr_put_str(path, w->file, "listmode", "units", "time_ms: ms, tof_ps: ps"), fail);
+  PET_TRY_GOTO(st, attr_put_str(path, w->file, "listmode", "petrel_version", PETREL_VERSION), fail);
+  const hid_t types[4] = {H5T_STD_U32LE, H5T_STD_U32LE, H5T_STD_U32LE, H5T_IEEE_F32LE};
+  for (int a = 0; a < (has_tof ? 4 : 3); ++a)
+    PET_TRY_GOTO(st, create_extendible(path, w->file, event_names[a], types[a], chunk_events, deflate_level,
+                                       &w->dset[a]),
+                 fail);
+  w->level = deflate_level;
+  w->chunk = chunk_events;
+  if (deflate_level > 0) {
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    const int ncols = has_tof ? 4 : 3;
+    w->batch = (threads + ncols - 1) / ncols;
+    const size_t bytes = (size_t)w->batch * (size_t)chunk_events * 4;
+    w->zcap = compressBound((uLong)(chunk_events * 4));
+    for (int a = 0; a < ncols; ++a) {
+      w->stage[a] = malloc(bytes);
+      PET_CHECK_GOTO(st, w->stage[a] != NULL, PET_ERR_NOMEM, fail, "%s: out of memory for the compression buffers",
+                     path);
+    }
+    w->shuf = malloc(bytes * (size_t)ncols);
+    w->zbuf = malloc((size_t)w->zcap * (size_t)w->batch * (size_t)ncols);
+    w->zlen = malloc(sizeof *w->zlen * (size_t)w->batch * (size_t)ncols);
+    PET_CHECK_GOTO(st, w->shuf && w->zbuf && w->zlen, PET_ERR_NOMEM, fail,
+                   "%s: out of memory for the compression buffers", path);
+  }
+  *out = w;
+  return PET_OK;
+fail:
+  close_id(&group);
+  writer_free(w, st);
+  return st;
+}
+
+static pet_status lm_writer_append(pet_h5_lm_writer *w, int64_t n, const uint32_t *t, const uint32_t *d1,
+                                   const uint32_t *d2, const float *tof)
+{
+  PET_CHECK(w != NULL, PET_ERR_ARG, "pet_h5_lm_writer_append: NULL writer");
+  PET_CHECK(n >= 0 && (n == 0 || (t && d1 && d2)), PET_ERR_ARG,
+            "%s: appending needs n >= 0 and non-NULL time, d1, d2 arrays", w->path);
+  PET_CHECK(n == 0 || (tof != NULL) == w->has_tof, PET_ERR_ARG, "%s: the file was opened %s TOF, appended %s",
+            w->path, w->has_tof ? "with" : "without", tof ? "with" : "without");
+  if (n == 0) return PET_OK;
+  /* sorted within the piece and after the last event appended */
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t prev = i > 0 ? t[i - 1] : w->last_t;
+    PET_CHECK(t[i] >= prev || (i == 0 && w->n == 0), PET_ERR_ARG,
+              "%s: list-mode events must be sorted by time: event %lld has time %" PRIu32
+              " ms, before event %lld at %" PRIu32 " ms",
+              w->path, (long long)(w->n + i), t[i], (long long)(w->n + i - 1), prev);
+  }
+  /* every window starting at or before t[i] (and not started yet) starts at event n + i */
+  const int64_t need = (int64_t)(t[n - 1] / w->index_ms) + 1;
+  if (need > w->cap) {
+    int64_t cap = w->cap > 0 ? w->cap : 1024;
+    while (cap < need) cap *= 2;
+    int64_t *idx = realloc(w->index, (size_t)cap * sizeof *idx);
+    PET_CHECK(idx != NULL, PET_ERR_NOMEM, "%s: out of memory for the time index", w->path);
+    w->index = idx;
+    w->cap = cap;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (; (uint64_t)w->num_windows * w->index_ms <= t[i]; ++w->num_windows) w->index[w->num_windows] = w->n + i;
+  const void *cols[4] = {t, d1, d2, tof};
+  if (w->level > 0) {
+    const int64_t cap = w->batch * w->chunk;
+    for (int64_t done = 0; done < n;) {
+      const int64_t k = n - done < cap - w->staged ? n - done : cap - w->staged;
+      for (int a = 0; a < (w->has_tof ? 4 : 3); ++a)
+        memcpy(w->stage[a] + w->staged, (const uint32_t *)cols[a] + done, (size_t)k * 4);
+      w->staged += k;
+      done += k;
+      if (w->staged == cap) PET_TRY(flush_stage(w, false));
+    }
+    w->n += n;
+    w->last_t = t[n - 1];
+    return PET_OK;
+  }
+  const hid_t mem[4] = {H5T_NATIVE_UINT32, H5T_NATIVE_UINT32, H5T_NATIVE_UINT32, H5T_NATIVE_FLOAT};
+  for (int a = 0; a < (w->has_tof ? 4 : 3); ++a)
+    PET_TRY(append_1d(w->path, w->dset[a], event_names[a], mem[a], w->n, n, cols[a]));
+  w->n += n;
+  w->last_t = t[n - 1];
+  return PET_OK;
+}
+
+static pet_status lm_writer_close(pet_h5_lm_writer *w)
+{
+  pet_status st = PET_OK;
+  if (w->level > 0) PET_TRY_GOTO(st, flush_stage(w, true), out);
+  int64_t *idx = realloc(w->index, (size_t)(w->num_windows + 1) * sizeof *idx);
+  PET_CHECK_GOTO(st, idx != NULL, PET_ERR_NOMEM, out, "%s: out of memory for the time index", w->path);
+  w->index = idx;
+  w->index[w->num_windows] = w->n; /* the last entry is n */
+  PET_TRY_GOTO(st, attr_put(w->path, w->file, "listmode", "num_events", H5T_STD_I64LE, H5T_NATIVE_INT64, &w->n),
+               out);
+  PET_TRY_GOTO(st, write_1d(w->path, w->file, "listmode/time_index", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                            w->num_windows + 1, PET_H5_CHUNK_ELEMS, w->index),
+               out);
+  PET_TRY_GOTO(st, attr_put(w->path, w->file, "listmode/time_index", "index_ms", H5T_STD_U32LE, H5T_NATIVE_UINT32,
+                            &w->index_ms),
+               out);
+out:
+  free_stage(w);
+  for (int a = 0; a < 4; ++a) close_id(&w->dset[a]);
+  st = finish_write(w->path, &w->tmp, &w->file, st);
+  return st;
+}
+
 /* ---- collective reads ---- */
 
 #ifdef PET_HDF5_PARALLEL
@@ -1143,6 +1435,52 @@ pet_status pet_h5_write_listmode_indexed(const char *path, const char *scanner_n
   pet_status st = write_listmode(path, scanner_name, n, t, d1, d2, tof, index_ms);
   quiet_end(&q);
   return st;
+}
+
+pet_status pet_h5_lm_writer_open(pet_h5_lm_writer **w, const char *path, const char *scanner_name, bool has_tof,
+                                 int64_t chunk_events, int deflate_level, uint32_t index_ms)
+{
+  h5_quiet q;
+  quiet_begin(&q);
+  pet_status st = lm_writer_open(w, path, scanner_name, has_tof, chunk_events, deflate_level, index_ms);
+  quiet_end(&q);
+  return st;
+}
+
+pet_status pet_h5_lm_writer_append(pet_h5_lm_writer *w, int64_t n, const uint32_t *t, const uint32_t *d1,
+                                   const uint32_t *d2, const float *tof)
+{
+  h5_quiet q;
+  quiet_begin(&q);
+  pet_status st = lm_writer_append(w, n, t, d1, d2, tof);
+  quiet_end(&q);
+  return st;
+}
+
+int64_t pet_h5_lm_writer_count(const pet_h5_lm_writer *w) { return w != NULL ? w->n : 0; }
+
+pet_status pet_h5_lm_writer_close(pet_h5_lm_writer **w)
+{
+  PET_CHECK(w != NULL && *w != NULL, PET_ERR_ARG, "pet_h5_lm_writer_close: NULL writer");
+  h5_quiet q;
+  quiet_begin(&q);
+  pet_status st = lm_writer_close(*w);
+  free((*w)->index);
+  free((*w)->path);
+  free(*w);
+  *w = NULL;
+  quiet_end(&q);
+  return st;
+}
+
+void pet_h5_lm_writer_abort(pet_h5_lm_writer **w)
+{
+  if (w == NULL || *w == NULL) return;
+  h5_quiet q;
+  quiet_begin(&q);
+  writer_free(*w, PET_ERR_INTERRUPTED);
+  *w = NULL;
+  quiet_end(&q);
 }
 
 pet_status pet_h5_listmode_info(const char *path, int64_t *n, bool *has_tof, char *scanner,

@@ -17,6 +17,11 @@
 pet_image_params pet_job_default_grid(const pet_scanner *s)
 {
   const pet_scanner_params *p = &s->params;
+  if (strcmp(p->name, pet_scanner_params_total_body().name) == 0) {
+    const float v = PET_TOTAL_BODY_VOXEL_MM;
+    return pet_image_params_make(PET_TOTAL_BODY_GRID_NXY, PET_TOTAL_BODY_GRID_NXY, PET_TOTAL_BODY_GRID_NZ,
+                                 PET_TOTAL_BODY_GRID_NXY * v, PET_TOTAL_BODY_GRID_NXY * v, PET_TOTAL_BODY_GRID_NZ * v);
+  }
   float len = 1.4f * p->scanner_radius;
   float vox = p->crystal_size_trans > 0 ? p->crystal_size_trans : 2.0f;
   int32_t n = (int32_t)ceilf(len / vox);
@@ -418,6 +423,7 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
                      in->kind == PET_KIND_HISTOGRAM ? "a histogram" : "a YRT-PET list-mode");
     AGREE_GOTO(st, st);
     if (in->kind == PET_KIND_HISTOGRAM) {
+      AGREE_GOTO(st, pet_histo_layout_check_array(in->layout, sizeof(float), cfg->data));
       /* a TOF histogram (HDF5 only) holds T values per bin, TOF fastest */
       pet_h5_tof_info ti = {0, 0.0f, 0};
       if (fmt == PET_DATA_HDF5) AGREE_GOTO(st, h5_histogram_tof(cfg, in, &ti));
@@ -476,6 +482,20 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
   if (in->kind != PET_KIND_HISTOGRAM) {
     bfirst = 0;
     bcount = nb;
+  }
+  {
+    /* per-bin factors of a scanner too large for a histogram (total-body): refused by name */
+    const char *const per_bin[5][2] = {{cfg->normalisation, "normalisation"},
+                                       {cfg->attenuation, "attenuation"},
+                                       {cfg->randoms, "randoms"},
+                                       {cfg->scatter, "scatter"},
+                                       {cfg->attenuation_image, "attenuation_image"}};
+    for (int k = 0; k < 5; ++k)
+      if (per_bin[k][0][0] != '\0') {
+        char what[64];
+        snprintf(what, sizeof what, "field \"%s\"", per_bin[k][1]);
+        AGREE_GOTO(st, pet_histo_layout_check_array(in->layout, sizeof(float), what));
+      }
   }
   PET_TRY_GOTO(st, load_per_bin(comm, cfg->normalisation, "normalisation", nb, bfirst, bcount, 1.0f, &in->mult),
                fail);

@@ -72,6 +72,8 @@ pet_status pet_dyn_reconstruct(pet_comm *comm, const pet_osem_data *tmpl, const 
   if (all == NULL) st = PET_ERROR(PET_ERR_NOMEM, "dynamic: no memory for %d frames of %lld voxels", F, (long long)nv);
   if (st == PET_OK) st = pet_image_create_owned(&x, ip, PET_HOST);
   if (st == PET_OK && !(sens && sens[0])) st = pet_image_create_owned(&gsens, ip, PET_HOST);
+  if (st == PET_OK && tmpl->add && dy->add_duration_s > 0)
+    st = pet_histo_layout_check_array(tmpl->layout, sizeof(float), "dynamic: the per-frame additive term");
   if (st == PET_OK && tmpl->add && dy->add_duration_s > 0) {
     add_buf = malloc((size_t)tmpl->layout->num_bins * sizeof *add_buf);
     if (!add_buf) st = PET_ERROR(PET_ERR_NOMEM, "dynamic: no memory for the per-frame additive term");

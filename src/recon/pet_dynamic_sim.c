@@ -34,6 +34,7 @@ pet_status pet_dyn_simulate_listmode(const pet_scanner *s, const pet_histo_layou
   PET_CHECK(s && L && pp && components && K >= 1 && activity && frames && F >= 1 && total_events > 0 && lm,
             PET_ERR_ARG, "simulate: bad arguments");
   *lm = NULL;
+  PET_TRY(pet_histo_layout_check_array(L, (size_t)(K + 1) * sizeof(float), "simulate dynamic list-mode"));
   const int64_t nb = L->num_bins;
   pet_status st = PET_OK;
   float *proj = malloc((size_t)K * (size_t)nb * sizeof(float));

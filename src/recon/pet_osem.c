@@ -656,6 +656,7 @@ pet_status pet_osem_loglik(const pet_osem_data *d, const pet_osem_opts *o, const
   PET_CHECK(!is_listmode(d), PET_ERR_ARG, "osem: log-likelihood is computed for histograms");
   PET_CHECK(!d->histogram || d->histogram->num_tof_bins == 0, PET_ERR_UNSUPPORTED,
             "osem: the log-likelihood of a TOF histogram is not implemented");
+  PET_TRY(pet_histo_layout_check_array(d->layout, sizeof(float), "osem: log-likelihood"));
   const int64_t nb = d->layout->num_bins;
   float *ybar = malloc((size_t)nb * sizeof(float));
   PET_CHECK(ybar != NULL, PET_ERR_NOMEM, "osem: out of memory for %lld bins", (long long)nb);

@@ -41,6 +41,8 @@ static float activity_at(const pet_phantom *ph, float x, float y, float z, int m
   return ph->background;
 }
 
+float pet_phantom_activity_at(const pet_phantom *ph, float x, float y, float z) { return activity_at(ph, x, y, z, 0); }
+
 static pet_status rasterise(const pet_phantom *ph, pet_image *img, int ss, int mu)
 {
   PET_TRY(pet_image_require(img, PET_HOST));

@@ -56,6 +56,7 @@ pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *
   PET_CHECK(o->total_trues > 0 && o->randoms_fraction >= 0, PET_ERR_ARG,
             "simulate: total_trues must be > 0 and randoms_fraction >= 0");
   memset(out, 0, sizeof *out);
+  PET_TRY(pet_histo_layout_check_array(L, sizeof(float), "simulate a histogram"));
   const int64_t nb = L->num_bins;
   pet_status st = PET_OK;
   pet_projector_params pp = o->proj;
@@ -131,6 +132,7 @@ pet_status pet_simulate_listmode_from_histogram(const pet_histo_layout *L, const
 {
   PET_CHECK(L && counts && lm, PET_ERR_ARG, "simulate: NULL argument");
   *lm = NULL;
+  PET_TRY(pet_histo_layout_check_array(L, sizeof(float), "simulate list-mode from a histogram"));
   int64_t n = 0;
   for (int64_t i = 0; i < L->num_bins; ++i) {
     PET_CHECK(counts[i] >= 0 && counts[i] == floorf(counts[i]), PET_ERR_ARG,
