@@ -179,14 +179,15 @@ int main(int argc, char **argv)
                  "       bench_stream --file FILE [--gpu] [--modes read,memory,stream,stream10] [--iterations I]\n"
                  "                    [--projector siddon|dd] [--no-tof]\n"
                  "       add --scanner total-body [--coarse] to either; with --write also\n"
-                 "       [--compress 0,4] [--chunk C] (the event simulator, bounded memory)\n"
+                 "       [--compress 0,4] [--chunk C] (the event simulator, bounded memory), or\n"
+                 "       --random-lors (the keyed random LORs of the clinical --write, held in memory)\n"
                  "  List-mode OSEM streamed from an HDF5 file vs held in memory (clinical or total-body\n"
                  "  scanner, TOF); one JSON line per mode (per deflate level with --write).\n"))
     return 0;
   const char *wpath = NULL, *path = NULL, *modes = "memory,stream,stream10";
   int64_t n = 100000000;
   int iterations = 1;
-  bool gpu = false, tof = true, dd = false, total_body = false, coarse = false;
+  bool gpu = false, tof = true, dd = false, total_body = false, coarse = false, random_lors = false;
   const char *levels = "0";
   int64_t chunk = PET_SIM_CHUNK_EVENTS;
   for (int i = 1; i < argc; ++i) {
@@ -199,6 +200,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--gpu")) gpu = true;
     else if (!strcmp(argv[i], "--no-tof")) tof = false;
     else if (!strcmp(argv[i], "--coarse")) coarse = true;
+    else if (!strcmp(argv[i], "--random-lors")) random_lors = true;
     else if (!strcmp(argv[i], "--compress") && i + 1 < argc) levels = argv[++i];
     else if (!strcmp(argv[i], "--chunk") && i + 1 < argc) chunk = (int64_t)atof(argv[++i]);
     else if (!strcmp(argv[i], "--scanner") && i + 1 < argc) {
@@ -224,7 +226,7 @@ int main(int argc, char **argv)
   const float tb_v = coarse ? 2.0f * PET_TOTAL_BODY_VOXEL_MM : PET_TOTAL_BODY_VOXEL_MM;
   pet_image_params ip = total_body ? pet_image_params_make(tb_xy, tb_xy, tb_z, tb_xy * tb_v, tb_xy * tb_v, tb_z * tb_v)
                                    : pet_image_params_make(150, 150, 24, 600.f, 600.f, 97.68f);
-  if (wpath && total_body) return write_sim_files(wpath, n, &sp, levels, chunk, &ip);
+  if (wpath && total_body && !random_lors) return write_sim_files(wpath, n, &sp, levels, chunk, &ip);
   if (wpath) return write_file(wpath, n, &sp);
 
   pet_scanner *scanner = NULL;
