@@ -149,7 +149,9 @@ def test_python_bsrem_equals_petrel_recon(problem, tmp_path):
 
 @pytest.mark.skipif(not has_gpu(), reason="needs a CUDA build and a visible GPU")
 def test_gpu_regularised_matches_cpu(problem):
-    beta = 0.05 * mean_sensitivity(problem)
+    # a beta in the stable range (0.1-0.6% of the mean sensitivity, bench/RESULTS.md): at 5%
+    # OSL and BSREM oscillate with relaxation 1 and amplify float rounding differences
+    beta = 0.005 * mean_sensitivity(problem)
     for alg in ("osl", "bsrem"):
         images = []
         for gpu in (False, True):
