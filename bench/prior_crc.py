@@ -94,7 +94,8 @@ def plot(rows, path):
                 label=alg.upper() + ("" if alg == "osem" else f" + {rs[0]['prior'].upper()}"))
         if alg != "osem":
             for r, xi, yi in zip(rs, x, y):
-                ax.annotate(f"β={r['beta']:g}", (xi, yi), textcoords="offset points", xytext=(5, 4), fontsize=8)
+                ax.annotate(f"β={r['beta']:g}", (xi, yi), textcoords="offset points",
+                            xytext=(5, 4) if alg == "osl" else (5, -11), fontsize=8)
     ax.set_xlabel("background coefficient of variation (noise)")
     ax.set_ylabel("mean contrast recovery, hot spheres")
     ax.set_title("petrel demo phantom: contrast recovery vs noise")
