@@ -14,18 +14,21 @@ bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 MPIRUN="mpirun --allow-run-as-root --oversubscribe"
 export OMP_NUM_THREADS=1
+# a command that hangs is caught by this; 120 s was too close under the unoptimised ASan build on a
+# loaded 2-core machine (the 1-subset list-mode recon takes 83 s there alone)
+TO=${PET_CLI_TIMEOUT:-600}
 
-timeout 120 "$PETREL" demo --quiet --counts 3e6 --iterations 2 --subsets 4 --out demo --save-data in > demo.log 2>&1
+timeout $TO "$PETREL" demo --quiet --counts 3e6 --iterations 2 --subsets 4 --out demo --save-data in > demo.log 2>&1
 check "demo writes its images and inputs" test -s demo/recon.nii.gz -a -s demo/montage.png -a -s in/data.h5 -a -s in/recon.json
 
 # recon from the config equals the demo's own reconstruction
-timeout 120 "$PETREL" recon --config in/recon.json --output r1.nii.gz --quiet
+timeout $TO "$PETREL" recon --config in/recon.json --output r1.nii.gz --quiet
 check "recon from config writes the output" test -s r1.nii.gz
 check "recon from config equals the demo's reconstruction" "$PETREL" diff demo/recon.nii.gz r1.nii.gz --tol 1e-5
 
 # --params: YRT-PET's image-params JSON sets the grid (here the config's own: the same image)
 printf '{"VERSION": 1.0, "nx": 96, "ny": 96, "nz": 8, "vx": 2.5, "vy": 2.5, "vz": 3.125, "off_x": 0, "off_y": 0, "off_z": 0}\n' > p.json
-timeout 120 "$PETREL" recon --config in/recon.json --params p.json --output rp.nii.gz --quiet
+timeout $TO "$PETREL" recon --config in/recon.json --params p.json --output rp.nii.gz --quiet
 check "--params (YRT-PET image params) gives the config's grid and image" "$PETREL" diff r1.nii.gz rp.nii.gz --tol 0
 printf '{"nx": 96, "ny": 96}\n' > pbad.json
 timeout 60 "$PETREL" recon --config in/recon.json --params pbad.json --output rpb.nii.gz --quiet > pbad.log 2>&1
@@ -33,15 +36,15 @@ check "--params with a missing field: exit 2 naming the file and field" test $? 
 check "... the message names pbad.json and the field" grep -q "pbad.json: missing field" pbad.log
 
 # 2 ranks == 1 rank (histogram)
-timeout 120 $MPIRUN -np 2 "$PETREL" recon --config in/recon.json --output r2.nii.gz --quiet
+timeout $TO $MPIRUN -np 2 "$PETREL" recon --config in/recon.json --output r2.nii.gz --quiet
 check "2 ranks == 1 rank (histogram)" "$PETREL" diff r1.nii.gz r2.nii.gz --tol 1e-5
 
 # list-mode of the same counts with 1 subset == histogram with 1 subset
-timeout 120 "$PETREL" recon --config in/recon.json --subsets 1 --output h1.nii.gz --quiet
-timeout 120 "$PETREL" recon --config in/recon.json --subsets 1 --data in/listmode.h5 --output l1.nii.gz --quiet
+timeout $TO "$PETREL" recon --config in/recon.json --subsets 1 --output h1.nii.gz --quiet
+timeout $TO "$PETREL" recon --config in/recon.json --subsets 1 --data in/listmode.h5 --output l1.nii.gz --quiet
 check "list-mode OSEM == histogram OSEM (1 subset)" "$PETREL" diff h1.nii.gz l1.nii.gz --tol 1e-4
-timeout 120 $MPIRUN -np 2 "$PETREL" recon --config in/recon.json --subsets 3 --data in/listmode.h5 --output l2.nii.gz --quiet
-timeout 120 "$PETREL" recon --config in/recon.json --subsets 3 --data in/listmode.h5 --output l1b.nii.gz --quiet
+timeout $TO $MPIRUN -np 2 "$PETREL" recon --config in/recon.json --subsets 3 --data in/listmode.h5 --output l2.nii.gz --quiet
+timeout $TO "$PETREL" recon --config in/recon.json --subsets 3 --data in/listmode.h5 --output l1b.nii.gz --quiet
 check "2 ranks == 1 rank (list-mode)" "$PETREL" diff l1b.nii.gz l2.nii.gz --tol 1e-5
 
 # list-mode streamed from its file (field "stream") == in memory, voxel by voxel
@@ -60,11 +63,11 @@ if len(a) != len(b) or top == 0 or bad:
     sys.exit(1)
 PY
 }
-timeout 120 "$PETREL" recon --config in/recon.json --subsets 3 --data in/listmode.h5 --stream true \
+timeout $TO "$PETREL" recon --config in/recon.json --subsets 3 --data in/listmode.h5 --stream true \
   --lm_window_events 400000 --output ls1.nii.gz --quiet
 check "stream true writes the output" test -s ls1.nii.gz
 check "stream true == in memory (every voxel to 1e-6 relative)" voxels_close l1b.nii.gz ls1.nii.gz 1e-6
-timeout 120 $MPIRUN -np 2 "$PETREL" recon --config in/recon.json --subsets 3 --data in/listmode.h5 --stream true \
+timeout $TO $MPIRUN -np 2 "$PETREL" recon --config in/recon.json --subsets 3 --data in/listmode.h5 --stream true \
   --output ls2.nii.gz --quiet
 check "stream true on 2 ranks == 1 rank in memory" "$PETREL" diff l1b.nii.gz ls2.nii.gz --tol 1e-5
 for v in maybe 2; do
@@ -126,7 +129,7 @@ timeout 60 $MPIRUN -np 2 "$PETREL" recon --config in/recon.json --data /nonexist
 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ ! -e out_bad.nii.gz ]; then ok "2 ranks stop together on a bad input"; else bad "mpi failure: rc=$rc"; fi
 
 # checkpoint, SIGKILL between checkpoints, resume == uninterrupted (bit for bit)
-timeout 120 "$PETREL" recon --config in/recon.json --iterations 4 --output full.nii.gz --quiet
+timeout $TO "$PETREL" recon --config in/recon.json --iterations 4 --output full.nii.gz --quiet
 "$PETREL" recon --config in/recon.json --iterations 4 --save_every 1 --checkpoint ck.h5 --output res.nii.gz --quiet &
 pid=$!
 for _ in $(seq 1 600); do [ -e ck.h5 ] && break; sleep 0.05; done
@@ -135,7 +138,7 @@ if [ -e res.nii.gz ]; then
   ok "run finished before the kill (machine too fast): resume path checked below with SIGTERM"
 else
   check "checkpoint exists after SIGKILL" test -e ck.h5
-  timeout 120 "$PETREL" recon --config in/recon.json --iterations 4 --save_every 1 --checkpoint ck.h5 --output res.nii.gz --quiet --resume
+  timeout $TO "$PETREL" recon --config in/recon.json --iterations 4 --save_every 1 --checkpoint ck.h5 --output res.nii.gz --quiet --resume
   check "resumed run == uninterrupted run (bit for bit)" "$PETREL" diff full.nii.gz res.nii.gz --tol 0
 fi
 # a checkpoint from another config is refused
@@ -154,7 +157,7 @@ if [ $rc -eq 3 ] && [ -e ck3.h5 ] && [ ! -e term.nii.gz ]; then ok "SIGTERM writ
 elif [ $rc -eq 0 ]; then ok "run finished before SIGTERM arrived (machine too fast)";
 else bad "SIGTERM: rc=$rc $(tail -3 term.log)"; fi
 if [ -e ck3.h5 ]; then
-  timeout 120 "$PETREL" recon --config in/recon.json --iterations 4 --checkpoint ck3.h5 --output term.nii.gz --quiet --resume-if-present
+  timeout $TO "$PETREL" recon --config in/recon.json --iterations 4 --checkpoint ck3.h5 --output term.nii.gz --quiet --resume-if-present
   check "resume after SIGTERM == uninterrupted (bit for bit)" "$PETREL" diff full.nii.gz term.nii.gz --tol 0
   check "checkpoint removed after a finished run" test ! -e ck3.h5
 fi
@@ -172,16 +175,16 @@ kill -USR1 $pid; wait $pid; rc=$?
 if [ $rc -eq 3 ]; then
   check "SIGUSR1 under SLURM: default checkpoint written" test -e rq.nii.gz.ckpt.h5
   check "... and the job requeued (scontrol requeue 4242)" grep -qx "requeue 4242" scontrol.calls
-  PATH="$T/fakebin:$PATH" SLURM_JOB_ID=4242 timeout 120 "$PETREL" recon --config in/recon.json --iterations 4 \
+  PATH="$T/fakebin:$PATH" SLURM_JOB_ID=4242 timeout $TO "$PETREL" recon --config in/recon.json --iterations 4 \
     --output rq.nii.gz --resume-if-present --requeue-on-signal --quiet
   check "requeued start resumes and equals the uninterrupted run" "$PETREL" diff full.nii.gz rq.nii.gz --tol 0
 elif [ $rc -eq 0 ]; then ok "run finished before SIGUSR1 arrived (machine too fast)";
 else bad "SIGUSR1 under SLURM: rc=$rc $(tail -3 rq.log)"; fi
 
 # sensitivity alone
-timeout 120 "$PETREL" sens --config in/recon.json --save_sensitivity sens.nii.gz --quiet
+timeout $TO "$PETREL" sens --config in/recon.json --save_sensitivity sens.nii.gz --quiet
 check "petrel sens writes the sensitivity" test -s sens.nii.gz
-timeout 120 "$PETREL" recon --config in/recon.json --sensitivity sens.nii.gz --subsets 1 --output withsens.nii.gz --quiet
+timeout $TO "$PETREL" recon --config in/recon.json --sensitivity sens.nii.gz --subsets 1 --output withsens.nii.gz --quiet
 check "recon with a loaded sensitivity == computed (1 subset)" "$PETREL" diff h1.nii.gz withsens.nii.gz --tol 1e-5
 
 echo "cli_recon: $pass passed, $fail failed"
