@@ -1557,6 +1557,7 @@ typedef struct raw_extent {
 typedef struct raw_map {
   raw_extent *ext;
   int64_t n;
+  int64_t esize; /* bytes per element */
 } raw_map;
 
 typedef struct lm_source_ctx {
@@ -1594,6 +1595,7 @@ static bool raw_map_build(hid_t file, const char *name, hid_t native, int64_t n,
     if (!m->ext) goto out;
     m->ext[0] = (raw_extent){0, n, (int64_t)off};
     m->n = 1;
+    m->esize = esize;
     ok = true;
   }
 #if H5_VERSION_GE(1, 10, 5)
@@ -1616,6 +1618,7 @@ static bool raw_map_build(hid_t file, const char *name, hid_t native, int64_t n,
       m->ext[i] = (raw_extent){(int64_t)coord[0], cnt, (int64_t)addr};
     }
     m->n = (int64_t)nchunks;
+    m->esize = esize;
     qsort(m->ext, (size_t)m->n, sizeof *m->ext, cmp_extent);
     int64_t next = 0;
     for (int64_t i = 0; i < m->n; ++i) {
@@ -1675,8 +1678,7 @@ static void *raw_worker(void *arg)
 
 /* Elements [first, first + count) of the mapped arrays into dst[a] (NULL: skipped), in pieces
  * of at most RAW_PIECE_BYTES read by up to c->threads threads. */
-static pet_status raw_read(const lm_source_ctx *c, int64_t first, int64_t count, void *const dst[RAW_ARRAYS],
-                           const int64_t esize[RAW_ARRAYS])
+static pet_status raw_read(const lm_source_ctx *c, int64_t first, int64_t count, void *const dst[RAW_ARRAYS])
 {
   int64_t cap = 16, np = 0;
   raw_piece *pieces = malloc((size_t)cap * sizeof *pieces);
@@ -1684,6 +1686,7 @@ static pet_status raw_read(const lm_source_ctx *c, int64_t first, int64_t count,
   for (int a = 0; a < RAW_ARRAYS; ++a) {
     if (!dst[a]) continue;
     const raw_map *m = &c->map[a];
+    const int64_t es = m->esize;
     /* the first extent holding `first` (extents are sorted and tile the dataset) */
     int64_t lo = 0, hi = m->n - 1;
     while (lo < hi) {
@@ -1695,7 +1698,7 @@ static pet_status raw_read(const lm_source_ctx *c, int64_t first, int64_t count,
       const raw_extent *x = &m->ext[e];
       int64_t end = x->first + x->count < first + count ? x->first + x->count : first + count;
       for (int64_t i = at; i < end;) {
-        int64_t n = end - i, most = RAW_PIECE_BYTES / esize[a];
+        int64_t n = end - i, most = RAW_PIECE_BYTES / es;
         if (n > most) n = most;
         if (np == cap) {
           raw_piece *grown = realloc(pieces, (size_t)(cap *= 2) * sizeof *pieces);
@@ -1705,8 +1708,7 @@ static pet_status raw_read(const lm_source_ctx *c, int64_t first, int64_t count,
           }
           pieces = grown;
         }
-        pieces[np++] = (raw_piece){(char *)dst[a] + (i - first) * esize[a],
-                                   x->offset + (i - x->first) * esize[a], n * esize[a]};
+        pieces[np++] = (raw_piece){(char *)dst[a] + (i - first) * es, x->offset + (i - x->first) * es, n * es};
         i += n;
       }
       at = end;
@@ -1731,8 +1733,7 @@ static pet_status source_read(void *ctx, int64_t first, int64_t count, uint32_t 
   if (c->fd < 0 || (tof && c->map[2].n == 0))
     return pet_h5_read_listmode_range(c->path, first, count, NULL, d1, d2, tof);
   void *dst[RAW_ARRAYS] = {d1, d2, tof};
-  const int64_t esize[RAW_ARRAYS] = {4, 4, 4};
-  return raw_read(c, first, count, dst, esize);
+  return raw_read(c, first, count, dst);
 }
 
 /* Threads that read a window: PET_IO_THREADS, else the online CPUs up to 8. */
