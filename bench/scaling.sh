@@ -10,7 +10,8 @@
 # usage: bench/scaling.sh PETREL [MAX_RANKS=4] > scaling.jsonl
 #   env: EVENTS (strong, default 1e6), EVENTS_PER_RANK (weak, default 5e5), ITERATIONS (2),
 #        SUBSETS (4), REDUCE ("allreduce slab"), THREADS (OMP_NUM_THREADS per rank, 1),
-#        REPEAT (3: each point is the fastest of REPEAT runs, against other load on the machine)
+#        REPEAT (3: each point is the fastest of REPEAT runs, against other load on the machine),
+#        MODES ("strong weak")
 set -euo pipefail
 PETREL=$(readlink -f "${1:?usage: bench/scaling.sh PETREL [MAX_RANKS]}")
 MAX=${2:-4}
@@ -20,6 +21,7 @@ ITERATIONS=${ITERATIONS:-2}
 SUBSETS=${SUBSETS:-4}
 REDUCE=${REDUCE:-allreduce slab}
 REPEAT=${REPEAT:-3}
+MODES=${MODES:-strong weak}
 cores=$(nproc --all) # before OMP_NUM_THREADS is set: nproc honours it
 export OMP_NUM_THREADS=${THREADS:-1}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -73,13 +75,15 @@ ranks=()
 for ((n = 1; n <= MAX; n *= 2)); do ranks+=("$n"); done
 
 mkdir -p "$T/strong"
-make_data "$EVENTS" "$T/strong"
+[[ " $MODES " == *" strong "* ]] && make_data "$EVENTS" "$T/strong"
 for reduce in $REDUCE; do
   for n in "${ranks[@]}"; do
+    [[ " $MODES " == *" strong "* ]] || continue
     [ "$n" = 1 ] && [ "$reduce" != allreduce ] && continue
     run strong "$n" "$EVENTS" "$T/strong" "$reduce"
   done
   for n in "${ranks[@]}"; do
+    [[ " $MODES " == *" weak "* ]] || continue
     counts=$(python3 -c "print('%g' % ($EVENTS_PER_RANK * $n))")
     [ -d "$T/weak$n" ] || { mkdir -p "$T/weak$n" && make_data "$counts" "$T/weak$n"; }
     [ "$n" = 1 ] && [ "$reduce" != allreduce ] && continue
