@@ -17,7 +17,8 @@
  *
  * --sort runs each mode once per value of PET_GPU_LM_SORT (GPU list-mode batches: 0 in file
  * order, 1 sorted into spatially coherent order on the device, 2 sorted but run in file order:
- * the sort's cost alone); each JSON line says its "sort" (-1: the variable unset).
+ * the sort's cost alone); each JSON line says its "sort" (-1: the variable unset) and the key's
+ * slab and tile (PET_GPU_LM_SORT_SLAB, PET_GPU_LM_SORT_TILE: slices, voxels; 8 each by default).
  *
  * The total-body scanner has 1.04e11 LORs: its sensitivity is not computed here (hours); the
  * iterations run with a uniform one ("sensitivity":"uniform"; the time of an iteration does not
@@ -336,6 +337,9 @@ int main(int argc, char **argv)
       }
       const char *senv = getenv("PET_GPU_LM_SORT");
       const int sort = senv ? atoi(senv) : -1;
+      const char *slab_env = getenv("PET_GPU_LM_SORT_SLAB"), *tile_env = getenv("PET_GPU_LM_SORT_TILE");
+      const int slab = slab_env && atoi(slab_env) > 0 ? atoi(slab_env) : 8; /* the backend's default */
+      const int tile = tile_env && atoi(tile_env) > 0 ? atoi(tile_env) : 8;
       CHK(pet_image_fill(x, 1.0f));
       split sp_t = {0, 0, 0, 0};
       om.on_subset = add_split;
@@ -348,12 +352,12 @@ int main(int argc, char **argv)
       printf("{\"bench\":\"stream\",\"case\":\"%s\",\"scanner\":\"%s\",\"sensitivity\":\"%s\",\"device\":\"%s\",\"projector\":\"%s\",\"tof\":%s,\"events\":%lld,"
              "\"file_bytes\":%lld,\"image\":[%d,%d,%d],\"iterations\":%d,\"read_s\":%.3f,\"iteration_s\":%.3f,"
              "\"events_per_s\":%.4g,\"window\":%lld,\"vram_budget_bytes\":%lld,\"peak_rss_gb\":%.2f,\"checksum\":%.6g,"
-             "\"reader\":\"%s\",\"sort\":%d,\"split_s\":{\"project\":%.3f,\"of_which_read_wait\":%.3f,\"reduce\":%.3f,"
+             "\"reader\":\"%s\",\"sort\":%d,\"sort_slab\":%d,\"sort_tile\":%d,\"split_s\":{\"project\":%.3f,\"of_which_read_wait\":%.3f,\"reduce\":%.3f,"
              "\"update\":%.3f}}\n",
              m, sp.name, total_body ? "uniform" : "computed", device, dd ? "DD" : "Siddon", tof ? "true" : "false", (long long)n, file_bytes, ip.nx, ip.ny,
              ip.nz, iterations, read_s, osem_s / iterations, (double)n * iterations / osem_s,
              (long long)om.lm_window_events, (long long)om.vram_budget_bytes, peak_rss_gb(), sum,
-             dm.lm_source ? (pet_h5_listmode_source_is_raw(&src) ? "pread" : "hdf5") : "hdf5", sort,
+             dm.lm_source ? (pet_h5_listmode_source_is_raw(&src) ? "pread" : "hdf5") : "hdf5", sort, slab, tile,
              sp_t.project / iterations,
              sp_t.read_wait / iterations, sp_t.reduce / iterations, sp_t.update / iterations);
       fflush(stdout);

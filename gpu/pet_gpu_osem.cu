@@ -47,7 +47,8 @@ int64_t num_tof(const pet_osem_data *d)
 
 /* PET_GPU_LM_SORT: 0 (default) runs list-mode batches in file order, 1 sorts each batch
  * into spatially coherent order on the device (pet_gpu_lmsort_lors), 2 sorts but runs the file
- * order (the sort's cost alone). PET_GPU_LM_SORT_SLAB: the key's z slab in slices (8). */
+ * order (the sort's cost alone). PET_GPU_LM_SORT_SLAB, PET_GPU_LM_SORT_TILE: the key's z slab in
+ * slices and transaxial tile in voxels (8 each; pet_lm_sort_key.h). */
 int lm_sort_mode(const pet_osem_data *d)
 {
   const char *s = getenv("PET_GPU_LM_SORT");
@@ -55,11 +56,11 @@ int lm_sort_mode(const pet_osem_data *d)
   const int m = atoi(s);
   return m == 1 || m == 2 ? m : 0;
 }
-int32_t lm_sort_slab()
+int32_t env_voxels(const char *name)
 {
-  const char *s = getenv("PET_GPU_LM_SORT_SLAB");
+  const char *s = getenv(name);
   const int v = s ? atoi(s) : 0;
-  return v >= 1 ? (int32_t)v : 8;
+  return v >= 1 && v <= 4096 ? (int32_t)v : 8;
 }
 
 /* Bytes per LOR of one batch for (d, o): LORs and normals once, the staged inputs twice. */
@@ -139,7 +140,8 @@ pet_status init_engine(engine *e, int64_t cap)
   const int sort = lm_sort_mode(d);
   if (sort)
     PET_TRY(pet_gpu_lmsort_init(&e->sort, sort, e->g, e->tof, d->mult != NULL,
-                                d->lm_add != NULL || d->add != NULL, e->cap, lm_sort_slab(), 8));
+                                d->lm_add != NULL || d->add != NULL, e->cap, env_voxels("PET_GPU_LM_SORT_SLAB"),
+                                env_voxels("PET_GPU_LM_SORT_TILE")));
   for (int k = 0; k < 2; ++k) {
     slot *s = &e->sl[k];
     PET_CUDA(cudaEventCreateWithFlags(&s->copied, cudaEventDisableTiming));
