@@ -1,4 +1,4 @@
-/* Spatially coherent list-mode batches (bench/RESULTS.md, "Sorted list-mode batches"): a key per
+/* Spatially coherent list-mode batches (issue 16; bench_stream --sort 0,1,2 measures): a key per
  * event on the device (pet_lm_sort_key: the z slab and transaxial tile of the TOF centre, or
  * the z slab and line of a non-TOF LOR), a CUB radix sort of (key, index), then the batch's
  * LORs, normals, TOF, m and a written in the sorted order. The OSEM kernel then runs the sorted

@@ -140,8 +140,8 @@ pet_status init_engine(engine *e, int64_t cap)
   const int sort = lm_sort_mode(d);
   if (sort)
     PET_TRY(pet_gpu_lmsort_init(&e->sort, sort, e->g, e->tof, d->mult != NULL,
-                                d->lm_add != NULL || d->add != NULL, e->cap, env_voxels("PET_GPU_LM_SORT_SLAB"),
-                                env_voxels("PET_GPU_LM_SORT_TILE")));
+                                d->lm_add != NULL || d->add != NULL, e->cap,
+                                env_voxels("PET_GPU_LM_SORT_SLAB"), env_voxels("PET_GPU_LM_SORT_TILE")));
   for (int k = 0; k < 2; ++k) {
     slot *s = &e->sl[k];
     PET_CUDA(cudaEventCreateWithFlags(&s->copied, cudaEventDisableTiming));
