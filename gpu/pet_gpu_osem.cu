@@ -48,7 +48,8 @@ int64_t num_tof(const pet_osem_data *d)
 /* PET_GPU_LM_SORT: 0 (default) runs list-mode batches in file order, 1 sorts each batch
  * into spatially coherent order on the device (pet_gpu_lmsort_lors), 2 sorts but runs the file
  * order (the sort's cost alone). PET_GPU_LM_SORT_SLAB, PET_GPU_LM_SORT_TILE: the key's z slab in
- * slices and transaxial tile in voxels (8 each; pet_lm_sort_key.h). */
+ * slices and transaxial tile in voxels (8 each; pet_lm_sort_key.h; a slab of 4096 is one slab:
+ * keys by transaxial position or line alone). */
 int lm_sort_mode(const pet_osem_data *d)
 {
   const char *s = getenv("PET_GPU_LM_SORT");
