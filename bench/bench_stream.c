@@ -13,6 +13,12 @@
  *                                              line each: events/s, MB/s written, file size
  *   bench_stream --file FILE [--gpu] [--modes read,memory,stream,stream10] [--iterations I]
  *                [--projector siddon|dd] [--no-tof] [--scanner clinical|total-body] [--coarse]
+ *                [--sort 0,1,2]
+ *
+ * --sort runs each mode once per value of PET_GPU_LM_SORT (GPU list-mode batches: 0 in file
+ * order, 1 sorted into spatially coherent order on the device, 2 sorted but run in file order:
+ * the sort's cost alone); each JSON line says its "sort" (-1: the variable unset) and the key's
+ * slab and tile (PET_GPU_LM_SORT_SLAB, PET_GPU_LM_SORT_TILE: slices, voxels; 8 each by default).
  *
  * The total-body scanner has 1.04e11 LORs: its sensitivity is not computed here (hours); the
  * iterations run with a uniform one ("sensitivity":"uniform"; the time of an iteration does not
@@ -177,14 +183,14 @@ int main(int argc, char **argv)
   if (bench_help(argc, argv,
                  "usage: bench_stream --write FILE [--events N]\n"
                  "       bench_stream --file FILE [--gpu] [--modes read,memory,stream,stream10] [--iterations I]\n"
-                 "                    [--projector siddon|dd] [--no-tof]\n"
+                 "                    [--projector siddon|dd] [--no-tof] [--sort 0,1,2]\n"
                  "       add --scanner total-body [--coarse] to either; with --write also\n"
                  "       [--compress 0,4] [--chunk C] (the event simulator, bounded memory), or\n"
                  "       --random-lors (the keyed random LORs of the clinical --write, held in memory)\n"
                  "  List-mode OSEM streamed from an HDF5 file vs held in memory (clinical or total-body\n"
                  "  scanner, TOF); one JSON line per mode (per deflate level with --write).\n"))
     return 0;
-  const char *wpath = NULL, *path = NULL, *modes = "memory,stream,stream10";
+  const char *wpath = NULL, *path = NULL, *modes = "memory,stream,stream10", *sorts = NULL;
   int64_t n = 100000000;
   int iterations = 1;
   bool gpu = false, tof = true, dd = false, total_body = false, coarse = false, random_lors = false;
@@ -195,6 +201,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--file") && i + 1 < argc) path = argv[++i];
     else if (!strcmp(argv[i], "--events") && i + 1 < argc) n = (int64_t)atof(argv[++i]);
     else if (!strcmp(argv[i], "--modes") && i + 1 < argc) modes = argv[++i];
+    else if (!strcmp(argv[i], "--sort") && i + 1 < argc) sorts = argv[++i];
     else if (!strcmp(argv[i], "--iterations") && i + 1 < argc) iterations = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--projector") && i + 1 < argc) dd = !strcmp(argv[++i], "dd");
     else if (!strcmp(argv[i], "--gpu")) gpu = true;
@@ -267,6 +274,16 @@ int main(int argc, char **argv)
   }
   struct stat fsb;
   const long long file_bytes = stat(path, &fsb) == 0 ? (long long)fsb.st_size : -1;
+  int sort_v[8] = {-1}, nsort = 1; /* -1: leave PET_GPU_LM_SORT as it is */
+  if (sorts) {
+    nsort = 0;
+    for (const char *q = sorts; *q && nsort < 8;) {
+      sort_v[nsort++] = atoi(q);
+      q = strchr(q, ',');
+      if (q == NULL) break;
+      ++q;
+    }
+  }
   char list[256];
   snprintf(list, sizeof list, "%s", modes);
   for (char *m = strtok(list, ","); m; m = strtok(NULL, ",")) {
@@ -311,26 +328,40 @@ int main(int argc, char **argv)
       fprintf(stderr, "bench_stream: unknown mode %s\n", m);
       return 2;
     }
-    CHK(pet_image_fill(x, 1.0f));
-    split sp_t = {0, 0, 0, 0};
-    om.on_subset = add_split;
-    om.cb_ctx = &sp_t;
-    const double t0 = now_s();
-    CHK(pet_osem_run(&dm, &om, &sens, x));
-    const double osem_s = now_s() - t0;
-    double sum = 0.0;
-    for (int64_t v = 0; v < pet_image_num_voxels(x); ++v) sum += x->data[v];
-    printf("{\"bench\":\"stream\",\"case\":\"%s\",\"scanner\":\"%s\",\"sensitivity\":\"%s\",\"device\":\"%s\",\"projector\":\"%s\",\"tof\":%s,\"events\":%lld,"
-           "\"file_bytes\":%lld,\"image\":[%d,%d,%d],\"iterations\":%d,\"read_s\":%.3f,\"iteration_s\":%.3f,"
-           "\"events_per_s\":%.4g,\"window\":%lld,\"vram_budget_bytes\":%lld,\"peak_rss_gb\":%.2f,\"checksum\":%.6g,"
-           "\"reader\":\"%s\",\"split_s\":{\"project\":%.3f,\"of_which_read_wait\":%.3f,\"reduce\":%.3f,"
-           "\"update\":%.3f}}\n",
-           m, sp.name, total_body ? "uniform" : "computed", device, dd ? "DD" : "Siddon", tof ? "true" : "false", (long long)n, file_bytes, ip.nx, ip.ny,
-           ip.nz, iterations, read_s, osem_s / iterations, (double)n * iterations / osem_s,
-           (long long)om.lm_window_events, (long long)om.vram_budget_bytes, peak_rss_gb(), sum,
-           dm.lm_source ? (pet_h5_listmode_source_is_raw(&src) ? "pread" : "hdf5") : "hdf5", sp_t.project / iterations,
-           sp_t.read_wait / iterations, sp_t.reduce / iterations, sp_t.update / iterations);
-    fflush(stdout);
+    /* --sort: once per PET_GPU_LM_SORT value */
+    for (int si = 0; si < nsort; ++si) {
+      if (sort_v[si] >= 0) {
+        char sb[16];
+        snprintf(sb, sizeof sb, "%d", sort_v[si]);
+        setenv("PET_GPU_LM_SORT", sb, 1);
+      }
+      const char *senv = getenv("PET_GPU_LM_SORT");
+      const int sort = senv ? atoi(senv) : -1;
+      const char *slab_env = getenv("PET_GPU_LM_SORT_SLAB"), *tile_env = getenv("PET_GPU_LM_SORT_TILE");
+      const int slab = slab_env && atoi(slab_env) > 0 ? atoi(slab_env) : 8; /* the backend's default */
+      const int tile = tile_env && atoi(tile_env) > 0 ? atoi(tile_env) : 8;
+      CHK(pet_image_fill(x, 1.0f));
+      split sp_t = {0, 0, 0, 0};
+      om.on_subset = add_split;
+      om.cb_ctx = &sp_t;
+      const double t0 = now_s();
+      CHK(pet_osem_run(&dm, &om, &sens, x));
+      const double osem_s = now_s() - t0;
+      double sum = 0.0;
+      for (int64_t v = 0; v < pet_image_num_voxels(x); ++v) sum += x->data[v];
+      printf("{\"bench\":\"stream\",\"case\":\"%s\",\"scanner\":\"%s\",\"sensitivity\":\"%s\",\"device\":\"%s\",\"projector\":\"%s\",\"tof\":%s,\"events\":%lld,"
+             "\"file_bytes\":%lld,\"image\":[%d,%d,%d],\"iterations\":%d,\"read_s\":%.3f,\"iteration_s\":%.3f,"
+             "\"events_per_s\":%.4g,\"window\":%lld,\"vram_budget_bytes\":%lld,\"peak_rss_gb\":%.2f,\"checksum\":%.6g,"
+             "\"reader\":\"%s\",\"sort\":%d,\"sort_slab\":%d,\"sort_tile\":%d,\"split_s\":{\"project\":%.3f,\"of_which_read_wait\":%.3f,\"reduce\":%.3f,"
+             "\"update\":%.3f}}\n",
+             m, sp.name, total_body ? "uniform" : "computed", device, dd ? "DD" : "Siddon", tof ? "true" : "false", (long long)n, file_bytes, ip.nx, ip.ny,
+             ip.nz, iterations, read_s, osem_s / iterations, (double)n * iterations / osem_s,
+             (long long)om.lm_window_events, (long long)om.vram_budget_bytes, peak_rss_gb(), sum,
+             dm.lm_source ? (pet_h5_listmode_source_is_raw(&src) ? "pread" : "hdf5") : "hdf5", sort, slab, tile,
+             sp_t.project / iterations,
+             sp_t.read_wait / iterations, sp_t.reduce / iterations, sp_t.update / iterations);
+      fflush(stdout);
+    }
     pet_listmode_destroy(&lm);
   }
   pet_h5_listmode_source_close(&src);

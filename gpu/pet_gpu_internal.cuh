@@ -9,6 +9,7 @@
 
 #include "pet_histogram.h"
 #include "pet_image.h"
+#include "pet_lm_sort_key.h"
 #include "pet_osem_backend.h"
 #include "pet_prior.h"
 #include "pet_projector.h"
@@ -47,6 +48,45 @@ pet_status pet_gpu_gen_lors_lm(cudaStream_t st, pet_gpu_lorsrc src, const uint32
 typedef struct pet_gpu_groups {
   int64_t stride, k0;
 } pet_gpu_groups;
+
+/* Spatially coherent list-mode batches (gpu/pet_gpu_lmsort.cu): device buffers for batches of
+ * up to cap events, allocated once per engine. mode 1 sorts each batch by pet_lm_sort_key and
+ * runs it in that order; mode 2 sorts but runs the batch in its own order (the sort's cost
+ * alone, for measurements). */
+typedef struct pet_gpu_lmsort {
+  int mode;
+  int64_t cap;
+  pet_lm_sort_grid grid;
+  uint32_t *keys[2], *idx[2]; /* CUB's double buffers */
+  float *tof, *m, *a;         /* the sorted batch's TOF, m, a */
+  void *tmp;                  /* CUB's scratch */
+  size_t tmp_bytes;
+} pet_gpu_lmsort;
+
+/* A batch's device arrays: LORs and normals (n x 6, orient may be NULL) written by
+ * pet_gpu_lmsort_lors; tof, m, a (each may be NULL) the event order's in, the sorted order's
+ * out (the sort's buffers). */
+typedef struct pet_gpu_lmsort_batch {
+  float *lor, *orient;
+  const float *tof, *m, *a;
+} pet_gpu_lmsort_batch;
+
+/* Device bytes per event of the batch capacity that the sort's buffers take. */
+int64_t pet_gpu_lmsort_bytes_per_event(void);
+/* Allocates *s for batches of up to cap events on grid g (z slabs of slab_vox slices,
+ * transaxial tiles of tile_vox voxels; TOF keys when tof), with sorted m and a buffers when
+ * has_m, has_a. On failure free *s with pet_gpu_lmsort_free. Synchronous. */
+pet_status pet_gpu_lmsort_init(pet_gpu_lmsort *s, int mode, pet_image_params g, int tof,
+                               int has_m, int has_a, int64_t cap, int32_t slab_vox,
+                               int32_t tile_vox);
+/* Frees the buffers of *s and zeroes it (NULL-safe). */
+void pet_gpu_lmsort_free(pet_gpu_lmsort *s);
+/* Keys, sort and gather of the n events with detector ids d1, d2 (device): b->lor and
+ * b->orient filled in the sorted order, b->tof, m, a replaced by their sorted copies.
+ * Asynchronous on st. */
+pet_status pet_gpu_lmsort_lors(cudaStream_t st, pet_gpu_lmsort *s, pet_gpu_lorsrc src,
+                               const uint32_t *d1, const uint32_t *d2, int64_t n,
+                               pet_gpu_lmsort_batch *b);
 
 /* Projector launchers (asynchronous on st); gr may be NULL (no grouping known). */
 pet_status pet_gpu_launch_fwd(cudaStream_t st, const pet_projector_params *p,

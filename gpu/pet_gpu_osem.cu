@@ -35,6 +35,7 @@ struct engine {
   cudaStream_t ks, cs; /* compute, copy */
   pet_gpu_lorsrc src; /* device LUT and histogram tables */
   float *d_lor, *d_orient;
+  pet_gpu_lmsort sort; /* list-mode batches sorted on the device (sort.mode > 0) */
   slot sl[2];
 };
 
@@ -42,6 +43,25 @@ struct engine {
 int64_t num_tof(const pet_osem_data *d)
 {
   return d->histogram && d->histogram->num_tof_bins > 0 ? d->histogram->num_tof_bins : 1;
+}
+
+/* PET_GPU_LM_SORT: 0 (default) runs list-mode batches in file order, 1 sorts each batch
+ * into spatially coherent order on the device (pet_gpu_lmsort_lors), 2 sorts but runs the file
+ * order (the sort's cost alone). PET_GPU_LM_SORT_SLAB, PET_GPU_LM_SORT_TILE: the key's z slab in
+ * slices and transaxial tile in voxels (8 each; pet_lm_sort_key.h; a slab of 4096 is one slab:
+ * keys by transaxial position or line alone). */
+int lm_sort_mode(const pet_osem_data *d)
+{
+  const char *s = getenv("PET_GPU_LM_SORT");
+  if (d->listmode == NULL || s == NULL) return 0;
+  const int m = atoi(s);
+  return m == 1 || m == 2 ? m : 0;
+}
+int32_t env_voxels(const char *name)
+{
+  const char *s = getenv(name);
+  const int v = s ? atoi(s) : 0;
+  return v >= 1 && v <= 4096 ? (int32_t)v : 8;
 }
 
 /* Bytes per LOR of one batch for (d, o): LORs and normals once, the staged inputs twice. */
@@ -93,6 +113,7 @@ void free_engine(engine *e)
     if (s->consumed) cudaEventDestroy(s->consumed);
   }
   pet_gpu_lorsrc_free(&e->src);
+  pet_gpu_lmsort_free(&e->sort);
   pet_gpu_free(e->d_lor);
   pet_gpu_free(e->d_orient);
   pet_gpu_free(e->d_tmp);
@@ -117,6 +138,11 @@ pet_status init_engine(engine *e, int64_t cap)
   PET_TRY(pet_gpu_malloc((void **)&e->d_lor, c * 6, "batch LOR endpoints"));
   if (e->need_orient)
     PET_TRY(pet_gpu_malloc((void **)&e->d_orient, c * 6, "batch crystal normals"));
+  const int sort = lm_sort_mode(d);
+  if (sort)
+    PET_TRY(pet_gpu_lmsort_init(&e->sort, sort, e->g, e->tof, d->mult != NULL,
+                                d->lm_add != NULL || d->add != NULL, e->cap,
+                                env_voxels("PET_GPU_LM_SORT_SLAB"), env_voxels("PET_GPU_LM_SORT_TILE")));
   for (int k = 0; k < 2; ++k) {
     slot *s = &e->sl[k];
     PET_CUDA(cudaEventCreateWithFlags(&s->copied, cudaEventDisableTiming));
@@ -243,7 +269,15 @@ pet_status compute(engine *e, int k, pass ps, int32_t S, int32_t s, int64_t k0, 
   b.lor = e->d_lor;
   b.orient = e->need_orient ? e->d_orient : NULL;
   b.tof_ps = NULL;
-  if (e->lm && ps == PASS_RECON) {
+  if (e->lm && ps == PASS_RECON && e->sort.mode > 0) {
+    /* the batch in spatially coherent order: each event's TOF, m and a go with it */
+    pet_gpu_lmsort_batch sb = {e->d_lor, e->need_orient ? e->d_orient : NULL,
+                               e->tof ? sl->d_tof : NULL, in.m, in.a};
+    PET_TRY(pet_gpu_lmsort_lors(e->ks, &e->sort, e->src, sl->d_d1, sl->d_d2, n, &sb));
+    b.tof_ps = sb.tof;
+    in.m = sb.m;
+    in.a = sb.a;
+  } else if (e->lm && ps == PASS_RECON) {
     PET_TRY(pet_gpu_gen_lors_lm(e->ks, e->src, sl->d_d1, sl->d_d2, n, e->d_lor,
                                 e->need_orient ? e->d_orient : NULL));
     if (e->tof) b.tof_ps = sl->d_tof;
@@ -297,7 +331,8 @@ pet_status gpu_check(const pet_osem_data *d, const pet_osem_opts *o)
 int64_t gpu_bytes_per_item(const pet_osem_data *d, const pet_osem_opts *o)
 {
   /* the sensitivity pass stages m over histogram bins (and TOF bins) even in list-mode */
-  return lor_bytes(o) + 2 * (stage_bytes(d, o) + 4 * num_tof(d));
+  return lor_bytes(o) + 2 * (stage_bytes(d, o) + 4 * num_tof(d)) +
+         (lm_sort_mode(d) ? pet_gpu_lmsort_bytes_per_event() : 0);
 }
 
 pet_status gpu_budget(const pet_osem_opts *o, int64_t *bytes)
