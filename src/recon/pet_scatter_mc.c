@@ -161,6 +161,22 @@ static bool track(const grid *g, pet_sim_rng *r, photon *ph, int *interactions)
   return false;
 }
 
+/* Whether the ray from p along u may reach a crystal: it meets the crystals' planes between
+ * the radii rc and rout (the blocks' corners) at a z within the axial FOV. False means it
+ * never does: a pair neither of whose photons may go straight to a crystal is never recorded
+ * (a true needs both, a single scatter the unscattered one), and is skipped before tracking. */
+static bool may_reach(const pet_sim_geom *g, double rout, const double p[3], const double u[3])
+{
+  const double a = u[0] * u[0] + u[1] * u[1];
+  if (a < 1e-12) return false;
+  const double b = p[0] * u[0] + p[1] * u[1], r2 = p[0] * p[0] + p[1] * p[1];
+  const double c1 = r2 - g->rc * g->rc, c2 = r2 - rout * rout;
+  const double s1 = c1 < 0.0 ? (-b + sqrt(b * b - a * c1)) / a : 0.0;
+  const double s2 = c2 < 0.0 ? (-b + sqrt(b * b - a * c2)) / a : 0.0;
+  const double z1 = p[2] + s1 * u[2], z2 = p[2] + s2 * u[2];
+  return fmin(z1, z2) <= g->half_fov && fmax(z1, z2) >= -g->half_fov;
+}
+
 static double now_s(void)
 {
   struct timespec ts;
@@ -236,6 +252,7 @@ pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const
   g.mu_max = mmax;
   const grid ga = grid_of(activity);
   const pet_sim_geom geo = pet_sim_geom_of(sp);
+  const double rout = sqrt(geo.rc * geo.rc + 0.25 * geo.block_len * geo.block_len);
   const double lld = o->energy_lld_kev, uld = o->energy_uld_kev;
   const double sig511 = o->energy_fwhm_kev / 2.3548200450309493;
   const int64_t n = o->scatter_photons;
@@ -268,6 +285,7 @@ pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const
       b.p[d] = a.p[d];
       b.u[d] = -a.u[d];
     }
+    if (!may_reach(&geo, rout, a.p, a.u) && !may_reach(&geo, rout, b.p, b.u)) continue;
     int inter = 0;
     if (!track(&g, &r, &a, &inter) || !track(&g, &r, &b, &inter)) continue;
     int32_t da = 0, db = 0;
