@@ -74,16 +74,29 @@ static pet_sim_opts mc_opts(int64_t photons)
   return o;
 }
 
-/* Sums of per-bin arrays over phi and z (a profile over r, num_r entries) then over phi and r
- * (a profile over the z-bins): prof has num_r + num_zbin entries. */
-static void profiles(const pet_histo_layout *L, const float *v, const bool *keep, double *prof)
+/* Sums of per-bin arrays over the bins: a profile over r, one over the z-bins, and one over
+ * the in-block crystal index of the bin's first detector then of its second (where the flat
+ * blocks make the pairs' geometric efficiencies differ): num_r + num_zbin + 2 dets_per_block
+ * entries. */
+static int64_t num_profile(const fixture *f)
 {
-  const int64_t nr = L->num_r, nz = L->num_zbin;
-  memset(prof, 0, (size_t)(nr + nz) * sizeof *prof);
+  return f->L->num_r + f->L->num_zbin + 2 * f->scanner->params.dets_per_block;
+}
+
+static void profiles(const fixture *f, const float *v, double *prof)
+{
+  const pet_histo_layout *L = f->L;
+  const int64_t nr = L->num_r, nz = L->num_zbin, nk = f->scanner->params.dets_per_block;
+  memset(prof, 0, (size_t)num_profile(f) * sizeof *prof);
   for (int64_t i = 0; i < L->num_bins; ++i) {
-    if (keep && !keep[i]) continue;
+    int32_t d1, d2;
+    bool valid;
+    assert_int_equal(pet_histo_bin_to_dets(L, i, &d1, &d2, &valid), PET_OK);
+    if (!valid) continue;
     prof[i % nr] += v[i];
     prof[nr + i / (nr * L->num_phi)] += v[i];
+    prof[nr + nz + d1 % nk] += v[i];
+    prof[nr + nz + nk + d2 % nk] += v[i];
   }
 }
 
@@ -119,7 +132,7 @@ static void compare(const double *m, const double *a, int64_t n, double *rel, do
 static void check_trues_shape(fixture *f, const pet_image *act, const pet_image *mu, bool attenuate,
                               const pet_scatter_mc_info *info, const char *what)
 {
-  const int64_t nb = f->L->num_bins, np = f->L->num_r + f->L->num_zbin;
+  const int64_t nb = f->L->num_bins, np = num_profile(f);
   float *model = malloc((size_t)nb * sizeof(float));
   double *pm = malloc((size_t)np * sizeof(double)), *pa = malloc((size_t)np * sizeof(double));
   assert_non_null(model);
@@ -131,13 +144,13 @@ static void check_trues_shape(fixture *f, const pet_image *act, const pet_image 
     assert_int_equal(pet_histo_project_fwd_cpu_cb(f->L, f->scanner, &pp, mu, 0, nb, f->b, NULL), PET_OK);
     for (int64_t i = 0; i < nb; ++i) model[i] *= expf(-f->b[i]);
   }
-  profiles(f->L, f->a, NULL, pm);
-  profiles(f->L, model, NULL, pa);
+  profiles(f, f->a, pm);
+  profiles(f, model, pa);
   double rel = 0, corr = 0;
   compare(pm, pa, np, &rel, &corr);
   /* a profile entry of c counts has relative error 1/sqrt(c): over the entries, relative L2 ~
-   * sqrt(entries / trues) for flat profiles (each count is in two profiles) */
-  const double expect = sqrt((double)np / (double)info->trues);
+   * sqrt(entries / (4 trues)) for flat profiles (each count is in four profiles) */
+  const double expect = sqrt((double)np / (4.0 * (double)info->trues));
   print_message("%s: %lld trues of %lld pairs (%.3g pairs/s), profiles: relative L2 %.4f (Poisson ~%.4f), "
                 "correlation %.5f\n",
                 what, (long long)info->trues, (long long)info->photons, info->photons_per_s, rel, expect, corr);
