@@ -172,7 +172,7 @@ static void test_no_attenuation_trues_match_projection(void **state)
   assert_int_equal(pet_image_fill(mu, 0.0f), PET_OK);
   pet_sim_opts o = mc_opts(3000000);
   pet_scatter_mc_info info;
-  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, &info), PET_OK);
+  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, &info), PET_OK);
   assert_int_equal(info.scattered, 0);
   assert_true(info.trues > 10000);
   for (int64_t i = 0; i < f->L->num_bins; ++i) assert_true(f->b[i] == 0.0f);
@@ -190,7 +190,7 @@ static void test_water_trues_match_attenuated_projection(void **state)
   cylinder(60.f, 12.5f, 5, &act, &mu, &ph);
   pet_sim_opts o = mc_opts(4000000);
   pet_scatter_mc_info info;
-  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, &info), PET_OK);
+  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, &info), PET_OK);
   assert_true(info.scattered > 0);
   check_trues_shape(f, act, mu, true, &info, "water, r 60 mm");
   pet_image_destroy(&act);
@@ -200,7 +200,7 @@ static void test_water_trues_match_attenuated_projection(void **state)
 static double mc_scatter_fraction(fixture *f, const pet_image *act, const pet_image *mu, const pet_sim_opts *o,
                                   pet_scatter_mc_info *info)
 {
-  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, o, f->a, f->b, info), PET_OK);
+  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, o, f->a, f->b, NULL, info), PET_OK);
   double st = 0, ss = 0;
   for (int64_t i = 0; i < f->L->num_bins; ++i) {
     st += f->a[i];
@@ -318,11 +318,11 @@ static void test_threads_bit_identical(void **state)
   const int was = omp_get_max_threads();
   omp_set_num_threads(1);
 #endif
-  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, t1, s1, &i1), PET_OK);
+  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, t1, s1, NULL, &i1), PET_OK);
 #ifdef _OPENMP
   omp_set_num_threads(2);
 #endif
-  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, &i2), PET_OK);
+  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, &i2), PET_OK);
 #ifdef _OPENMP
   omp_set_num_threads(was);
 #endif
@@ -333,7 +333,7 @@ static void test_threads_bit_identical(void **state)
   assert_memory_equal(s1, f->b, (size_t)nb * sizeof(float));
   /* another seed gives other counts */
   o.seed = 8;
-  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, &i2), PET_OK);
+  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, &i2), PET_OK);
   assert_true(i1.trues != i2.trues || memcmp(t1, f->a, (size_t)nb * sizeof(float)) != 0);
   free(t1);
   free(s1);
@@ -352,7 +352,7 @@ static void test_scatter_in_tails(void **state)
   cylinder(40.f, 12.5f, 5, &act, &mu, &ph);
   pet_sim_opts o = mc_opts(3000000);
   pet_scatter_mc_info info;
-  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, &info), PET_OK);
+  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, &info), PET_OK);
   const int64_t nb = f->L->num_bins;
   double t_in = 0, t_out = 0, s_in = 0, s_out = 0;
   int64_t n_out = 0;
@@ -425,6 +425,94 @@ static void test_simulate_histogram_adds_scatter(void **state)
   pet_image_destroy(&mu);
 }
 
+/* TOF of the scatter (a cut-down small scanner: 4 rings, 16 TOF bins of 400 ps, 300 ps FWHM):
+ * the TOF bins of a bin sum to its scatter (the bins cover every time), the non-TOF counts are
+ * those without TOF, the times are symmetric about 0 (a centred phantom), spread over the
+ * cylinder (RMS well above the blur's 127 ps) and nearly all within its extent (2 x 100 mm / c
+ * = 667 ps, + 4 sigma of blur + a bin: a photon's small-angle scatter moves it little). */
+static void test_scatter_tof(void **state)
+{
+  (void)state;
+  pet_scanner_params sp = pet_scanner_params_small();
+  sp.num_rings = 4;
+  sp.axial_fov = 12.5f;
+  sp.max_ring_diff = 3;
+  sp.tof_fwhm_ps = 300.0f;
+  sp.num_tof_bins = 16;
+  sp.tof_bin_width_ps = 400.0f;
+  pet_scanner *sc = NULL;
+  pet_histo_layout *L = NULL;
+  assert_int_equal(pet_scanner_create(&sc, &sp), PET_OK);
+  assert_int_equal(pet_histo_layout_create(&L, sc), PET_OK);
+  const int64_t nb = L->num_bins, nt = sp.num_tof_bins;
+  float *t0 = malloc((size_t)nb * sizeof(float)), *s0 = malloc((size_t)nb * sizeof(float));
+  float *t1 = malloc((size_t)nb * sizeof(float)), *s1 = malloc((size_t)nb * sizeof(float));
+  float *tof = malloc((size_t)(nb * nt) * sizeof(float));
+  assert_true(t0 && s0 && t1 && s1 && tof);
+  pet_image *act = NULL, *mu = NULL;
+  pet_phantom ph;
+  cylinder(100.f, 12.5f, 5, &act, &mu, &ph);
+  pet_sim_opts o = mc_opts(3000000);
+  pet_scatter_mc_info info;
+  assert_int_equal(pet_scatter_mc(sc, L, act, mu, &o, t0, s0, NULL, &info), PET_OK);
+  assert_int_equal(pet_scatter_mc(sc, L, act, mu, &o, t1, s1, tof, &info), PET_OK);
+  assert_memory_equal(t0, t1, (size_t)nb * sizeof(float));
+  assert_memory_equal(s0, s1, (size_t)nb * sizeof(float));
+  assert_true(info.scattered > 100);
+  double m0 = 0, m1 = 0, m2 = 0, beyond = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    double sum = 0;
+    for (int64_t t = 0; t < nt; ++t) {
+      const double v = tof[i * nt + t], c = ((double)t - 0.5 * (double)nt + 0.5) * sp.tof_bin_width_ps;
+      sum += v;
+      m0 += v;
+      m1 += v * c;
+      m2 += v * c * c;
+      if (fabs(c) > 667.0 + 4.0 * 300.0 / 2.3548 + 100.0) beyond += v;
+    }
+    assert_true(fabs(sum - s1[i]) <= 1e-5 * s1[i]);
+  }
+  const double mean = m1 / m0, rms = sqrt(m2 / m0 - mean * mean);
+  print_message("TOF scatter: %lld scatters, t2 - t1 mean %.1f ps, RMS %.0f ps, %.1f%% beyond the cylinder's "
+                "extent\n",
+                (long long)info.scattered, mean, rms, 100.0 * beyond / m0);
+  assert_true(fabs(mean) < 4.0 * rms / sqrt((double)info.scattered)); /* 4 standard errors */
+  assert_true(rms > 250.0);
+  assert_true(beyond < 0.05 * m0);
+  /* the simulator's TOF scatter is scaled as its scatter */
+  pet_sim_result r;
+  o.noise = false;
+  assert_int_equal(pet_simulate_histogram(sc, L, act, mu, &o, &r), PET_OK);
+  assert_non_null(r.scatter_tof);
+  for (int64_t i = 0; i < nb; ++i) {
+    double sum = 0;
+    for (int64_t t = 0; t < nt; ++t) sum += r.scatter_tof[i * nt + t];
+    assert_true(fabs(sum - r.scatter[i]) <= 1e-5 * r.scatter[i]);
+  }
+  pet_sim_result_free(&r);
+  /* a scanner without TOF bins: asked for TOF scatter, a clear error */
+  pet_scanner *s2 = NULL;
+  pet_scanner_params sp2 = pet_scanner_params_small();
+  sp2.num_rings = 4;
+  sp2.axial_fov = 12.5f;
+  sp2.max_ring_diff = 3;
+  assert_int_equal(pet_scanner_create(&s2, &sp2), PET_OK);
+  const bool was = pet_error_set_print(false);
+  assert_int_equal(pet_scatter_mc(s2, L, act, mu, &o, t1, s1, tof, NULL), PET_ERR_ARG);
+  assert_non_null(strstr(pet_last_error(), "no TOF bins"));
+  pet_error_set_print(was);
+  pet_scanner_destroy(&s2);
+  pet_image_destroy(&act);
+  pet_image_destroy(&mu);
+  free(t0);
+  free(s0);
+  free(t1);
+  free(s1);
+  free(tof);
+  pet_histo_layout_destroy(&L);
+  pet_scanner_destroy(&sc);
+}
+
 static void expect_error(pet_status st, pet_status want, const char *needle)
 {
   assert_int_equal(st, want);
@@ -442,23 +530,23 @@ static void test_bad_inputs(void **state)
   pet_sim_result r;
   const bool was = pet_error_set_print(false);
   expect_error(pet_simulate_histogram(f->scanner, f->L, act, NULL, &o, &r), PET_ERR_ARG, "mu");
-  expect_error(pet_scatter_mc(f->scanner, f->L, act, NULL, &o, f->a, f->b, NULL), PET_ERR_ARG, "mu is NULL");
+  expect_error(pet_scatter_mc(f->scanner, f->L, act, NULL, &o, f->a, f->b, NULL, NULL), PET_ERR_ARG, "mu is NULL");
   o.scatter_photons = 0;
   expect_error(pet_simulate_histogram(f->scanner, f->L, act, mu, &o, &r), PET_ERR_ARG, "scatter_photons");
   o.scatter_photons = -3;
-  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL), PET_ERR_ARG, "scatter_photons");
+  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, NULL), PET_ERR_ARG, "scatter_photons");
   o = mc_opts(1000);
   o.energy_lld_kev = 700.0f;
-  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL), PET_ERR_ARG, "energy_lld_kev");
+  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, NULL), PET_ERR_ARG, "energy_lld_kev");
   o = mc_opts(1000);
   o.energy_fwhm_kev = NAN;
-  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL), PET_ERR_ARG, "energy_fwhm_kev");
+  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, NULL), PET_ERR_ARG, "energy_fwhm_kev");
   o = mc_opts(1000);
   mu->data[5] = -1.0f;
-  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL), PET_ERR_ARG, "mu voxel 5");
+  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, NULL), PET_ERR_ARG, "mu voxel 5");
   assert_int_equal(pet_image_fill(act, 0.0f), PET_OK);
   mu->data[5] = 0.0f;
-  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL), PET_ERR_ARG, "activity image is zero");
+  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, NULL), PET_ERR_ARG, "activity image is zero");
   pet_error_set_print(was);
   pet_image_destroy(&act);
   pet_image_destroy(&mu);
@@ -474,6 +562,7 @@ int main(void)
       cmocka_unit_test(test_threads_bit_identical),
       cmocka_unit_test(test_scatter_in_tails),
       cmocka_unit_test(test_simulate_histogram_adds_scatter),
+      cmocka_unit_test(test_scatter_tof),
       cmocka_unit_test(test_bad_inputs),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

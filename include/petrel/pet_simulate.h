@@ -46,6 +46,9 @@ pet_sim_opts pet_sim_opts_default(void);
 typedef struct pet_sim_result {
   float *counts, *mult, *add, *attenuation, *normalisation;
   float *scatter;
+  float *scatter_tof; /* with scatter on a scanner with TOF bins (num_tof_bins, tof_bin_width_ps,
+                         tof_fwhm_ps): num_bins x num_tof_bins floats, the scatter by TOF bin
+                         (pet_scatter_mc), scaled as scatter; else NULL */
   double scale;
   double scatter_fraction;
 } pet_sim_result;
@@ -73,7 +76,11 @@ pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *
  * efficiency relative to a diametral LOR (|n1.e| |n2.e| (2 rc / D)^2: crystal faces n1, n2,
  * LOR direction e, length D), so that trues is proportional to A x times attenuation as the
  * analytic simulator's trues. trues, scattered: num_bins floats each (overwritten).
- * info (may be NULL): raw counts, time. Local.
+ * scattered_tof (NULL: none): the scattered coincidences by TOF bin too, num_bins x the
+ * scanner's num_tof_bins floats (TOF fastest, pet_histogram.h's convention), t2 - t1 the photons'
+ * path difference (emission, scatter point, crystal centre) / c plus the scanner's TOF blur
+ * (truncated at 4 sigma); a time outside the bins is left out of it only. Needs the scanner's
+ * num_tof_bins, tof_bin_width_ps and tof_fwhm_ps. info (may be NULL): raw counts, time. Local.
  * Errors: PET_ERR_ARG naming the field (no mu, scatter_photons <= 0, a bad window, negative
  * activity or mu, images not on the host), PET_ERR_UNSUPPORTED (several DOI layers), NOMEM.
  */
@@ -84,7 +91,7 @@ typedef struct pet_scatter_mc_info {
 } pet_scatter_mc_info;
 pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const pet_image *activity,
                           const pet_image *mu, const pet_sim_opts *o, float *trues, float *scattered,
-                          pet_scatter_mc_info *info);
+                          float *scattered_tof, pet_scatter_mc_info *info);
 
 /** Expands histogram counts into list-mode events (each count an event of its bin's
  *  detector pair, no TOF), in a keyed random order, times spread uniformly over

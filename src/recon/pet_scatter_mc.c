@@ -20,6 +20,10 @@
  *   energy (no scatter in the detector, 100% efficiency), measured with a Gaussian blur of
  *   FWHM energy_fwhm_kev sqrt(E / 511), kept within [lld, uld]. Both photons kept and the pair
  *   held by the histogram: a true (no interaction) or a scatter (one) in the pair's bin.
+ * TOF (optional): t2 - t1 of the bin's detector order from the photons' path lengths (emission to
+ * scatter to the crystal's centre) over c, blurred by the scanner's resolution (a Gaussian
+ * truncated at 4 sigma), binned as a TOF histogram (pet_histogram.h: t = floor(tof / w + T / 2));
+ * times outside the T bins are left out of the TOF array only.
  * The counts of a bin are divided by the pair's geometric efficiency along its LOR (relative
  * to a diametral LOR, see pet_simulate.h), which the analytic projection does not have. */
 #include <math.h>
@@ -35,6 +39,8 @@
 #define MAX_PHOTONS ((int64_t)1000000000000) /* 1e12: uint32 counts per bin cannot overflow */
 #define MAX_STEPS 100000                  /* delta-tracking steps of one photon (a guard) */
 #define ME_KEV 511.0
+#define TOF_TRUNC_SIGMAS 4.0 /* the TOF blur: a Gaussian truncated here (as the event simulator) */
+#define SPEED_OF_LIGHT_MM_PS 0.299792458
 
 static const double TWO_PI = 6.283185307179586;
 
@@ -136,7 +142,14 @@ typedef struct photon {
   double p[3]; /* the last interaction (or the emission) point */
   double u[3];
   double e;    /* keV */
+  double path; /* mm from the emission to p */
 } photon;
+
+static double dist3(const double p[3], const float *q)
+{
+  const double d[3] = {q[0] - p[0], q[1] - p[1], q[2] - p[2]};
+  return sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+}
 
 /* Tracks ph until it leaves the grid. *interactions counts the pair's interactions: false when
  * this photon would make it two (the pair is lost). */
@@ -156,6 +169,8 @@ static bool track(const grid *g, pet_sim_rng *r, photon *ph, int *interactions)
     const double ct = pet_scatter_mc_kn_cos(r, k);
     rotate(ph->u, ct, TWO_PI * pet_sim_uniform(r));
     ph->e /= 1.0 + k * (1.0 - ct);
+    const double dp[3] = {q[0] - ph->p[0], q[1] - ph->p[1], q[2] - ph->p[2]};
+    ph->path += sqrt(dp[0] * dp[0] + dp[1] * dp[1] + dp[2] * dp[2]);
     for (int d = 0; d < 3; ++d) ph->p[d] = q[d];
   }
   return false;
@@ -205,7 +220,7 @@ static pet_status check_image(const pet_image *img, const char *what, bool need_
 
 pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const pet_image *activity,
                           const pet_image *mu, const pet_sim_opts *o, float *trues, float *scattered,
-                          pet_scatter_mc_info *info)
+                          float *scattered_tof, pet_scatter_mc_info *info)
 {
   PET_CHECK(s && s->lut && L && activity && o && trues && scattered, PET_ERR_ARG, "scatter MC: NULL argument");
   PET_CHECK(mu != NULL, PET_ERR_ARG, "scatter MC: pet_sim_opts.scatter needs the attenuation map (mu is NULL)");
@@ -225,12 +240,18 @@ pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const
   PET_CHECK(sp->dets_per_ring % sp->dets_per_block == 0, PET_ERR_ARG,
             "scatter MC: scanner %s: dets_per_ring (%d) is not a multiple of dets_per_block (%d)", sp->name,
             sp->dets_per_ring, sp->dets_per_block);
+  const int32_t nt = scattered_tof ? sp->num_tof_bins : 0;
+  PET_CHECK(!scattered_tof || (sp->num_tof_bins > 0 && sp->tof_bin_width_ps > 0 && sp->tof_fwhm_ps > 0), PET_ERR_ARG,
+            "scatter MC: TOF scatter asked for, but scanner %s has no TOF bins (numTOFBins %d, tofBinWidth_ps %g, "
+            "tofResolution_ps %g)",
+            sp->name, sp->num_tof_bins, (double)sp->tof_bin_width_ps, (double)sp->tof_fwhm_ps);
   PET_TRY(pet_image_params_check(&activity->params));
   PET_TRY(pet_image_params_check(&mu->params));
   double asum = 0, amax = 0, msum = 0, mmax = 0;
   PET_TRY(check_image(activity, "activity", true, &asum, &amax));
   PET_TRY(check_image(mu, "mu", false, &msum, &mmax));
-  PET_TRY(pet_histo_layout_check_array(L, 2 * sizeof(float) + 2 * sizeof(uint32_t), "the Monte-Carlo scatter"));
+  PET_TRY(pet_histo_layout_check_array(L, (2 + 2 * (size_t)(nt > 0 ? nt : 0)) * sizeof(float) + 2 * sizeof(uint32_t),
+                                       "the Monte-Carlo scatter"));
 
   pet_status st = PET_OK;
   const int64_t nb = L->num_bins, nvox = pet_image_params_num_voxels(&activity->params);
@@ -239,7 +260,8 @@ pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const
   double *cdf = malloc((size_t)nact * sizeof *cdf);
   int64_t *vox = malloc((size_t)nact * sizeof *vox);
   uint32_t *ct = calloc((size_t)nb, sizeof *ct), *cs = calloc((size_t)nb, sizeof *cs);
-  PET_CHECK_GOTO(st, cdf && vox && ct && cs, PET_ERR_NOMEM, out, "scatter MC: out of memory (%lld bins)",
+  uint32_t *ctof = nt > 0 ? calloc((size_t)nb * (size_t)nt, sizeof *ctof) : NULL;
+  PET_CHECK_GOTO(st, cdf && vox && ct && cs && (nt == 0 || ctof), PET_ERR_NOMEM, out, "scatter MC: out of memory (%lld bins)",
                  (long long)nb);
   double acc = 0.0;
   for (int64_t v = 0, k = 0; v < nvox; ++v)
@@ -255,6 +277,7 @@ pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const
   const double rout = sqrt(geo.rc * geo.rc + 0.25 * geo.block_len * geo.block_len);
   const double lld = o->energy_lld_kev, uld = o->energy_uld_kev;
   const double sig511 = o->energy_fwhm_kev / 2.3548200450309493;
+  const double sig_ps = nt > 0 ? sp->tof_fwhm_ps / 2.3548200450309493 : 0.0, tof_w = sp->tof_bin_width_ps;
   const int64_t n = o->scatter_photons;
   const uint64_t seed = o->seed ^ SCATTER_SALT;
   const double t0 = now_s();
@@ -281,6 +304,7 @@ pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const
     a.u[1] = sz * sin(phi);
     a.u[2] = cz;
     a.e = b.e = ME_KEV;
+    a.path = b.path = 0.0;
     for (int d = 0; d < 3; ++d) {
       b.p[d] = a.p[d];
       b.u[d] = -a.u[d];
@@ -301,6 +325,25 @@ pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const
     c[bin] += 1u;
     if (inter == 0) ++ntrue;
     else ++nscat;
+    if (nt > 0 && inter == 1) {
+      /* t2 - t1 of the bin's detector order: arrival times from the paths to the crystals'
+       * centres, then the scanner's resolution (the last draws of the pair's stream) */
+      int32_t b1 = 0, b2 = 0;
+      bool valid = false;
+      (void)pet_histo_bin_to_dets(L, bin, &b1, &b2, &valid);
+      const double la = a.path + dist3(a.p, s->lut + 6 * (int64_t)da);
+      const double lb = b.path + dist3(b.p, s->lut + 6 * (int64_t)db);
+      double tof = (lb - la) / SPEED_OF_LIGHT_MM_PS;
+      if (b1 != da) tof = -tof;
+      double gs = 0.0;
+      do gs = gauss(&r);
+      while (fabs(gs) > TOF_TRUNC_SIGMAS);
+      const double tb = floor((tof + sig_ps * gs) / tof_w + 0.5 * nt);
+      if (tb >= 0.0 && tb < nt) {
+#pragma omp atomic update
+        ctof[bin * nt + (int64_t)tb] += 1u;
+      }
+    }
   }
   const double secs = now_s() - t0;
   /* the pair's geometric efficiency along its LOR, relative to a diametral one */
@@ -310,6 +353,7 @@ pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const
     int32_t d1 = 0, d2 = 0;
     bool valid = false;
     trues[bin] = scattered[bin] = 0.0f;
+    for (int32_t t = 0; t < nt; ++t) scattered_tof[bin * nt + t] = 0.0f;
     if (pet_histo_bin_to_dets(L, bin, &d1, &d2, &valid) != PET_OK || !valid) continue;
     const float *l1 = s->lut + 6 * (int64_t)d1, *l2 = s->lut + 6 * (int64_t)d2;
     const double e[3] = {l2[0] - l1[0], l2[1] - l1[1], l2[2] - l1[2]};
@@ -321,6 +365,7 @@ pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const
     if (!(eff > 0.0)) continue;
     trues[bin] = (float)(ct[bin] / eff);
     scattered[bin] = (float)(cs[bin] / eff);
+    for (int32_t t = 0; t < nt; ++t) scattered_tof[bin * nt + t] = (float)(ctof[bin * nt + t] / eff);
   }
   if (info) {
     info->photons = n;
@@ -334,5 +379,6 @@ out:
   free(vox);
   free(ct);
   free(cs);
+  free(ctof);
   return st;
 }

@@ -33,6 +33,7 @@ void pet_sim_result_free(pet_sim_result *r)
   free(r->attenuation);
   free(r->normalisation);
   free(r->scatter);
+  free(r->scatter_tof);
   memset(r, 0, sizeof *r);
 }
 
@@ -133,7 +134,14 @@ pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *
     out->scatter = malloc((size_t)nb * sizeof(float));
     mc_trues = malloc((size_t)nb * sizeof(float));
     PET_CHECK_GOTO(st, out->scatter != NULL && mc_trues != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory");
-    PET_TRY_GOTO(st, pet_scatter_mc(s, L, truth, mu, o, mc_trues, out->scatter, &mi), fail);
+    const pet_scanner_params *sp = &s->params;
+    const int64_t nt = sp->num_tof_bins > 0 && sp->tof_bin_width_ps > 0 && sp->tof_fwhm_ps > 0 ? sp->num_tof_bins : 0;
+    if (nt > 0) {
+      PET_TRY_GOTO(st, pet_histo_layout_check_array(L, (size_t)nt * sizeof(float), "the TOF scatter"), fail);
+      out->scatter_tof = malloc((size_t)(nb * nt) * sizeof(float));
+      PET_CHECK_GOTO(st, out->scatter_tof != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory (TOF scatter)");
+    }
+    PET_TRY_GOTO(st, pet_scatter_mc(s, L, truth, mu, o, mc_trues, out->scatter, out->scatter_tof, &mi), fail);
     double tsum = 0.0, ssum = 0.0;
     for (int64_t i = 0; i < nb; ++i) {
       const double nf = out->normalisation ? out->normalisation[i] : 1.0;
@@ -145,8 +153,11 @@ pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *
                    "(raise pet_sim_opts.scatter_photons, or is the activity outside the scanner?)",
                    (long long)o->scatter_photons);
     const double k = o->total_trues / tsum;
-    for (int64_t i = 0; i < nb; ++i)
-      out->scatter[i] = (float)(out->scatter[i] * (out->normalisation ? out->normalisation[i] : 1.0f) * k);
+    for (int64_t i = 0; i < nb; ++i) {
+      const double f = (out->normalisation ? out->normalisation[i] : 1.0f) * k;
+      out->scatter[i] = (float)(out->scatter[i] * f);
+      for (int64_t t = 0; t < nt; ++t) out->scatter_tof[i * nt + t] = (float)(out->scatter_tof[i * nt + t] * f);
+    }
     out->scatter_fraction = ssum / (ssum + tsum);
     pet_log("simulate: scatter Monte Carlo: %lld photon pairs in %.2f s (%.3g pairs/s): %lld trues, %lld single "
             "scatters recorded; scatter fraction %.1f%% (window %g-%g keV, FWHM %g keV at 511)",
