@@ -238,7 +238,7 @@ static void test_scatter_fraction_20cm_cylinder(void **state)
   pet_image_destroy(&mu);
 
   cylinder(100.f, 12.5f, 5, &act, &mu, &ph);
-  o = mc_opts(3000000);
+  o = mc_opts(1500000);
   const double sf_short = mc_scatter_fraction(f, act, mu, &o, &info);
   o.energy_lld_kev = 350.0f;
   const double sf_wide = mc_scatter_fraction(f, act, mu, &o, &info);
