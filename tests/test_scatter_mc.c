@@ -29,7 +29,8 @@ static int setup(void **state)
 {
   fixture *f = calloc(1, sizeof *f);
   pet_scanner_params sp = pet_scanner_params_small();
-  if (f == NULL || pet_scanner_create(&f->scanner, &sp) != PET_OK || pet_histo_layout_create(&f->L, f->scanner) != PET_OK)
+  if (f == NULL || pet_scanner_create(&f->scanner, &sp) != PET_OK ||
+      pet_histo_layout_create(&f->L, f->scanner) != PET_OK)
     return -1;
   f->a = malloc((size_t)f->L->num_bins * sizeof(float));
   f->b = malloc((size_t)f->L->num_bins * sizeof(float));
@@ -513,6 +514,12 @@ static void test_scatter_tof(void **state)
   pet_scanner_destroy(&sc);
 }
 
+static bool always_stop(void *ctx)
+{
+  (void)ctx;
+  return true;
+}
+
 static void expect_error(pet_status st, pet_status want, const char *needle)
 {
   assert_int_equal(st, want);
@@ -542,11 +549,17 @@ static void test_bad_inputs(void **state)
   o.energy_fwhm_kev = NAN;
   expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, NULL), PET_ERR_ARG, "energy_fwhm_kev");
   o = mc_opts(1000);
+  pet_batch_cb stop = {always_stop, NULL, NULL};
+  o.cb = &stop;
+  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, NULL), PET_ERR_INTERRUPTED,
+               "stopped after 0 of 1000 photon pairs");
+  o = mc_opts(1000);
   mu->data[5] = -1.0f;
   expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, NULL), PET_ERR_ARG, "mu voxel 5");
   assert_int_equal(pet_image_fill(act, 0.0f), PET_OK);
   mu->data[5] = 0.0f;
-  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, NULL), PET_ERR_ARG, "activity image is zero");
+  expect_error(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, NULL), PET_ERR_ARG,
+               "activity image is zero");
   pet_error_set_print(was);
   pet_image_destroy(&act);
   pet_image_destroy(&mu);

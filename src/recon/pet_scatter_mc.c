@@ -39,6 +39,7 @@
 #define MAX_PHOTONS ((int64_t)1000000000000) /* 1e12: uint32 counts per bin cannot overflow */
 #define MAX_STEPS 100000                  /* delta-tracking steps of one photon (a guard) */
 #define ME_KEV 511.0
+#define MC_CHUNK ((int64_t)1 << 22) /* pairs between two polls of the stop callback */
 #define TOF_TRUNC_SIGMAS 4.0 /* the TOF blur: a Gaussian truncated here (as the event simulator) */
 #define SPEED_OF_LIGHT_MM_PS 0.299792458
 
@@ -261,8 +262,8 @@ pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const
   int64_t *vox = malloc((size_t)nact * sizeof *vox);
   uint32_t *ct = calloc((size_t)nb, sizeof *ct), *cs = calloc((size_t)nb, sizeof *cs);
   uint32_t *ctof = nt > 0 ? calloc((size_t)nb * (size_t)nt, sizeof *ctof) : NULL;
-  PET_CHECK_GOTO(st, cdf && vox && ct && cs && (nt == 0 || ctof), PET_ERR_NOMEM, out, "scatter MC: out of memory (%lld bins)",
-                 (long long)nb);
+  PET_CHECK_GOTO(st, cdf && vox && ct && cs && (nt == 0 || ctof), PET_ERR_NOMEM, out,
+                 "scatter MC: out of memory (%lld bins)", (long long)nb);
   double acc = 0.0;
   for (int64_t v = 0, k = 0; v < nvox; ++v)
     if (activity->data[v] > 0.0f) {
@@ -282,66 +283,72 @@ pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const
   const uint64_t seed = o->seed ^ SCATTER_SALT;
   const double t0 = now_s();
   int64_t ntrue = 0, nscat = 0;
+  for (int64_t first = 0; first < n; first += MC_CHUNK) {
+    /* a stop (o->cb) is polled between chunks of pairs */
+    PET_CHECK_GOTO(st, !pet_batch_cb_stop(o->cb), PET_ERR_INTERRUPTED, out,
+                   "scatter MC: stopped after %lld of %lld photon pairs", (long long)first, (long long)n);
+    const int64_t last = n - first < MC_CHUNK ? n : first + MC_CHUNK;
 #pragma omp parallel for schedule(dynamic, 16384) reduction(+ : ntrue, nscat)
-  for (int64_t i = 0; i < n; ++i) {
-    pet_sim_rng r = pet_sim_rng_of(seed, (uint64_t)i);
-    /* the voxel: the first whose cumulative activity exceeds u x total */
-    const double target = pet_sim_uniform(&r) * acc;
-    int64_t lo = 0, hi = nact - 1;
-    while (lo < hi) {
-      const int64_t mid = lo + (hi - lo) / 2;
-      if (cdf[mid] > target) hi = mid;
-      else lo = mid + 1;
-    }
-    const int64_t v = vox[lo];
-    const int64_t ix = v % ga.nx, iy = (v / ga.nx) % ga.ny, iz = v / ((int64_t)ga.nx * ga.ny);
-    photon a, b;
-    a.p[0] = ga.x0 + ((double)ix + pet_sim_uniform(&r)) * ga.vx;
-    a.p[1] = ga.y0 + ((double)iy + pet_sim_uniform(&r)) * ga.vy;
-    a.p[2] = ga.z0 + ((double)iz + pet_sim_uniform(&r)) * ga.vz;
-    const double cz = 2.0 * pet_sim_uniform(&r) - 1.0, phi = TWO_PI * pet_sim_uniform(&r), sz = sqrt(1.0 - cz * cz);
-    a.u[0] = sz * cos(phi);
-    a.u[1] = sz * sin(phi);
-    a.u[2] = cz;
-    a.e = b.e = ME_KEV;
-    a.path = b.path = 0.0;
-    for (int d = 0; d < 3; ++d) {
-      b.p[d] = a.p[d];
-      b.u[d] = -a.u[d];
-    }
-    if (!may_reach(&geo, rout, a.p, a.u) && !may_reach(&geo, rout, b.p, b.u)) continue;
-    int inter = 0;
-    if (!track(&g, &r, &a, &inter) || !track(&g, &r, &b, &inter)) continue;
-    int32_t da = 0, db = 0;
-    if (!pet_sim_geom_hit(&geo, a.p, a.u, &da) || !pet_sim_geom_hit(&geo, b.p, b.u, &db)) continue;
-    const double ea = a.e + sig511 * sqrt(a.e / ME_KEV) * gauss(&r);
-    const double eb = b.e + sig511 * sqrt(b.e / ME_KEV) * gauss(&r);
-    if (!(ea >= lld && ea <= uld && eb >= lld && eb <= uld)) continue;
-    if (!pet_histo_pair_valid(sp, da, db)) continue;
-    int64_t bin = 0;
-    if (pet_histo_dets_to_bin(L, da, db, &bin) != PET_OK) continue;
-    uint32_t *c = inter == 0 ? ct : cs;
+    for (int64_t i = first; i < last; ++i) {
+      pet_sim_rng r = pet_sim_rng_of(seed, (uint64_t)i);
+      /* the voxel: the first whose cumulative activity exceeds u x total */
+      const double target = pet_sim_uniform(&r) * acc;
+      int64_t lo = 0, hi = nact - 1;
+      while (lo < hi) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (cdf[mid] > target) hi = mid;
+        else lo = mid + 1;
+      }
+      const int64_t v = vox[lo];
+      const int64_t ix = v % ga.nx, iy = (v / ga.nx) % ga.ny, iz = v / ((int64_t)ga.nx * ga.ny);
+      photon a, b;
+      a.p[0] = ga.x0 + ((double)ix + pet_sim_uniform(&r)) * ga.vx;
+      a.p[1] = ga.y0 + ((double)iy + pet_sim_uniform(&r)) * ga.vy;
+      a.p[2] = ga.z0 + ((double)iz + pet_sim_uniform(&r)) * ga.vz;
+      const double cz = 2.0 * pet_sim_uniform(&r) - 1.0, phi = TWO_PI * pet_sim_uniform(&r), sz = sqrt(1.0 - cz * cz);
+      a.u[0] = sz * cos(phi);
+      a.u[1] = sz * sin(phi);
+      a.u[2] = cz;
+      a.e = b.e = ME_KEV;
+      a.path = b.path = 0.0;
+      for (int d = 0; d < 3; ++d) {
+        b.p[d] = a.p[d];
+        b.u[d] = -a.u[d];
+      }
+      if (!may_reach(&geo, rout, a.p, a.u) && !may_reach(&geo, rout, b.p, b.u)) continue;
+      int inter = 0;
+      if (!track(&g, &r, &a, &inter) || !track(&g, &r, &b, &inter)) continue;
+      int32_t da = 0, db = 0;
+      if (!pet_sim_geom_hit(&geo, a.p, a.u, &da) || !pet_sim_geom_hit(&geo, b.p, b.u, &db)) continue;
+      const double ea = a.e + sig511 * sqrt(a.e / ME_KEV) * gauss(&r);
+      const double eb = b.e + sig511 * sqrt(b.e / ME_KEV) * gauss(&r);
+      if (!(ea >= lld && ea <= uld && eb >= lld && eb <= uld)) continue;
+      if (!pet_histo_pair_valid(sp, da, db)) continue;
+      int64_t bin = 0;
+      if (pet_histo_dets_to_bin(L, da, db, &bin) != PET_OK) continue;
+      uint32_t *c = inter == 0 ? ct : cs;
 #pragma omp atomic update
-    c[bin] += 1u;
-    if (inter == 0) ++ntrue;
-    else ++nscat;
-    if (nt > 0 && inter == 1) {
-      /* t2 - t1 of the bin's detector order: arrival times from the paths to the crystals'
-       * centres, then the scanner's resolution (the last draws of the pair's stream) */
-      int32_t b1 = 0, b2 = 0;
-      bool valid = false;
-      (void)pet_histo_bin_to_dets(L, bin, &b1, &b2, &valid);
-      const double la = a.path + dist3(a.p, s->lut + 6 * (int64_t)da);
-      const double lb = b.path + dist3(b.p, s->lut + 6 * (int64_t)db);
-      double tof = (lb - la) / SPEED_OF_LIGHT_MM_PS;
-      if (b1 != da) tof = -tof;
-      double gs = 0.0;
-      do gs = gauss(&r);
-      while (fabs(gs) > TOF_TRUNC_SIGMAS);
-      const double tb = floor((tof + sig_ps * gs) / tof_w + 0.5 * nt);
-      if (tb >= 0.0 && tb < nt) {
+      c[bin] += 1u;
+      if (inter == 0) ++ntrue;
+      else ++nscat;
+      if (nt > 0 && inter == 1) {
+        /* t2 - t1 of the bin's detector order: arrival times from the paths to the crystals'
+         * centres, then the scanner's resolution (the last draws of the pair's stream) */
+        int32_t b1 = 0, b2 = 0;
+        bool valid = false;
+        (void)pet_histo_bin_to_dets(L, bin, &b1, &b2, &valid);
+        const double la = a.path + dist3(a.p, s->lut + 6 * (int64_t)da);
+        const double lb = b.path + dist3(b.p, s->lut + 6 * (int64_t)db);
+        double tof = (lb - la) / SPEED_OF_LIGHT_MM_PS;
+        if (b1 != da) tof = -tof;
+        double gs = 0.0;
+        do gs = gauss(&r);
+        while (fabs(gs) > TOF_TRUNC_SIGMAS);
+        const double tb = floor((tof + sig_ps * gs) / tof_w + 0.5 * nt);
+        if (tb >= 0.0 && tb < nt) {
 #pragma omp atomic update
-        ctof[bin * nt + (int64_t)tb] += 1u;
+          ctof[bin * nt + (int64_t)tb] += 1u;
+        }
       }
     }
   }
