@@ -182,7 +182,9 @@ static void test_no_attenuation_trues_match_projection(void **state)
   pet_image_destroy(&mu);
 }
 
-/* The unscattered pairs through water: the MC's transport attenuates as exp(-integral mu). */
+/* The unscattered pairs through water: the MC's transport attenuates as exp(-integral mu),
+ * in shape (the profiles) and in scale (trues with water / trues without, the same pairs,
+ * against sum A x exp(-mu x) / sum A x, within 4 Poisson sigmas). */
 static void test_water_trues_match_attenuated_projection(void **state)
 {
   fixture *f = *state;
@@ -190,10 +192,36 @@ static void test_water_trues_match_attenuated_projection(void **state)
   pet_phantom ph;
   cylinder(60.f, 12.5f, 5, &act, &mu, &ph);
   pet_sim_opts o = mc_opts(4000000);
-  pet_scatter_mc_info info;
+  pet_scatter_mc_info info, vac;
   assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, mu, &o, f->a, f->b, NULL, &info), PET_OK);
   assert_true(info.scattered > 0);
   check_trues_shape(f, act, mu, true, &info, "water, r 60 mm");
+  const int64_t nb = f->L->num_bins;
+  double water = 0;
+  for (int64_t i = 0; i < nb; ++i) water += f->a[i];
+  pet_image *air = NULL;
+  assert_int_equal(pet_image_create_owned(&air, mu->params, PET_HOST), PET_OK);
+  assert_int_equal(pet_scatter_mc(f->scanner, f->L, act, air, &o, f->a, f->b, NULL, &vac), PET_OK);
+  double vacuum = 0;
+  for (int64_t i = 0; i < nb; ++i) vacuum += f->a[i];
+  pet_projector_params pp = pet_projector_params_default();
+  float *ax = malloc((size_t)nb * sizeof(float));
+  assert_non_null(ax);
+  assert_int_equal(pet_histo_project_fwd_cpu_cb(f->L, f->scanner, &pp, act, 0, nb, ax, NULL), PET_OK);
+  assert_int_equal(pet_histo_project_fwd_cpu_cb(f->L, f->scanner, &pp, mu, 0, nb, f->b, NULL), PET_OK);
+  double att = 0, all = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    att += (double)ax[i] * exp(-(double)f->b[i]);
+    all += ax[i];
+  }
+  const double mc = water / vacuum, analytic = att / all;
+  /* binomial: the water's trues are a thinning of the vacuum's */
+  const double sigma = mc * sqrt((1.0 - mc) / (double)info.trues);
+  print_message("attenuated / unattenuated trues: MC %.4f (%lld / %lld), analytic %.4f\n", mc, (long long)info.trues,
+                (long long)vac.trues, analytic);
+  assert_true(fabs(mc - analytic) < 4.0 * sigma + 0.01 * analytic);
+  free(ax);
+  pet_image_destroy(&air);
   pet_image_destroy(&act);
   pet_image_destroy(&mu);
 }
