@@ -26,7 +26,8 @@ typedef struct pet_sim_opts {
   bool noise;              /* Poisson noise (else the expected values) */
   pet_projector_params proj;
   /* progress and stop of the projections (borrowed, may be NULL): done/total count the bins
-   * of both projections (activity, then mu-map); a stop returns PET_ERR_INTERRUPTED */
+   * of both projections (activity, then mu-map); a stop returns PET_ERR_INTERRUPTED (the
+   * scatter Monte Carlo polls the stop too, between chunks of 2^22 pairs) */
   const pet_batch_cb *cb;
   /* Monte-Carlo single scatter (pet_scatter_mc), added to the expected counts; needs mu */
   bool scatter;
