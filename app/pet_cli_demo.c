@@ -39,12 +39,19 @@ static const char *demo_help =
     "  --seed N            noise seed (default 42)\n"
     "  --threads N         OpenMP threads (default: all)\n"
     "  --psf MM            image-space PSF FWHM in mm in the model (default 0)\n"
+    "  --scatter           add single scatter to the simulation (a Monte Carlo of photon pairs in the\n"
+    "                      water: 430-650 keV window, 10% FWHM) and correct for it, the known scatter,\n"
+    "                      in the reconstruction (its additive term: randoms + scatter)\n"
+    "  --scatter-photons N photon pairs of the scatter Monte Carlo (default 2e7)\n"
+    "  --no-scatter-correction\n"
+    "                      with --scatter: reconstruct without the scatter (shows its bias)\n"
     "  --algorithm A --prior P --beta B [--gamma G --epsilon E --relaxation R --relaxation_eta H]\n"
     "                      a regularised reconstruction instead (osl or bsrem with the rdp or\n"
     "                      quadratic prior; the fields of petrel recon)\n"
     "  --save-data DIR     also write the simulated acquisition as inputs for petrel recon:\n"
     "                      DIR/scanner.json, DIR/data.h5 (histogram + corrections), DIR/listmode.h5,\n"
-    "                      DIR/mu.nii.gz and DIR/recon.json\n"
+    "                      DIR/mu.nii.gz and DIR/recon.json (with --scatter: /corrections/scatter in\n"
+    "                      data.h5, used by recon.json; recon_no_scatter.json leaves it out)\n"
     "  --dynamic           a dynamic list-mode study instead (petrel demo --dynamic --help)\n"
     "  --total-body        the total-body scanner, list-mode only (petrel demo --total-body --help)\n"
     "  --quiet             only the final summary\n"
@@ -103,6 +110,7 @@ static pet_status save_inputs(const char *dir, const pet_scanner *scanner, const
   corr.normalisation = sim->normalisation;
   corr.attenuation = sim->attenuation;
   corr.randoms = sim->add;
+  corr.scatter = sim->scatter;
   PET_TRY(pet_h5_write_histogram(path, scanner->params.name, L->num_bins, sim->counts, &corr));
   pet_cli_output_add(path);
   pet_listmode *lm = NULL;
@@ -117,20 +125,23 @@ static pet_status save_inputs(const char *dir, const pet_scanner *scanner, const
   pet_cli_output_add(path);
   /* inputs relative to the config's folder, so DIR can be moved or shared; the output is
    * relative to the folder petrel recon runs in (outputs are, see pet_config) */
-  char json[4096];
-  snprintf(json, sizeof json,
-           "{\n  \"scanner\": \"scanner.json\",\n  \"data\": \"data.h5\",\n"
-           "  \"normalisation\": \"data.h5\",\n  \"attenuation\": \"data.h5\",\n"
-           "  \"randoms\": \"data.h5\",\n  \"output\": \"recon_from_config.nii.gz\",\n"
-           "  \"iterations\": %d,\n  \"subsets\": %d,\n  \"projector\": \"%s\",\n"
-           "  \"image\": {\"nx\": %d, \"ny\": %d, \"nz\": %d, \"length_x\": %g, \"length_y\": %g, "
-           "\"length_z\": %g}\n}\n",
-           oo->iterations, oo->subsets,
-           oo->proj.kind == PET_PROJ_DD ? "DD" : (oo->proj.num_rays > 1 ? "MRS" : "S"), ip.nx, ip.ny, ip.nz,
-           (double)ip.length_x, (double)ip.length_y, (double)ip.length_z);
-  snprintf(path, sizeof path, "%s/recon.json", dir);
-  PET_TRY(pet_file_write_atomic(path, json, strlen(json)));
-  pet_cli_output_add(path);
+  for (int with_scatter = sim->scatter ? 1 : 0; with_scatter >= 0; --with_scatter) {
+    char json[4096];
+    snprintf(json, sizeof json,
+             "{\n  \"scanner\": \"scanner.json\",\n  \"data\": \"data.h5\",\n"
+             "  \"normalisation\": \"data.h5\",\n  \"attenuation\": \"data.h5\",\n"
+             "  \"randoms\": \"data.h5\",\n%s  \"output\": \"recon_from_config.nii.gz\",\n"
+             "  \"iterations\": %d,\n  \"subsets\": %d,\n  \"projector\": \"%s\",\n"
+             "  \"image\": {\"nx\": %d, \"ny\": %d, \"nz\": %d, \"length_x\": %g, \"length_y\": %g, "
+             "\"length_z\": %g}\n}\n",
+             with_scatter ? "  \"scatter\": \"data.h5\",\n" : "", oo->iterations, oo->subsets,
+             oo->proj.kind == PET_PROJ_DD ? "DD" : (oo->proj.num_rays > 1 ? "MRS" : "S"), ip.nx, ip.ny, ip.nz,
+             (double)ip.length_x, (double)ip.length_y, (double)ip.length_z);
+    /* with scatter: recon.json corrects for it, recon_no_scatter.json does not */
+    snprintf(path, sizeof path, "%s/%s", dir, sim->scatter && !with_scatter ? "recon_no_scatter.json" : "recon.json");
+    PET_TRY(pet_file_write_atomic(path, json, strlen(json)));
+    pet_cli_output_add(path);
+  }
   return PET_OK;
 }
 
@@ -158,7 +169,8 @@ int pet_cli_demo(int argc, char **argv)
   }
   bool clinical = false;
   const char *out_dir = "petrel-demo";
-  double randoms = 0.1;
+  double randoms = 0.1, scatter_photons = 2e7;
+  bool scatter = false, scatter_correction = true;
   /* the options the demo shares with petrel recon go through the config's one table (one
    * parser, one range per option) */
   pet_config dc;
@@ -190,6 +202,13 @@ int pet_cli_demo(int argc, char **argv)
     }
     else if (!strcmp(a, "--save-data") && v) save_dir = argv[++i];
     else if (!strcmp(a, "--randoms")) st = pet_cli_parse_float(a, v, 0, 100, &randoms), ++i;
+    else if (!strcmp(a, "--scatter")) scatter = true;
+    else if (!strcmp(a, "--no-scatter-correction")) scatter_correction = false;
+    else if (!strcmp(a, "--scatter-photons") && v) {
+      st = pet_cli_parse_float(a, v, 1, 1e12, &scatter_photons), ++i;
+      if (st == PET_OK && scatter_photons != floor(scatter_photons))
+        st = PET_ERROR(PET_ERR_CONFIG, "--scatter-photons %s: not a whole number", v);
+    }
     else {
       fprintf(stderr, "petrel demo: unknown or incomplete option '%s'\n\n%s", a, demo_help);
       return 2;
@@ -198,6 +217,8 @@ int pet_cli_demo(int argc, char **argv)
   if (st == PET_OK && dc.prior != PET_PRIOR_NONE && dc.beta > 0 && dc.algorithm == PET_OSEM_ALG_OSEM)
     st = PET_ERROR(PET_ERR_CONFIG, "demo: --prior %s --beta %g needs --algorithm osl or bsrem",
                    pet_prior_kind_name(dc.prior), dc.beta);
+  if (st == PET_OK && !scatter && !scatter_correction)
+    st = PET_ERROR(PET_ERR_CONFIG, "demo: --no-scatter-correction needs --scatter");
   if (st != PET_OK) return 2;
   const char *projector = pet_config_projector_name(dc.projector);
   const int64_t threads = dc.threads;
@@ -210,6 +231,7 @@ int pet_cli_demo(int argc, char **argv)
   pet_histo_layout *L = NULL;
   pet_image *truth = NULL, *mu = NULL, *x = NULL, *truth_scaled = NULL;
   pet_histogram *his = NULL;
+  float *add = NULL; /* randoms + scatter, when the reconstruction corrects for scatter */
   pet_sim_result sim;
   memset(&sim, 0, sizeof sim);
   const double t0 = pet_cli_now();
@@ -244,6 +266,8 @@ int pet_cli_demo(int argc, char **argv)
   so.randoms_fraction = (float)randoms;
   so.normalisation = true;
   so.proj = oo.proj;
+  so.scatter = scatter;
+  so.scatter_photons = (int64_t)scatter_photons;
   /* with --json, stdout holds only JSON lines: human text goes to stderr */
   FILE *info = ctx.prog.json ? stderr : stdout;
   if (!ctx.prog.quiet)
@@ -262,9 +286,14 @@ int pet_cli_demo(int argc, char **argv)
   PET_TRY_GOTO(st, pet_histogram_create_alias(&his, scanner, sim.counts), out);
   double total = 0;
   for (int64_t i = 0; i < L->num_bins; ++i) total += sim.counts[i];
-  if (!ctx.prog.quiet)
-    fprintf(info, "demo: simulated %.3g counts in %lld bins (attenuation, normalisation, %.0f%% randoms) in %.2f s\n",
-           total, (long long)L->num_bins, 100.0 * randoms, pet_cli_now() - t0);
+  if (!ctx.prog.quiet) {
+    char sc[96] = "";
+    if (scatter)
+      snprintf(sc, sizeof sc, ", single scatter (fraction %.1f%%, %s)", 100.0 * sim.scatter_fraction,
+               scatter_correction ? "corrected" : "not corrected");
+    fprintf(info, "demo: simulated %.3g counts in %lld bins (attenuation, normalisation, %.0f%% randoms%s) in %.2f s\n",
+           total, (long long)L->num_bins, 100.0 * randoms, sc, pet_cli_now() - t0);
+  }
 
   if (save_dir) PET_TRY_GOTO(st, save_inputs(save_dir, scanner, L, &sim, mu, &oo, ip), out);
 
@@ -281,6 +310,12 @@ int pet_cli_demo(int argc, char **argv)
   d.histogram = his;
   d.mult = sim.mult;
   d.add = sim.add;
+  if (sim.scatter && scatter_correction) {
+    add = malloc((size_t)L->num_bins * sizeof *add);
+    PET_CHECK_GOTO(st, add != NULL, PET_ERR_NOMEM, out, "demo: out of memory");
+    for (int64_t i = 0; i < L->num_bins; ++i) add[i] = (sim.add ? sim.add[i] : 0.0f) + sim.scatter[i];
+    d.add = add;
+  }
   d.lm_count = -1;
   PET_TRY_GOTO(st, pet_image_create_owned(&x, ip, PET_HOST), out);
   PET_TRY_GOTO(st, pet_image_fill(x, 1.0f), out);
@@ -326,6 +361,7 @@ int pet_cli_demo(int argc, char **argv)
            "and %s/montage.png (top: truth, bottom: reconstruction)\n",
            pet_cli_now() - t0, m.rmse_rel, m.crc_hot[0], out_dir, out_dir);
 out:
+  free(add);
   pet_sim_result_free(&sim);
   pet_histogram_destroy(&his);
   pet_image_destroy(&x);

@@ -26,26 +26,73 @@ typedef struct pet_sim_opts {
   bool noise;              /* Poisson noise (else the expected values) */
   pet_projector_params proj;
   /* progress and stop of the projections (borrowed, may be NULL): done/total count the bins
-   * of both projections (activity, then mu-map); a stop returns PET_ERR_INTERRUPTED */
+   * of both projections (activity, then mu-map); a stop returns PET_ERR_INTERRUPTED (the
+   * scatter Monte Carlo polls the stop too, between chunks of 2^22 pairs) */
   const pet_batch_cb *cb;
+  /* Monte-Carlo single scatter (pet_scatter_mc), added to the expected counts; needs mu */
+  bool scatter;
+  int64_t scatter_photons; /* photon pairs emitted (> 0; default 2e7) */
+  float energy_lld_kev, energy_uld_kev; /* energy window (default 430, 650 keV) */
+  float energy_fwhm_kev;   /* energy resolution FWHM at 511 keV (default 51.1: 10%) */
 } pet_sim_opts;
 
 pet_sim_opts pet_sim_opts_default(void);
 
 /** Outputs: every array has num_bins floats, malloc'd, owned by the caller
  *  (pet_sim_result_free). mult = attenuation x normalisation (NULL if neither), add =
- *  randoms per bin (NULL if randoms_fraction == 0). scale: counts per unit of A x. */
+ *  randoms per bin (NULL if randoms_fraction == 0). scale: counts per unit of A x.
+ *  scatter = expected single-scatter counts per bin (NULL unless o->scatter), already in
+ *  counts (which = Poisson(scale A x mult + add + scatter)); scatter_fraction = sum scatter /
+ *  (sum scatter + total_trues) (0 without scatter). */
 typedef struct pet_sim_result {
   float *counts, *mult, *add, *attenuation, *normalisation;
+  float *scatter;
+  float *scatter_tof; /* with scatter on a scanner with TOF bins (num_tof_bins, tof_bin_width_ps,
+                         tof_fwhm_ps): num_bins x num_tof_bins floats, the scatter by TOF bin
+                         (pet_scatter_mc), scaled as scatter; else NULL */
   double scale;
+  double scatter_fraction;
 } pet_sim_result;
 
 void pet_sim_result_free(pet_sim_result *r);
 
-/** Simulates a histogram of `truth` (mu: attenuation map in 1/mm or NULL). */
+/** Simulates a histogram of `truth` (mu: attenuation map in 1/mm or NULL; needed with
+ *  o->scatter). Errors: PET_ERR_ARG naming the bad field. */
 pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *L,
                                   const pet_image *truth, const pet_image *mu,
                                   const pet_sim_opts *o, pet_sim_result *out);
+
+/**
+ * Monte-Carlo single scatter (src/recon/pet_scatter_mc.c), independent of any scatter
+ * estimator. o->scatter_photons photon pairs, pair i drawn from a stream keyed by (o->seed, i)
+ * (the result is the same for any thread count): an emission point drawn from `activity`
+ * (a voxel by its activity, uniform within it), an isotropic direction, two back-to-back
+ * 511 keV photons tracked through `mu` (1/mm at 511 keV; water's energy dependence) with
+ * exponential free paths (delta tracking). Every interaction is a Compton scatter (Klein-Nishina
+ * angle, E' = E / (1 + E/511 (1 - cos))); at most one interaction in the pair: a second one
+ * loses the pair. Each photon then reaches a crystal of the scanner's regular geometry (as
+ * pet_simulate_events), its energy blurred by a Gaussian of FWHM energy_fwhm_kev sqrt(E/511)
+ * and kept in [energy_lld_kev, energy_uld_kev]; a pair the histogram holds adds 1 to trues[b]
+ * (no interaction) or scattered[b] (one scatter), each divided by the pair's geometric
+ * efficiency relative to a diametral LOR (|n1.e| |n2.e| (2 rc / D)^2: crystal faces n1, n2,
+ * LOR direction e, length D), so that trues is proportional to A x times attenuation as the
+ * analytic simulator's trues. trues, scattered: num_bins floats each (overwritten).
+ * scattered_tof (NULL: none): the scattered coincidences by TOF bin too, num_bins x the
+ * scanner's num_tof_bins floats (TOF fastest, pet_histogram.h's convention), t2 - t1 the photons'
+ * path difference (emission, scatter point, crystal centre) / c plus the scanner's TOF blur
+ * (truncated at 4 sigma); a time outside the bins is left out of it only. Needs the scanner's
+ * num_tof_bins, tof_bin_width_ps and tof_fwhm_ps. info (may be NULL): raw counts, time. Local.
+ * Errors: PET_ERR_ARG naming the field (no mu, scatter_photons <= 0, a bad window, negative
+ * activity or mu, images not on the host), PET_ERR_UNSUPPORTED (several DOI layers), NOMEM.
+ */
+typedef struct pet_scatter_mc_info {
+  int64_t photons;           /* pairs emitted */
+  int64_t trues, scattered;  /* coincidences recorded (raw counts) */
+  double seconds, photons_per_s;
+} pet_scatter_mc_info;
+pet_status pet_scatter_mc(const pet_scanner *s, const pet_histo_layout *L, const pet_image *activity,
+                          const pet_image *mu, const pet_sim_opts *o, float *trues, float *scattered,
+                          float *scattered_tof, pet_scatter_mc_info *info);
 
 /** Expands histogram counts into list-mode events (each count an event of its bin's
  *  detector pair, no TOF), in a keyed random order, times spread uniformly over

@@ -13,6 +13,7 @@
 #include "pet_histogram.h"
 #include "pet_phantom.h"
 #include "pet_simulate.h"
+#include "pet_sim_internal.h"
 
 #define MAX_ATTEMPTS ((int64_t)1 << 22) /* per event: a phantom that emits nothing the scanner sees */
 #define TOF_TRUNC_SIGMAS 4.0            /* the TOF blur is a Gaussian truncated here */
@@ -20,43 +21,9 @@
 
 static const double TWO_PI = 6.283185307179586;
 
-/* splitmix64: a counter-based stream per event */
-typedef struct rng {
-  uint64_t state;
-} rng;
-
-static uint64_t mix(uint64_t z)
+pet_sim_geom pet_sim_geom_of(const pet_scanner_params *p)
 {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-static rng rng_of(uint64_t seed, uint64_t event)
-{
-  rng r;
-  r.state = mix(mix(seed + 0x9E3779B97F4A7C15ull) ^ (event * 0xD1B54A32D192ED03ull + 0x632BE59BD9B4E019ull));
-  return r;
-}
-
-static double uniform(rng *r)
-{
-  r->state += 0x9E3779B97F4A7C15ull;
-  return (double)(mix(r->state) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-/* The scanner's regular geometry, as pet_scanner_create lays out its LUT. */
-typedef struct geom {
-  double rc;        /* plane of the crystal centres: scanner_radius + crystal_depth / 2 */
-  double dang;      /* angle between blocks */
-  double block_len; /* crystals x crystal_size_trans */
-  double half_fov, z_gap;
-  int32_t num_blocks, dets_per_block, dets_per_ring, num_rings;
-} geom;
-
-static geom geom_of(const pet_scanner_params *p)
-{
-  geom g;
+  pet_sim_geom g;
   g.rc = (double)p->scanner_radius + 0.5 * (double)p->crystal_depth;
   g.num_blocks = p->dets_per_ring / p->dets_per_block;
   g.dang = TWO_PI / g.num_blocks;
@@ -69,10 +36,7 @@ static geom geom_of(const pet_scanner_params *p)
   return g;
 }
 
-/* The crystal that the ray from p along u (s > 0) reaches: the block whose centre angle is
- * nearest the ray's crossing of the radius rc, then the crystal of that block's face plane it
- * crosses. False through a gap between blocks, past either end of the axial FOV, or along z. */
-static bool hit(const geom *g, const double p[3], const double u[3], int32_t *det)
+bool pet_sim_geom_hit(const pet_sim_geom *g, const double p[3], const double u[3], int32_t *det)
 {
   const double a = u[0] * u[0] + u[1] * u[1];
   if (a < 1e-12) return false;
@@ -147,22 +111,22 @@ pet_status pet_event_sim_check(const pet_event_sim *es)
 }
 
 /* Event i: false when no attempt was accepted (the phantom emits nothing the scanner sees). */
-static bool sample_event(const pet_event_sim *es, const geom *g, float amax, double sigma_ps, int64_t i,
+static bool sample_event(const pet_event_sim *es, const pet_sim_geom *g, float amax, double sigma_ps, int64_t i,
                          uint32_t *d1, uint32_t *d2, float *tof_ps)
 {
   const pet_phantom *ph = &es->phantom;
   const pet_scanner_params *sp = &es->scanner->params;
-  rng r = rng_of(es->seed, (uint64_t)i);
+  pet_sim_rng r = pet_sim_rng_of(es->seed, (uint64_t)i);
   for (int64_t attempt = 0; attempt < MAX_ATTEMPTS; ++attempt) {
     /* a point uniform in the phantom's cylinder, kept with probability activity / max */
-    const double rad = ph->cyl_radius * sqrt(uniform(&r)), th = TWO_PI * uniform(&r);
-    const double p[3] = {rad * cos(th), rad * sin(th), ph->cyl_half_length * (2.0 * uniform(&r) - 1.0)};
-    const double keep = uniform(&r) * amax;
+    const double rad = ph->cyl_radius * sqrt(pet_sim_uniform(&r)), th = TWO_PI * pet_sim_uniform(&r);
+    const double p[3] = {rad * cos(th), rad * sin(th), ph->cyl_half_length * (2.0 * pet_sim_uniform(&r) - 1.0)};
+    const double keep = pet_sim_uniform(&r) * amax;
     if (!(keep < pet_phantom_activity_at(ph, (float)p[0], (float)p[1], (float)p[2]))) continue;
-    const double cz = 2.0 * uniform(&r) - 1.0, phi = TWO_PI * uniform(&r), sz = sqrt(1.0 - cz * cz);
+    const double cz = 2.0 * pet_sim_uniform(&r) - 1.0, phi = TWO_PI * pet_sim_uniform(&r), sz = sqrt(1.0 - cz * cz);
     const double u[3] = {sz * cos(phi), sz * sin(phi), cz}, v[3] = {-u[0], -u[1], -u[2]};
     int32_t a = 0, b = 0;
-    if (!hit(g, p, u, &a) || !hit(g, p, v, &b) || !pet_histo_pair_valid(sp, a, b)) continue;
+    if (!pet_sim_geom_hit(g, p, u, &a) || !pet_sim_geom_hit(g, p, v, &b) || !pet_histo_pair_valid(sp, a, b)) continue;
     *d1 = (uint32_t)a;
     *d2 = (uint32_t)b;
     if (tof_ps) {
@@ -174,7 +138,7 @@ static bool sample_event(const pet_event_sim *es, const geom *g, float amax, dou
       const double s1 = ((p[0] - la[0]) * e[0] + (p[1] - la[1]) * e[1] + (p[2] - la[2]) * e[2]) / len;
       double gauss = 0.0;
       do {
-        const double u1 = uniform(&r), u2 = uniform(&r);
+        const double u1 = pet_sim_uniform(&r), u2 = pet_sim_uniform(&r);
         gauss = sqrt(-2.0 * log(1.0 - u1)) * cos(TWO_PI * u2);
       } while (fabs(gauss) > TOF_TRUNC_SIGMAS);
       *tof_ps = (float)((len - 2.0 * s1) / SPEED_OF_LIGHT_MM_PS + sigma_ps * gauss);
@@ -192,7 +156,7 @@ pet_status pet_simulate_events(const pet_event_sim *es, int64_t first, int64_t c
             "simulate: events [%lld, %lld) asked of %lld", (long long)first, (long long)(first + count),
             (long long)es->num_events);
   PET_CHECK(count == 0 || (t && d1 && d2 && (!es->tof || tof_ps)), PET_ERR_ARG, "simulate: NULL output arrays");
-  const geom g = geom_of(&es->scanner->params);
+  const pet_sim_geom g = pet_sim_geom_of(&es->scanner->params);
   const float amax = max_activity(&es->phantom);
   const double sigma_ps = es->tof ? es->scanner->params.tof_fwhm_ps / 2.3548200450309493 : 0.0;
   const uint64_t n = (uint64_t)es->num_events, dur_ms = (uint64_t)floor(es->duration_s * 1000.0);

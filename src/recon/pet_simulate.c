@@ -16,6 +16,11 @@ pet_sim_opts pet_sim_opts_default(void)
   o.randoms_fraction = 0.0f;
   o.noise = true;
   o.proj = pet_projector_params_default();
+  o.scatter = false;
+  o.scatter_photons = 20000000;
+  o.energy_lld_kev = 430.0f;
+  o.energy_uld_kev = 650.0f;
+  o.energy_fwhm_kev = 51.1f;
   return o;
 }
 
@@ -27,6 +32,8 @@ void pet_sim_result_free(pet_sim_result *r)
   free(r->add);
   free(r->attenuation);
   free(r->normalisation);
+  free(r->scatter);
+  free(r->scatter_tof);
   memset(r, 0, sizeof *r);
 }
 
@@ -55,7 +62,12 @@ pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *
   PET_CHECK(s && L && truth && o && out, PET_ERR_ARG, "simulate: NULL argument");
   PET_CHECK(o->total_trues > 0 && o->randoms_fraction >= 0, PET_ERR_ARG,
             "simulate: total_trues must be > 0 and randoms_fraction >= 0");
+  PET_CHECK(!o->scatter || mu != NULL, PET_ERR_ARG,
+            "simulate: pet_sim_opts.scatter needs the attenuation map (mu is NULL)");
+  PET_CHECK(!o->scatter || o->scatter_photons > 0, PET_ERR_ARG,
+            "simulate: pet_sim_opts.scatter_photons must be > 0 (got %lld)", (long long)o->scatter_photons);
   memset(out, 0, sizeof *out);
+  float *mc_trues = NULL;
   PET_TRY(pet_histo_layout_check_array(L, sizeof(float), "simulate a histogram"));
   const int64_t nb = L->num_bins;
   pet_status st = PET_OK;
@@ -114,14 +126,56 @@ pet_status pet_simulate_histogram(const pet_scanner *s, const pet_histo_layout *
     for (int64_t i = 0; i < nb; ++i) out->add[i] = out->counts[i] > 0 ? r : 0.0f;
   }
   (void)nvalid;
+  if (o->scatter) {
+    /* the MC's scatter in the analytic trues' units: scatter(b) = S(b) n(b) x total_trues /
+     * sum_b T(b) n(b), T and S the MC's trues and scatter (geometric efficiency divided out), n
+     * the normalisation (1 without): the scatter sees the crystals' efficiencies as the trues */
+    pet_scatter_mc_info mi;
+    out->scatter = malloc((size_t)nb * sizeof(float));
+    mc_trues = malloc((size_t)nb * sizeof(float));
+    PET_CHECK_GOTO(st, out->scatter != NULL && mc_trues != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory");
+    const pet_scanner_params *sp = &s->params;
+    const int64_t nt = sp->num_tof_bins > 0 && sp->tof_bin_width_ps > 0 && sp->tof_fwhm_ps > 0 ? sp->num_tof_bins : 0;
+    if (nt > 0) {
+      PET_TRY_GOTO(st, pet_histo_layout_check_array(L, (size_t)nt * sizeof(float), "the TOF scatter"), fail);
+      out->scatter_tof = malloc((size_t)(nb * nt) * sizeof(float));
+      PET_CHECK_GOTO(st, out->scatter_tof != NULL, PET_ERR_NOMEM, fail, "simulate: out of memory (TOF scatter)");
+    }
+    PET_TRY_GOTO(st, pet_scatter_mc(s, L, truth, mu, o, mc_trues, out->scatter, out->scatter_tof, &mi), fail);
+    double tsum = 0.0, ssum = 0.0;
+    for (int64_t i = 0; i < nb; ++i) {
+      const double nf = out->normalisation ? out->normalisation[i] : 1.0;
+      tsum += mc_trues[i] * nf;
+      ssum += out->scatter[i] * nf;
+    }
+    PET_CHECK_GOTO(st, tsum > 0, PET_ERR_ARG, fail,
+                   "simulate: none of the %lld photon pairs of the scatter Monte Carlo was detected unscattered "
+                   "(raise pet_sim_opts.scatter_photons, or is the activity outside the scanner?)",
+                   (long long)o->scatter_photons);
+    const double k = o->total_trues / tsum;
+    for (int64_t i = 0; i < nb; ++i) {
+      const double f = (out->normalisation ? out->normalisation[i] : 1.0f) * k;
+      out->scatter[i] = (float)(out->scatter[i] * f);
+      for (int64_t t = 0; t < nt; ++t) out->scatter_tof[i * nt + t] = (float)(out->scatter_tof[i * nt + t] * f);
+    }
+    out->scatter_fraction = ssum / (ssum + tsum);
+    pet_log("simulate: scatter Monte Carlo: %lld photon pairs in %.2f s (%.3g pairs/s): %lld trues, %lld single "
+            "scatters recorded; scatter fraction %.1f%% (window %g-%g keV, FWHM %g keV at 511)",
+            (long long)mi.photons, mi.seconds, mi.photons_per_s, (long long)mi.trues, (long long)mi.scattered,
+            100.0 * out->scatter_fraction, (double)o->energy_lld_kev, (double)o->energy_uld_kev,
+            (double)o->energy_fwhm_kev);
+    free(mc_trues);
+    mc_trues = NULL;
+  }
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < nb; ++i) {
     double mean = out->scale * out->counts[i] * (out->mult ? out->mult[i] : 1.0f) +
-                  (out->add ? out->add[i] : 0.0f);
+                  (out->add ? out->add[i] : 0.0f) + (out->scatter ? out->scatter[i] : 0.0f);
     out->counts[i] = o->noise ? pet_poisson_sample(o->seed, (uint64_t)i, mean) : (float)mean;
   }
   return PET_OK;
 fail:
+  free(mc_trues);
   pet_sim_result_free(out);
   return st;
 }
