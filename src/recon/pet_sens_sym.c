@@ -133,6 +133,13 @@ static int32_t choose_refine(double pitch, double z0, const pet_image_params *g)
   return pet_sens_sym_default_refine((float)pitch, (float)vz);
 }
 
+int32_t pet_sens_sym_refine(const pet_scanner *s, const pet_osem_opts *o, const pet_image_params *g)
+{
+  if (o->sens_z_refine > 0) return o->sens_z_refine;
+  const double pitch = regular_pitch(s, NULL, 0);
+  return pitch > 0.0 ? choose_refine(pitch, (double)s->lut[2], g) : 0;
+}
+
 static pet_status reduce(const pet_reducer *r, float *buf, int64_t n, pet_memspace space)
 {
   if (r == NULL || r->size <= 1 || r->allreduce_sum == NULL) return PET_OK;
@@ -199,7 +206,7 @@ pet_status pet_sens_sym_compute(const pet_osem_backend_ops *ops, void *be, const
   const double pitch = regular_pitch(s, NULL, 0);
   PET_CHECK(pitch > 0.0, PET_ERR_STATE, "sensitivity: scanner %s is not regular (no symmetric pass)", sp->name);
   const double z0 = (double)s->lut[2];
-  const int32_t m = o->sens_z_refine > 0 ? o->sens_z_refine : choose_refine(pitch, z0, g);
+  const int32_t m = pet_sens_sym_refine(s, o, g);
   PET_CHECK(m <= 64, PET_ERR_CONFIG, "sensitivity: sens_z_refine must be in [0, 64] (got %d)", (int)m);
   const double h = pitch / m;
   /* the LORs reach half a crystal beyond the ring centres (DD footprints, multi-ray) */

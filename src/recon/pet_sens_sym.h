@@ -30,6 +30,11 @@
  *  of the image's z voxel (at least 2, at most 16). */
 int32_t pet_sens_sym_default_refine(float ring_pitch_mm, float voxel_z_mm);
 
+/** The fine z voxels per ring pitch the pass uses on image grid g: o->sens_z_refine when > 0,
+ *  else the smallest m <= 16 whose fine planes hold g's z planes (the fold is then exact),
+ *  else the default. 0 for a scanner that is not regular. Local. */
+int32_t pet_sens_sym_refine(const pet_scanner *s, const pet_osem_opts *o, const pet_image_params *g);
+
 /**
  * True when the symmetric pass gives A^T 1 of (d, o) for nsens sensitivity images with backend
  * ops: one image, no per-bin factors (mult), no det_mask, no TOF histogram, not forced off
