@@ -195,6 +195,41 @@ static pet_status fold(const pet_image *B, int32_t jlo, int32_t m, int32_t R, do
   return PET_OK;
 }
 
+/* Plain Siddon puts the in-ring LORs (d = 0) of ring r exactly at z_r, a fine voxel centre:
+ * their copies belong to the image voxel holding z_r, not spread over the fine voxel as fold's
+ * box resampling does. B0 (host, fine z indices j in [-M, M]) holds the d = 0 LORs of ring 0:
+ * moves each of their R copies from fold's box weights to the voxel of its fine voxel centre. */
+static void fix_in_ring(const pet_image *B0, int32_t M, int32_t m, int32_t R, double z0, double h, pet_image *out)
+{
+  const pet_image_params *g = &out->params;
+  const int64_t nx = g->nx, ny = g->ny, nz = g->nz;
+  const double vz = (double)g->length_z / (double)nz, gz0 = (double)g->off_z - 0.5 * (double)g->length_z;
+#pragma omp parallel for schedule(static)
+  for (int64_t y = 0; y < ny; ++y)
+    for (int64_t q = 0; q <= 2 * M; ++q) {
+      const float *b = B0->data + (q * ny + y) * nx;
+      for (int64_t k = 0; k < R; ++k) {
+        const int64_t j = q - M + k * m;
+        const double zc = z0 + (double)j * h, za = zc - 0.5 * h, zb = zc + 0.5 * h;
+        const int64_t ic = (int64_t)floor((zc - gz0) / vz);
+        if (ic >= 0 && ic < nz) {
+          float *o = out->data + (ic * ny + y) * nx;
+          for (int64_t x = 0; x < nx; ++x) o[x] += b[x];
+        }
+        int64_t i0 = (int64_t)floor((za - gz0) / vz), i1 = (int64_t)floor((zb - gz0) / vz);
+        if (i0 < 0) i0 = 0;
+        if (i1 > nz - 1) i1 = nz - 1;
+        for (int64_t i = i0; i <= i1; ++i) {
+          const double lo = fmax(za, gz0 + (double)i * vz), hi = fmin(zb, gz0 + (double)(i + 1) * vz);
+          if (hi <= lo) continue;
+          const float w = (float)((hi - lo) / h);
+          float *o = out->data + (i * ny + y) * nx;
+          for (int64_t x = 0; x < nx; ++x) o[x] -= w * b[x];
+        }
+      }
+    }
+}
+
 pet_status pet_sens_sym_compute(const pet_osem_backend_ops *ops, void *be, const pet_osem_data *d,
                                 const pet_osem_opts *o, pet_image *out, int64_t *lors)
 {
@@ -219,7 +254,13 @@ pet_status pet_sens_sym_compute(const pet_osem_backend_ops *ops, void *be, const
   fp.off_z = (float)(z0 + 0.5 * (double)(jlo + jhi) * h);
 
   pet_status st = PET_OK;
-  pet_image *fine = NULL, *fine_h = NULL, *out_h = NULL;
+  pet_image *fine = NULL, *fine_h = NULL, *out_h = NULL, *in_ring = NULL, *in_ring_h = NULL;
+  /* plain Siddon: the in-ring LORs of ring 0 once more on a thin grid (fix_in_ring) */
+  const bool fix = o->proj.kind == PET_PROJ_SIDDON && o->proj.num_rays <= 1;
+  pet_image_params fp0 = fp;
+  fp0.nz = 2 * M + 1;
+  fp0.length_z = (float)(fp0.nz * h);
+  fp0.off_z = (float)z0;
   PET_TRY(pet_image_create_owned(&fine, fp, ops->space));
   PET_TRY_GOTO(st, ops->fill(be, fine, 0.0f), out);
   const pet_reducer *red = o->reducer;
@@ -246,8 +287,23 @@ pet_status pet_sens_sym_compute(const pet_osem_backend_ops *ops, void *be, const
                    (long long)stopped_at, (long long)nchunks);
     goto out;
   }
+  if (fix) {
+    const int64_t N0 = L->num_phi * L->num_r; /* items of max ring difference 0: (e, d = 0) */
+    const int64_t a = N0 * rank / size, b = N0 * (rank + 1) / size;
+    if (work == PET_OK) work = pet_image_create_owned(&in_ring, fp0, ops->space);
+    if (work == PET_OK) work = ops->fill(be, in_ring, 0.0f);
+    if (work == PET_OK && b > a) work = ops->sens_sym(be, 0, a, b, in_ring);
+    if (work == PET_OK) work = ops->sync(be);
+  }
   PET_TRY_GOTO(st, agree(red, work), out);
   PET_TRY_GOTO(st, reduce(red, fine->data, pet_image_num_voxels(fine), ops->space), out);
+  if (fix) {
+    PET_TRY_GOTO(st, reduce(red, in_ring->data, pet_image_num_voxels(in_ring), ops->space), out);
+    if (ops->space != PET_HOST) {
+      PET_TRY_GOTO(st, pet_image_create_owned(&in_ring_h, fp0, PET_HOST), out);
+      PET_TRY_GOTO(st, pet_image_copy(in_ring_h, in_ring), out);
+    }
+  }
   if (ops->space != PET_HOST) {
     PET_TRY_GOTO(st, pet_image_create_owned(&fine_h, fp, PET_HOST), out);
     PET_TRY_GOTO(st, pet_image_copy(fine_h, fine), out);
@@ -255,10 +311,13 @@ pet_status pet_sens_sym_compute(const pet_osem_backend_ops *ops, void *be, const
   }
   if (out->space != PET_HOST) PET_TRY_GOTO(st, pet_image_create_owned(&out_h, *g, PET_HOST), out);
   PET_TRY_GOTO(st, fold(fine_h ? fine_h : fine, jlo, m, R, z0, h, out_h ? out_h : out), out);
+  if (fix) fix_in_ring(in_ring_h ? in_ring_h : in_ring, M, m, R, z0, h, out_h ? out_h : out);
   if (out_h) PET_TRY_GOTO(st, pet_image_copy(out, out_h), out);
 out:
   pet_image_destroy(&fine);
   pet_image_destroy(&fine_h);
   pet_image_destroy(&out_h);
+  pet_image_destroy(&in_ring);
+  pet_image_destroy(&in_ring_h);
   return st;
 }
