@@ -3,11 +3,13 @@
  * the brute force (every histogram bin back-projected, the backend's sens_subset) timed over a
  * sample of the bins and extrapolated to all of them. CPU or GPU (--gpu), one process.
  *
- *   bench_sens [--gpu] [--scanner total-body|clinical|small] [--coarse] [--projector siddon|dd|mrs]
- *              [--refine M] [--no-sym] [--brute-angles K] [--brute-lors N] [--compare]
+ *   bench_sens [--gpu] [--scanner total-body|clinical|small] [--coarse] [--rings R]
+ *              [--projector siddon|dd|mrs] [--refine M] [--no-sym] [--brute-angles K]
+ *              [--brute-lors N] [--compare]
  *
  * total-body: image 240 x 240 x 680 of 2.85 mm (--coarse: 120 x 120 x 340 of 5.7 mm); the other
- * scanners: 128 x 128 over the FOV, one slice a ring. The brute-force sample: K transaxial
+ * scanners: 128 x 128 over the FOV, one slice a ring; --rings R keeps the first R rings (every
+ * ring difference within them, the grid's z voxels over them). The brute-force sample: K transaxial
  * angles spread over the half turn (histogram subsets s * num_phi / K of num_phi: one angle each,
  * every ring pair), of each at most N LORs in 16 pieces spread over its ring pairs (N = 0: the
  * whole angle; default 0 on the GPU, 4e6 on the CPU). --compare also runs the whole brute force
@@ -88,7 +90,7 @@ static int brute_sample(const pet_osem_data *d, const pet_osem_opts *o, const pe
 int main(int argc, char **argv)
 {
   if (bench_help(argc, argv,
-                 "usage: bench_sens [--gpu] [--scanner total-body|clinical|small] [--coarse]\n"
+                 "usage: bench_sens [--gpu] [--scanner total-body|clinical|small] [--coarse] [--rings R]\n"
                  "                  [--projector siddon|dd|mrs] [--refine M] [--no-sym] [--brute-angles K]\n"
                  "                  [--brute-lors N] [--compare]\n"
                  "  The list-mode sensitivity: the symmetric pass timed whole, the brute force timed over\n"
@@ -96,7 +98,7 @@ int main(int argc, char **argv)
     return 0;
   const char *scanner_name = "total-body", *proj = "siddon";
   bool gpu = false, coarse = false, sym = true, compare = false;
-  int refine = 0, angles = -1;
+  int refine = 0, angles = -1, rings = 0;
   int64_t blors = -1;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--gpu")) gpu = true;
@@ -106,6 +108,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--scanner") && i + 1 < argc) scanner_name = argv[++i];
     else if (!strcmp(argv[i], "--projector") && i + 1 < argc) proj = argv[++i];
     else if (!strcmp(argv[i], "--refine") && i + 1 < argc) refine = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--rings") && i + 1 < argc) rings = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--brute-angles") && i + 1 < argc) angles = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--brute-lors") && i + 1 < argc) blors = (int64_t)atof(argv[++i]);
     else {
@@ -118,11 +121,17 @@ int main(int argc, char **argv)
   pet_scanner_params sp;
   CHK(pet_scanner_params_builtin(scanner_name, &sp));
   const bool tb = !strcmp(scanner_name, "total-body");
+  if (rings > 0 && rings < sp.num_rings) { /* the first rings only, the same pitch */
+    sp.axial_fov *= (float)rings / (float)sp.num_rings;
+    sp.num_rings = rings;
+    if (sp.max_ring_diff >= rings) sp.max_ring_diff = rings - 1;
+  }
   pet_image_params ip;
   if (tb) {
     const int nxy = coarse ? PET_TOTAL_BODY_GRID_NXY / 2 : PET_TOTAL_BODY_GRID_NXY;
-    const int nz = coarse ? PET_TOTAL_BODY_GRID_NZ / 2 : PET_TOTAL_BODY_GRID_NZ;
     const float v = coarse ? 2.0f * PET_TOTAL_BODY_VOXEL_MM : PET_TOTAL_BODY_VOXEL_MM;
+    int nz = coarse ? PET_TOTAL_BODY_GRID_NZ / 2 : PET_TOTAL_BODY_GRID_NZ;
+    if (rings > 0) nz = (int)lroundf(sp.axial_fov / v); /* the grid's voxels over the rings kept */
     ip = pet_image_params_make(nxy, nxy, nz, nxy * v, nxy * v, nz * v);
   } else {
     const float r = sp.fov_radius > 0 ? sp.fov_radius : sp.scanner_radius;

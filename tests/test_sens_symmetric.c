@@ -124,7 +124,7 @@ static void compare(const fixture *f, pet_projector_kind kind, int32_t rays, con
   assert_true(top > 0);
   /* the README's table: PET_TEST_SENS_SWEEP=1 (the default m alone otherwise: CI's sanitizer
    * builds run this unoptimised) */
-  const int32_t sweep[] = {1, 2, 4, 5, 8, 0}, once[] = {0};
+  const int32_t sweep[] = {1, 2, 4, 5, 6, 8, 0}, once[] = {0};
   const bool all = getenv("PET_TEST_SENS_SWEEP") != NULL;
   const int32_t *refine = all ? sweep : once;
   const size_t nref = all ? sizeof sweep / sizeof sweep[0] : 1;

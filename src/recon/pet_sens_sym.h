@@ -26,8 +26,8 @@
 
 #include "pet_osem.h"
 
-/** Default fine z voxels per ring pitch: the smallest m whose fine voxel is at most a quarter
- *  of the image's z voxel (at least 2, at most 16). */
+/** Default fine z voxels per ring pitch: the smallest even m whose fine voxel is at most a
+ *  quarter of the image's z voxel (at least 2, at most 16; 6 on the total-body grid). */
 int32_t pet_sens_sym_default_refine(float ring_pitch_mm, float voxel_z_mm);
 
 /** The fine z voxels per ring pitch the pass uses on image grid g: o->sens_z_refine when > 0,
