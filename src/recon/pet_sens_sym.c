@@ -8,6 +8,8 @@
 
 #include <omp.h>
 
+#include "pet_gpu.h"
+
 static void say(char *why, size_t len, const char *msg)
 {
   if (why && len > 0) snprintf(why, len, "%s", msg);
@@ -314,7 +316,11 @@ pet_status pet_sens_sym_compute(const pet_osem_backend_ops *ops, void *be, const
   if (out->space != PET_HOST) PET_TRY_GOTO(st, pet_image_create_owned(&out_h, *g, PET_HOST), out);
   PET_TRY_GOTO(st, fold(fine_h ? fine_h : fine, jlo, m, R, z0, h, out_h ? out_h : out), out);
   if (fix) fix_in_ring(in_ring_h ? in_ring_h : in_ring, M, m, R, z0, h, out_h ? out_h : out);
-  if (out_h) PET_TRY_GOTO(st, pet_image_copy(out, out_h), out);
+  if (out_h) {
+    PET_TRY_GOTO(st, pet_image_copy(out, out_h), out);
+    /* the copy is on the legacy stream; the backend's next kernels are on its own */
+    PET_TRY_GOTO(st, pet_gpu_synchronize(), out);
+  }
 out:
   pet_image_destroy(&fine);
   pet_image_destroy(&fine_h);
