@@ -212,12 +212,15 @@ int pet_cli_demo_total_body(int argc, char **argv)
     /* what the reconstruction needs, and why the demo stops here */
     const double nb = (double)(sp->num_rings * (double)sp->num_rings) * sp->dets_per_ring *
                       (sp->dets_per_ring / 2 + 1 - sp->min_ang_diff);
+    const double nsym = (double)sp->dets_per_ring * (sp->dets_per_ring / 2 + 1 - sp->min_ang_diff) *
+                        (2.0 * sp->max_ring_diff + 1);
     printf("demo: no reconstruction: this scanner has %.3g LORs, so no histogram (refused above %.3g bins) and "
-           "list-mode OSEM needs its sensitivity image, the back-projection of all %.3g LORs: about %.0f h at "
-           "this CPU's %.3g LORs/s (non-TOF LORs are cheaper, a GPU far faster). Compute it once (petrel sens "
+           "list-mode OSEM needs its sensitivity image, the back-projection of all %.3g LORs (bin by bin: about "
+           "%.0f h at this CPU's %.3g TOF LORs/s), which petrel computes from the scanner's axial symmetry out of "
+           "%.3g LORs (README: Sensitivity of large scanners; bench_sens times it). Compute it once (petrel sens "
            "with a config naming config/examples/total_body.json, --gpu) on this grid and pass --sensitivity "
            "FILE to reconstruct.\n",
-           nb, (double)PET_HISTO_MAX_BINS, nb, lors_per_s > 0 ? nb / lors_per_s / 3600.0 : 0.0, lors_per_s);
+           nb, (double)PET_HISTO_MAX_BINS, nb, lors_per_s > 0 ? nb / lors_per_s / 3600.0 : 0.0, lors_per_s, nsym);
   }
   printf("demo: done in %.1f s; wrote %s, %s/backprojection.nii.gz%s and %s/montage.png\n", pet_cli_now() - t0,
          lm_path, out_dir, x ? ", recon.nii.gz" : "", out_dir);

@@ -37,6 +37,10 @@ void pet_gpu_lorsrc_free(pet_gpu_lorsrc *src);
  * of S (histogram). */
 pet_status pet_gpu_gen_lors_histo(cudaStream_t st, pet_gpu_lorsrc src, int32_t S, int32_t s,
                                   int64_t k0, int64_t n, float *lor, float *orient);
+/* LORs of items [k0, k0+n) of the symmetric sensitivity pass (pet_bin_map_sym_dets, max
+ * ring difference D; needs the layout's tables). */
+pet_status pet_gpu_gen_lors_sym(cudaStream_t st, pet_gpu_lorsrc src, int32_t D, int64_t k0,
+                                int64_t n, float *lor, float *orient);
 /* LORs of n events given their detector ids (device). */
 pet_status pet_gpu_gen_lors_lm(cudaStream_t st, pet_gpu_lorsrc src, const uint32_t *d1,
                                const uint32_t *d2, int64_t n, float *lor, float *orient);

@@ -383,6 +383,24 @@ pet_status gpu_sens_subset(void *p, int32_t S, int32_t s, int64_t lo, int64_t hi
   return run_pass((engine *)p, PASS_SENS, S, s, lo, hi, 0, NULL, out->data, &lors);
 }
 
+/* The symmetric sensitivity pass: LORs made on the device from the item index, weight 1. */
+pet_status gpu_sens_sym(void *p, int32_t D, int64_t lo, int64_t hi, pet_image *out)
+{
+  engine *e = (engine *)p;
+  pet_projector_params sp = e->o->proj;
+  sp.num_tof_bins = 0;
+  for (int64_t k0 = lo; k0 < hi; k0 += e->cap) {
+    pet_lor_batch b;
+    b.n = hi - k0 < e->cap ? hi - k0 : e->cap;
+    b.lor = e->d_lor;
+    b.orient = e->need_orient ? e->d_orient : NULL;
+    b.tof_ps = NULL;
+    PET_TRY(pet_gpu_gen_lors_sym(e->ks, e->src, D, k0, b.n, e->d_lor, e->need_orient ? e->d_orient : NULL));
+    PET_TRY(pet_gpu_launch_sens(e->ks, &sp, &b, NULL, out->params, out->data));
+  }
+  return PET_OK;
+}
+
 pet_status gpu_project_subset(void *p, int32_t S, int32_t s, int64_t lo, int64_t hi, int64_t ev_base,
                               const pet_image *xf, pet_image *back, int64_t *lors)
 {
@@ -462,6 +480,7 @@ pet_osem_backend_ops make_ops()
   ops.create = gpu_create;
   ops.destroy = gpu_destroy;
   ops.sens_subset = gpu_sens_subset;
+  ops.sens_sym = gpu_sens_sym;
   ops.project_subset = gpu_project_subset;
   ops.fill = gpu_fill;
   ops.copy = gpu_copy;

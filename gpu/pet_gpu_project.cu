@@ -413,6 +413,17 @@ __global__ void gen_histo_kernel(pet_gpu_lorsrc src, int32_t S, int32_t s, int64
   put_lor(src.lut, d1, d2, k, lor, orient);
 }
 
+__global__ void gen_sym_kernel(pet_gpu_lorsrc src, int32_t D, int64_t k0, int64_t n, float *lor,
+                               float *orient)
+{
+  int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (k >= n) return;
+  int64_t d1 = 0, d2 = 0; /* invalid (phi, r): a zero-length LOR at detector 0, as the host */
+  (void)pet_bin_map_sym_dets(src.ring_pairs, src.invalid, src.num_r, src.dets_per_ring,
+                             src.num_rings, src.num_doi, D, k0 + k, &d1, &d2);
+  put_lor(src.lut, d1, d2, k, lor, orient);
+}
+
 __global__ void gen_lm_kernel(pet_gpu_lorsrc src, const uint32_t *__restrict__ d1,
                               const uint32_t *__restrict__ d2, int64_t n, float *lor,
                               float *orient)
@@ -659,6 +670,15 @@ pet_status pet_gpu_gen_lors_histo(cudaStream_t st, pet_gpu_lorsrc src, int32_t S
 {
   if (n <= 0) return PET_OK;
   gen_histo_kernel<<<grid_for(n), PET_GPU_BLOCK, 0, st>>>(src, S, s, k0, n, lor, orient);
+  PET_CUDA(cudaGetLastError());
+  return PET_OK;
+}
+
+pet_status pet_gpu_gen_lors_sym(cudaStream_t st, pet_gpu_lorsrc src, int32_t D, int64_t k0,
+                                int64_t n, float *lor, float *orient)
+{
+  if (n <= 0) return PET_OK;
+  gen_sym_kernel<<<grid_for(n), PET_GPU_BLOCK, 0, st>>>(src, D, k0, n, lor, orient);
   PET_CUDA(cudaGetLastError());
   return PET_OK;
 }

@@ -40,4 +40,36 @@ static inline PET_HD int pet_bin_map_dets(const int32_t *ring_pairs, const uint8
   return 1;
 }
 
+/**
+ * Detector pair (d1, d2) of item k of the symmetric sensitivity pass (pet_sens_sym.h): item
+ * k = e * (2 D + 1) + (d + D) is the transaxial pair e (in [0, num_phi * num_r), the (phi, r)
+ * of pet_bin_map_dets, DOI layers decoded the same way) at ring difference d = r2 - r1 in
+ * [-D, D] on the lowest rings: (r1, r2) = (max(0, -d), max(0, -d) + d), the histogram bin of
+ * that z-bin (d1 on ring r1). Every other bin of (e, d) is this LOR translated by whole rings.
+ * An invalid e gives d1 = d2 = 0 and returns 0; a valid one returns 1. Local.
+ */
+static inline PET_HD int pet_bin_map_sym_dets(const int32_t *ring_pairs, const uint8_t *invalid,
+                                              int64_t num_r, int32_t dets_per_ring,
+                                              int32_t num_rings, int32_t num_doi,
+                                              int32_t max_ring_diff, int64_t k, int64_t *d1,
+                                              int64_t *d2)
+{
+  const int64_t nd = 2 * (int64_t)max_ring_diff + 1;
+  const int64_t e = k / nd;
+  const int64_t d = k % nd - max_ring_diff;
+  if (invalid[e]) {
+    *d1 = 0;
+    *d2 = 0;
+    return 0;
+  }
+  const int64_t doi_poss = (int64_t)num_doi * num_doi;
+  const int64_t kase = (e % num_r) % doi_poss;
+  const int64_t doi1 = kase / num_doi, doi2 = kase % num_doi;
+  const int64_t layer = (int64_t)dets_per_ring * num_rings;
+  const int64_t r1 = d < 0 ? -d : 0, r2 = r1 + d;
+  *d1 = ring_pairs[2 * e] + r1 * dets_per_ring + doi1 * layer;
+  *d2 = ring_pairs[2 * e + 1] + r2 * dets_per_ring + doi2 * layer;
+  return 1;
+}
+
 #endif /* PET_BIN_MAP_H */

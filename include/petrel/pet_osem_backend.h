@@ -131,6 +131,12 @@ typedef struct pet_osem_opts {
   pet_osem_algorithm algorithm;
   pet_prior_params prior;
   float relaxation, relaxation_eta; /* bsrem: > 0 and >= 0 (defaults 1, 0.1) */
+  /* the list-mode sensitivity of a regular scanner without per-bin factors is computed from
+   * the LORs of the lowest rings and translated along z (pet_sens_sym.h, src/recon):
+   * sens_brute = true (or the environment's PET_SENS_BRUTE=1) back-projects every bin
+   * instead; sens_z_refine = the fine z voxels per ring pitch of that pass (0 = default) */
+  bool sens_brute;
+  int32_t sens_z_refine;
 } pet_osem_opts;
 
 /** One regularised update (map_update) of the loop: the algorithm, the prior gradient's
@@ -164,6 +170,10 @@ typedef struct pet_osem_backend_ops {
   void (*destroy)(void *be);
   /* out += A_s^T m over items [lo, hi) of histogram subset s of S (TOF off). */
   pet_status (*sens_subset)(void *be, int32_t S, int32_t s, int64_t lo, int64_t hi, pet_image *out);
+  /* out += the weight-1 back projection, on out's grid (any grid with the loop's x / y), of
+   * items [lo, hi) of the symmetric sensitivity pass (pet_bin_map_sym_dets with max ring
+   * difference D; TOF off). NULL = not offered (the loop then back-projects every bin). */
+  pet_status (*sens_sym)(void *be, int32_t D, int64_t lo, int64_t hi, pet_image *out);
   /* back += A_s^T (m y / (m A_s xf + a)) over items [lo, hi) of subset s of S; *lors += LORs. */
   pet_status (*project_subset)(void *be, int32_t S, int32_t s, int64_t lo, int64_t hi,
                                int64_t ev_base, const pet_image *xf, pet_image *back, int64_t *lors);

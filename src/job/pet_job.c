@@ -13,6 +13,7 @@
 #include "pet_h5.h"
 #include "pet_job_inputs.h"
 #include "pet_nifti.h"
+#include "pet_sens_sym.h"
 
 pet_job_opts pet_job_opts_default(void)
 {
@@ -98,7 +99,12 @@ static pet_status sensitivity(const pet_osem_data *d, const pet_osem_opts *o, pe
   r.agree = count_agree;
   pet_osem_opts oc = *o;
   oc.reducer = &r;
-  const bool chunk = nsens == 1 && !d->histogram && !pet_osem_data_is_listmode(d);
+  /* (not when the scanner's axial symmetry gives it in one short pass: pet_sens_sym.h) */
+  const bool parts = nsens == 1 && !d->histogram && !pet_osem_data_is_listmode(d);
+  const pet_osem_backend_ops *ops = o->gpu ? pet_osem_gpu_backend() : pet_osem_cpu_backend();
+  const bool sym = parts && ops && pet_sens_sym_applies(d, o, ops, 1, NULL, 0);
+  const bool chunk = parts && !sym;
+  if (sym) oc.subsets = 1; /* one image over every bin */
   cr.total = chunk ? SENS_CHUNKS : nsens;
   if (chunk) cr.unit = "parts";
   /* done 0: the step starts (a caller's clock for its ETA) */

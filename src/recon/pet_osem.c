@@ -17,6 +17,7 @@
 #include "pet_gauss_kernel.h"
 #include "pet_lm_window.h"
 #include "pet_project_batch.h"
+#include "pet_sens_sym.h"
 
 static double now_s(void)
 {
@@ -319,21 +320,45 @@ static pet_status sens_slot(engine *e, int32_t s, pet_image *caller)
   return pet_image_create_owned(&e->sens[s], e->g, e->ops->space);
 }
 
-/* A_s^T m for every sensitivity slot (this rank's share, summed over ranks, PSF applied). */
-static pet_status compute_sens(engine *e, const pet_osem_opts *o)
+/* Back projection of this rank's share of sensitivity subset s (brute force: every bin),
+ * polling should_stop between chunks (as many on every rank: chunks of the largest share)
+ * and once before the first one of a later subset. */
+static pet_status sens_brute(engine *e, const pet_osem_data *d, const pet_osem_opts *o, int32_t s)
 {
   const pet_plan *p = &e->plan;
-  for (int32_t s = 0; s < e->nsens; ++s) {
-    /* a long pass (every bin of the scanner, once per subset) stops between its subsets too;
-     * should_stop is collective, called at the same points on every rank */
-    if (s > 0 && o->should_stop && o->should_stop(o->cb_ctx))
-      return PET_ERROR(PET_ERR_INTERRUPTED, "osem: stopped during the sensitivity pass (after %d of %d subsets)", s,
-                       e->nsens);
-    pet_status st = e->ops->fill(e->be, e->sens[s], 0.0f);
-    if (st == PET_OK) st = e->ops->sens_subset(e->be, e->nsens, s, p->sens_lo[s], p->sens_hi[s], e->sens[s]);
+  const pet_histo_layout *L = d->layout;
+  const int64_t lo = p->sens_lo[s], hi = p->sens_hi[s];
+  const int64_t total = pet_histo_subset_size(L->num_phi, L->num_r, L->num_zbin, e->nsens, s);
+  const int64_t size = p->size > 1 ? p->size : 1;
+  const int64_t most = (total + size - 1) / size, C = pet_sens_poll_items(o);
+  const int64_t nchunks = most > C ? (most + C - 1) / C : 1;
+  pet_status st = e->ops->fill(e->be, e->sens[s], 0.0f);
+  for (int64_t c = 0; c < nchunks; ++c) {
+    /* a long pass (every bin of the scanner) stops between its chunks; should_stop is
+     * collective, called at the same points on every rank */
+    if ((c > 0 || s > 0) && o->should_stop && o->should_stop(o->cb_ctx))
+      return PET_ERROR(PET_ERR_INTERRUPTED,
+                       "osem: stopped during the sensitivity pass (subset %d of %d, after %lld of %lld chunks)", s + 1,
+                       e->nsens, (long long)c, (long long)nchunks);
+    const int64_t a = lo + (hi - lo) * c / nchunks, b = lo + (hi - lo) * (c + 1) / nchunks;
+    if (st == PET_OK && b > a) st = e->ops->sens_subset(e->be, e->nsens, s, a, b, e->sens[s]);
     if (st == PET_OK) st = e->ops->sync(e->be);
-    PET_TRY(agree(o->reducer, st));
-    PET_TRY(reduce(o->reducer, e->sens[s]->data, pet_image_num_voxels(e->sens[s]), e->ops->space));
+  }
+  return agree(o->reducer, st);
+}
+
+/* A_s^T m for every sensitivity slot (this rank's share, summed over ranks, PSF applied):
+ * by the scanner's axial symmetry when it applies (pet_sens_sym.h), else bin by bin. */
+static pet_status compute_sens(engine *e, const pet_osem_data *d, const pet_osem_opts *o)
+{
+  const bool sym = pet_sens_sym_applies(d, o, e->ops, e->nsens, NULL, 0);
+  for (int32_t s = 0; s < e->nsens; ++s) {
+    if (sym) {
+      PET_TRY(pet_sens_sym_compute(e->ops, e->be, d, o, e->sens[s], NULL));
+    } else {
+      PET_TRY(sens_brute(e, d, o, s));
+      PET_TRY(reduce(o->reducer, e->sens[s]->data, pet_image_num_voxels(e->sens[s]), e->ops->space));
+    }
     if (o->psf_fwhm_mm > 0) PET_TRY(e->ops->blur(e->be, e->sens[s], o->psf_fwhm_mm));
     /* as YRT-PET: voxels whose centre is outside the FOV cylinder have no sensitivity and stay 0 */
     if (o->proj.fov_radius_mm > 0) {
@@ -360,7 +385,7 @@ pet_status pet_osem_sensitivity(const pet_osem_data *d, const pet_osem_opts *o, 
   engine e;
   pet_status st = engine_init(&e, d, o, &sens[0]->params, false);
   for (int32_t s = 0; st == PET_OK && s < e.nsens; ++s) st = sens_slot(&e, s, sens[s]);
-  if (st == PET_OK) st = compute_sens(&e, o);
+  if (st == PET_OK) st = compute_sens(&e, d, o);
   for (int32_t s = 0; st == PET_OK && s < e.nsens; ++s)
     if (e.sens_owned[s]) st = pet_image_copy(sens[s], e.sens[s]);
   engine_free(&e);
@@ -508,7 +533,7 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
       PET_CHECK_GOTO(st, e.smax[s] > 0.0f, PET_ERR_ARG, out, "osem: the sensitivity image %d given is zero everywhere", s);
     }
   } else {
-    st = compute_sens(&e, o);
+    st = compute_sens(&e, d, o);
     if (st == PET_ERR_INTERRUPTED && o->on_interrupt) {
       /* nothing done yet: the position to resume from is the start */
       pet_status st2 = o->on_interrupt(o->cb_ctx, o->start_iteration, o->start_subset, x);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pet_bin_map.h"
 #include "pet_osem.h"
 #include "pet_prior_kernel.h"
 
@@ -95,6 +96,32 @@ static pet_status cpu_sens_subset(void *p, int32_t S, int32_t s, int64_t lo, int
     }
     pet_lor_batch lb = make_batch(b, cnt, false);
     PET_TRY(pet_project_back_cpu(&pp, &lb, b->proj, out));
+  }
+  return PET_OK;
+}
+
+static pet_status cpu_sens_sym(void *p, int32_t D, int64_t lo, int64_t hi, pet_image *out)
+{
+  cpu_be *b = p;
+  const pet_histo_layout *L = b->d->layout;
+  const pet_scanner *sc = b->d->scanner;
+  pet_projector_params pp = b->o->proj;
+  pp.tof = 0;
+  pp.num_tof_bins = 0;
+  /* a large image: private copies per thread and batch would cost more than the adds */
+  const pet_back_strategy how = pet_image_num_voxels(out) > ((int64_t)1 << 24) ? PET_BACK_ATOMIC : PET_BACK_AUTO;
+  for (int64_t k0 = lo; k0 < hi; k0 += b->cap) {
+    const int64_t cnt = hi - k0 < b->cap ? hi - k0 : b->cap;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < cnt; ++i) {
+      int64_t d1 = 0, d2 = 0;
+      (void)pet_bin_map_sym_dets(L->ring_pairs, L->invalid, L->num_r, L->dets_per_ring, L->num_rings, L->num_doi,
+                                 D, k0 + i, &d1, &d2);
+      pet_scanner_put_lor(sc->lut, d1, d2, i, b->lor, b->orient);
+      b->proj[i] = 1.0f;
+    }
+    pet_lor_batch lb = make_batch(b, cnt, false);
+    PET_TRY(pet_project_back_cpu_with(&pp, &lb, b->proj, out, how));
   }
   return PET_OK;
 }
@@ -308,6 +335,7 @@ static const pet_osem_backend_ops cpu_ops = {
   .create = cpu_create,
   .destroy = cpu_destroy,
   .sens_subset = cpu_sens_subset,
+  .sens_sym = cpu_sens_sym,
   .project_subset = cpu_project_subset,
   .fill = cpu_fill,
   .copy = cpu_copy,
