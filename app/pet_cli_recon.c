@@ -12,6 +12,7 @@
 #include "pet_cli_signal.h"
 #include "pet_cli_util.h"
 #include "pet_comm.h"
+#include "pet_h5.h"
 #include "pet_config.h"
 #include "pet_gpu.h"
 #include "pet_job.h"
@@ -313,6 +314,12 @@ static int run_recon(int argc, char **argv, bool sens_only)
   }
   PET_TRY_GOTO(st, pet_job_recon(cfg, &jo, comm, &hooks, &res), out);
   if (rank == 0) st = pet_image_write_nifti(res.image, cfg->output);
+  if (st == PET_OK && rank == 0 && cfg->scatter_output[0] && res.scatter) {
+    /* the final scatter estimate, as a per-bin file that field "scatter" reads back */
+    pet_h5_tof_info ti = {res.scatter_tof_bins, res.scatter_tof_bin_width_ps, 0};
+    st = pet_h5_write_histogram_tof(cfg->scatter_output, "", res.scatter_num_bins, &ti, res.scatter, NULL);
+    if (st == PET_OK && !cfg->quiet && !cfg->json_lines) printf("recon: wrote the scatter estimate to %s\n", cfg->scatter_output);
+  }
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   /* a finished run needs no checkpoint: remove it so a requeue does not redo the last part */
   if (rank == 0 && cfg->checkpoint[0]) remove(cfg->checkpoint);

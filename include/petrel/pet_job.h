@@ -88,6 +88,13 @@ typedef struct pet_job_result {
   int32_t start_iteration;  /* 0-based iteration the run started at (> 0: resumed) */
   double io_s, sens_s, osem_s; /* seconds: loading the inputs, the sensitivity, the iterations */
   int64_t bytes_read;       /* of the data, by this rank */
+  /* field scatter = "estimate": the final scatter estimate of every bin (num_bins x
+   * max(1, scatter_tof_bins) floats, TOF fastest; in counts: what the additive term holds
+   * beside the randoms), on every rank; NULL otherwise. Freed by pet_job_result_free. */
+  float *scatter;
+  int64_t scatter_num_bins;
+  int32_t scatter_tof_bins;
+  float scatter_tof_bin_width_ps;
 } pet_job_result;
 
 /** The zero options: no resume, allreduce, no device. Local. */

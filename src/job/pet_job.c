@@ -13,6 +13,7 @@
 #include "pet_h5.h"
 #include "pet_job_inputs.h"
 #include "pet_nifti.h"
+#include "pet_scatter.h"
 
 pet_job_opts pet_job_opts_default(void)
 {
@@ -27,6 +28,7 @@ void pet_job_result_free(pet_job_result *res)
 {
   if (res == NULL) return;
   pet_image_destroy(&res->image);
+  free(res->scatter);
   memset(res, 0, sizeof *res);
 }
 
@@ -235,6 +237,105 @@ static pet_status on_iteration(void *ctx, int it, const pet_image *x)
   return PET_OK;
 }
 
+/* --- scatter estimation (field scatter = "estimate") -------------------------------------- */
+
+/* One SSS estimate from x into add (this rank's bins): randoms + scale n sss, per TOF bin
+ * (randoms spread evenly) for a TOF histogram; the tail fit's sums over the ranks. */
+static pet_status estimate_scatter(const pet_config *cfg, const pet_job_inputs *in, const pet_osem_data *d,
+                                   const pet_osem_opts *o, const pet_image *x, pet_comm *comm,
+                                   const pet_job_hooks *hooks, int it, float *add, float *scat)
+{
+  const int32_t T = d->histogram->num_tof_bins, T1 = T > 0 ? T : 1;
+  pet_sss_opts so = pet_sss_opts_default();
+  so.scatter_step_mm = (float)cfg->scatter_step_mm;
+  so.gpu = cfg->gpu;
+  if (T > 0) {
+    PET_CHECK(in->scanner->params.tof_fwhm_ps > 0.0f, PET_ERR_CONFIG,
+              "field \"scatter\" = \"estimate\": the data is a TOF histogram but the scanner (%s) has no TOF "
+              "resolution (tofResolution_ps)", in->scanner->params.name);
+    so.num_tof_bins = T;
+    so.tof_bin_width_ps = d->histogram->tof_bin_width_ps;
+    so.tof_fwhm_ps = in->scanner->params.tof_fwhm_ps;
+  }
+  const int64_t b0 = in->bfirst, n = in->bcount;
+  pet_sss_info info;
+  const bool was = pet_error_set_print(false); /* printed once, below */
+  pet_status st = pet_scatter_estimate(in->scanner, in->layout, x, in->mu, &so, b0, n, d->histogram->data + b0 * T1,
+                                       in->randoms ? in->randoms + b0 : NULL, in->norm ? in->norm + b0 : NULL,
+                                       in->mu_int + b0, o->reducer, scat + b0 * T1, &info);
+  pet_error_set_print(was);
+  if (st != PET_OK) st = PET_ERROR(st, "field \"scatter\" = \"estimate\": %s", pet_last_error());
+  PET_TRY(pet_comm_agree(comm, st));
+  for (int64_t i = b0; i < b0 + n; ++i) {
+    float r = in->randoms ? in->randoms[i] / (float)T1 : 0.0f;
+    for (int32_t t = 0; t < T1; ++t) add[i * T1 + t] = r + scat[i * T1 + t];
+  }
+  pet_job_log(hooks, comm, PET_JOB_INFO,
+              "scatter estimate after iteration %d: scale %.4g from %lld tail bins; %lld scatter points, %lld "
+              "detector samples (every %d-th crystal, %d rings), window [%g, %g] keV, FWHM %g keV%s; %.2f s",
+              it, info.scale, (long long)info.tail_bins, (long long)info.scatter_points,
+              (long long)info.det_samples, info.det_step, info.ring_samples, (double)info.lld_kev,
+              (double)info.uld_kev, (double)info.fwhm_kev, T > 0 ? ", TOF" : "", info.seconds);
+  return PET_OK;
+}
+
+/* OSEM with the scatter re-estimated after each of the first scatter_iterations iterations
+ * (from the current image): the iterations run in pieces through pet_osem_run's start
+ * iteration, each piece with the additive term of the latest estimate (the first with the
+ * randoms alone). A resumed run estimates once from the checkpoint's image first. */
+static pet_status osem_with_scatter(const pet_config *cfg, const pet_job_inputs *in, const pet_osem_data *d,
+                                    const pet_osem_opts *o, pet_image *const *sens, pet_image *x, pet_comm *comm,
+                                    const pet_job_hooks *hooks, pet_job_result *res)
+{
+  if (!in->scatter_estimate) return pet_osem_run(d, o, sens, x);
+  const int32_t T = d->histogram->num_tof_bins, T1 = T > 0 ? T : 1;
+  const int64_t nb = in->layout->num_bins;
+  const int32_t N = o->iterations, K = cfg->scatter_iterations;
+  pet_status st = PET_OK;
+  float *add = calloc((size_t)(nb * T1), sizeof(float)), *scat = calloc((size_t)(nb * T1), sizeof(float));
+  PET_CHECK_GOTO(st, add && scat, PET_ERR_NOMEM, out, "scatter: no memory for %lld bins x %d", (long long)nb, T1);
+  for (int64_t i = in->bfirst; i < in->bfirst + in->bcount; ++i) {
+    float r = in->randoms ? in->randoms[i] / (float)T1 : 0.0f;
+    for (int32_t t = 0; t < T1; ++t) add[i * T1 + t] = r;
+  }
+  pet_osem_data dd = *d;
+  dd.add = add;
+  dd.add_per_tof_bin = T > 0;
+  int32_t it = o->start_iteration;
+  bool estimated = false;
+  if (it > 0) {
+    PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, comm, hooks, it, add, scat), out);
+    estimated = true;
+  }
+  while (it < N) {
+    pet_osem_opts oo = *o;
+    oo.start_iteration = it;
+    oo.start_subset = it == o->start_iteration ? o->start_subset : 0;
+    oo.iterations = it < K ? it + 1 : N;
+    st = pet_osem_run(&dd, &oo, sens, x);
+    PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+    it = oo.iterations;
+    if (it <= K && it < N) {
+      PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, comm, hooks, it, add, scat), out);
+      estimated = true;
+    }
+  }
+  if (!estimated) /* iterations == scatter_iterations == ... : the final estimate for the output */
+    PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, comm, hooks, it, add, scat), out);
+  /* the whole estimate on every rank (each computed its bins; the others are 0) */
+  if (o->reducer && o->reducer->size > 1)
+    PET_TRY_GOTO(st, o->reducer->allreduce_sum(o->reducer->ctx, scat, nb * T1, PET_HOST), out);
+  res->scatter = scat;
+  res->scatter_num_bins = nb;
+  res->scatter_tof_bins = T;
+  res->scatter_tof_bin_width_ps = T > 0 ? d->histogram->tof_bin_width_ps : 0.0f;
+  scat = NULL;
+out:
+  free(add);
+  free(scat);
+  return st;
+}
+
 /* --- the job ------------------------------------------------------------------------------ */
 
 /* The work split for the layout line: nodes and GPUs in use (collective). */
@@ -429,7 +530,7 @@ static pet_status run_job(const pet_config *cfg, const pet_job_opts *opts_in, pe
   o.on_interrupt = on_interrupt;
   res->start_iteration = o.start_iteration;
   const double t_osem0 = now_s();
-  st = pet_osem_run(&d, &o, sens, x);
+  st = osem_with_scatter(cfg, &in, &d, &o, sens, x, comm, hooks, res);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   res->osem_s = now_s() - t_osem0;
 done:
