@@ -93,6 +93,7 @@ typedef struct pet_sss_info {
   float lld_kev, uld_kev, fwhm_kev;
   double scale;      /* the tail fit's scale (pet_scatter_estimate) */
   double seconds;    /* wall time of the SSS itself */
+  double seconds_tables, seconds_pairs; /* of which: points and line integrals; pair sums */
 } pet_sss_info;
 
 /**

@@ -25,7 +25,7 @@
 /** What the pair worker reads: tables built by the driver (host or device pointers). */
 typedef struct pet_sss_tabs {
   int32_t num_points, num_dets, pieces, nf; /* nf = PET_SSS_F_EM + pieces */
-  const float *sd;     /* num_points x num_dets x nf */
+  const float *sd;     /* num_dets x num_points x nf (a detector's points contiguous) */
   const float *pw;     /* num_points: V_S mu_S (mm^2) */
   int32_t n_kn;        /* entries of the cos theta tables over [-1, 1] */
   const float *kn_w;   /* dsigma/dOmega / sigma_T(511) * eps(E') / eps(511) (1/sr) */
@@ -71,8 +71,8 @@ PET_HD static inline void pet_sss_pair(const pet_sss_tabs *t, int32_t a, int32_t
   if (T > 0)
     for (int32_t c = 0; c < t->fine_n; ++c) fine[c] = 0.0f;
   for (int32_t s = 0; s < t->num_points; ++s) {
-    const float *ea = t->sd + ((int64_t)s * t->num_dets + a) * nf;
-    const float *eb = t->sd + ((int64_t)s * t->num_dets + b) * nf;
+    const float *ea = t->sd + ((int64_t)a * t->num_points + s) * nf;
+    const float *eb = t->sd + ((int64_t)b * t->num_points + s) * nf;
     float ra = ea[PET_SSS_F_R], rb = eb[PET_SSS_F_R];
     if (!(ra > 0.0f && rb > 0.0f)) continue;
     float cth = -(ea[PET_SSS_F_UX] * eb[PET_SSS_F_UX] + ea[PET_SSS_F_UY] * eb[PET_SSS_F_UY] +

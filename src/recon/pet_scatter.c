@@ -311,7 +311,7 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
     const int64_t nsd = (int64_t)np * nD;
 #pragma omp parallel for schedule(dynamic, 64)
     for (int64_t q = 0; q < nsd; ++q) {
-      const float *S = pts + 4 * (q / nD), *D = dpos + 6 * (q % nD);
+      const float *S = pts + 4 * (q % np), *D = dpos + 6 * (q / np);
       float *e = sd + q * nf;
       float dx = D[0] - S[0], dy = D[1] - S[1], dz = D[2] - S[2];
       float r = sqrtf(dx * dx + dy * dy + dz * dz);
@@ -372,6 +372,7 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
     tb.tofw = tofw;
   }
 
+  const double t_pairs = omp_get_wtime();
   /* the sampled pairs a < b (on the device, or here), then b > a by symmetry */
   if (opts->gpu) {
     PET_TRY_GOTO(st, pet_gpu_sss_pairs(&tb, tab), done);
@@ -392,6 +393,7 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
       for (int32_t t = 0; t < T1; ++t) dst[t] = src[T1 - 1 - t];
     }
 
+  const double t_interp = omp_get_wtime();
   /* interpolation to the bins, times each bin's L^2 / (c_A c_B) */
   {
     const int64_t nrd = (int64_t)R * dpr;
@@ -461,6 +463,8 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
     info->uld_kev = c.uld;
     info->fwhm_kev = c.fwhm;
     info->seconds = omp_get_wtime() - t0;
+    info->seconds_tables = t_pairs - t0;
+    info->seconds_pairs = t_interp - t_pairs;
   }
 done:
   free(pts);
