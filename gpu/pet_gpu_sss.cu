@@ -13,24 +13,24 @@ namespace {
 const int SSS_BLOCK = 128;
 
 /* non-TOF: no scratch (the worker does not touch it when T == 0) */
-__global__ void sss_pairs_kernel(pet_sss_tabs t, float *__restrict__ out)
+__global__ void sss_pairs_kernel(pet_sss_tabs t, const uint8_t *__restrict__ need, float *__restrict__ out)
 {
   const int64_t q = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
   const int64_t n = (int64_t)t.num_dets * t.num_dets;
   if (q >= n) return;
   const int32_t a = (int32_t)(q / t.num_dets), b = (int32_t)(q % t.num_dets);
-  if (b <= a) return;
+  if (b <= a || !need[q]) return;
   pet_sss_pair(&t, a, b, 1.0f, NULL, out + q);
 }
 
 /* TOF: the fine offset grid in local memory */
-__global__ void sss_pairs_tof_kernel(pet_sss_tabs t, float *__restrict__ out)
+__global__ void sss_pairs_tof_kernel(pet_sss_tabs t, const uint8_t *__restrict__ need, float *__restrict__ out)
 {
   const int64_t q = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
   const int64_t n = (int64_t)t.num_dets * t.num_dets;
   if (q >= n) return;
   const int32_t a = (int32_t)(q / t.num_dets), b = (int32_t)(q % t.num_dets);
-  if (b <= a) return;
+  if (b <= a || !need[q]) return;
   float fine[PET_SSS_FINE_MAX];
   pet_sss_pair(&t, a, b, 1.0f, fine, out + q * t.num_tof_bins);
 }
@@ -48,15 +48,22 @@ pet_status upload(float **dst, const float *src, int64_t n, const char *what)
 
 }  // namespace
 
-pet_status pet_gpu_sss_pairs(const struct pet_sss_tabs *t, float *out)
+pet_status pet_gpu_sss_pairs(const struct pet_sss_tabs *t, const uint8_t *need, float *out)
 {
-  PET_CHECK(t != NULL && out != NULL && t->num_dets > 0 && t->num_points > 0 && t->n_kn >= 2, PET_ERR_ARG,
+  PET_CHECK(t != NULL && need != NULL && out != NULL && t->num_dets > 0 && t->num_points > 0 && t->n_kn >= 2, PET_ERR_ARG,
             "pet_gpu_sss_pairs: NULL or empty tables");
   const int32_t T1 = t->num_tof_bins > 0 ? t->num_tof_bins : 1;
   const int64_t npair = (int64_t)t->num_dets * t->num_dets;
   pet_sss_tabs d = *t;
   float *sd = NULL, *pw = NULL, *knw = NULL, *knr = NULL, *tofw = NULL, *dout = NULL;
+  uint8_t *dneed = NULL;
   pet_status st = PET_OK;
+  if ((st = pet_cuda_status(cudaMalloc((void **)&dneed, (size_t)npair), "cudaMalloc(need)", __FILE__, __LINE__)) !=
+      PET_OK)
+    goto done;
+  if ((st = pet_cuda_status(cudaMemcpy(dneed, need, (size_t)npair, cudaMemcpyHostToDevice), "cudaMemcpy(need)",
+                            __FILE__, __LINE__)) != PET_OK)
+    goto done;
   if ((st = upload(&sd, t->sd, (int64_t)t->num_points * t->num_dets * t->nf, "sd")) != PET_OK) goto done;
   if ((st = upload(&pw, t->pw, t->num_points, "pw")) != PET_OK) goto done;
   if ((st = upload(&knw, t->kn_w, t->n_kn, "kn_w")) != PET_OK) goto done;
@@ -78,9 +85,9 @@ pet_status pet_gpu_sss_pairs(const struct pet_sss_tabs *t, float *out)
   {
     unsigned blocks = (unsigned)((npair + SSS_BLOCK - 1) / SSS_BLOCK);
     if (t->num_tof_bins > 0)
-      sss_pairs_tof_kernel<<<blocks, SSS_BLOCK>>>(d, dout);
+      sss_pairs_tof_kernel<<<blocks, SSS_BLOCK>>>(d, dneed, dout);
     else
-      sss_pairs_kernel<<<blocks, SSS_BLOCK>>>(d, dout);
+      sss_pairs_kernel<<<blocks, SSS_BLOCK>>>(d, dneed, dout);
     if ((st = pet_cuda_status(cudaGetLastError(), "sss_pairs_kernel launch", __FILE__, __LINE__)) != PET_OK)
       goto done;
     if ((st = pet_cuda_status(cudaDeviceSynchronize(), "sss_pairs_kernel", __FILE__, __LINE__)) != PET_OK)
@@ -108,5 +115,6 @@ done:
   cudaFree(knr);
   cudaFree(tofw);
   cudaFree(dout);
+  cudaFree(dneed);
   return st;
 }

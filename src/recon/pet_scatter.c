@@ -181,6 +181,22 @@ static int32_t sss_ring_of(int32_t j, int32_t nr, int32_t R)
   return (int32_t)lround((double)j * (double)(R - 1) / (double)(nr - 1));
 }
 
+/* The two sampled rings around ring q and the second's weight. */
+static void ring_bracket(const int32_t *rs, int32_t nr, int32_t q, int32_t *j0, int32_t *j1, float *w)
+{
+  if (nr <= 1) {
+    *j0 = *j1 = 0;
+    *w = 0.0f;
+    return;
+  }
+  int32_t k = 0;
+  while (k + 1 < nr - 1 && rs[k + 1] <= q) ++k;
+  float g = (float)(q - rs[k]) / (float)(rs[k + 1] - rs[k]);
+  *j0 = k;
+  *j1 = k + 1;
+  *w = g < 0.0f ? 0.0f : (g > 1.0f ? 1.0f : g);
+}
+
 /* Scatter points: cells of the mu-map whose mean mu exceeds the threshold; xyz + V mu each. */
 static pet_status sss_points(const pet_image *mu, const sss_conf *c, float **pts, int32_t *np)
 {
@@ -269,6 +285,7 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
   float *pts = NULL, *sd = NULL, *pw = NULL, *knw = NULL, *knr = NULL, *tofw = NULL, *tab = NULL;
   float *dpos = NULL;
   int32_t *rs = NULL;
+  uint8_t *need = NULL, *rneed = NULL, *cneed = NULL;
   int32_t np = 0;
   PET_TRY_GOTO(st, sss_points(mu, &c, &pts, &np), done);
 
@@ -289,6 +306,45 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
       memcpy(dpos + 6 * ((int64_t)j * nt + i), s->lut + 6 * det, 6 * sizeof(float));
     }
   for (int32_t i = 0; i < np; ++i) pw[i] = pts[4 * i + 3];
+
+  /* the sampled pairs some bin of [bfirst, bfirst + bcount) interpolates from: ring-sample
+   * pairs of its z-bins (a rank's bins are whole z-bins) times crystal-sample pairs of the valid
+   * (phi, r); the others are not computed */
+  need = calloc((size_t)nD * nD, 1);
+  rneed = calloc((size_t)c.nr * c.nr, 1);
+  cneed = calloc((size_t)nt * nt, 1);
+  PET_CHECK_GOTO(st, need && rneed && cneed, PET_ERR_NOMEM, done, "scatter: no memory for the pair mask");
+  if (bcount > 0) {
+    const int64_t per_z = L->num_phi * L->num_r;
+    for (int64_t zb = bfirst / per_z; zb <= (bfirst + bcount - 1) / per_z; ++zb) {
+      int32_t a[2], b[2];
+      float w;
+      ring_bracket(rs, c.nr, L->zbin_rings[2 * zb], &a[0], &a[1], &w);
+      ring_bracket(rs, c.nr, L->zbin_rings[2 * zb + 1], &b[0], &b[1], &w);
+      for (int u = 0; u < 2; ++u)
+        for (int v = 0; v < 2; ++v) {
+          rneed[a[u] * c.nr + b[v]] = 1;
+          rneed[b[v] * c.nr + a[u]] = 1;
+        }
+    }
+    for (int64_t e = 0; e < per_z; ++e) {
+      if (L->invalid[e]) continue;
+      int32_t i1 = L->ring_pairs[2 * e] % dpr, i2 = L->ring_pairs[2 * e + 1] % dpr;
+      int32_t a[2] = {smp.j0[i1], smp.j1[i1]}, b[2] = {smp.j0[i2], smp.j1[i2]};
+      for (int u = 0; u < 2; ++u)
+        for (int v = 0; v < 2; ++v) {
+          cneed[a[u] * nt + b[v]] = 1;
+          cneed[b[v] * nt + a[u]] = 1;
+        }
+    }
+  }
+  int64_t npairs = 0;
+  for (int32_t A = 0; A < nD; ++A)
+    for (int32_t B = A + 1; B < nD; ++B) {
+      uint8_t nd = rneed[(A / nt) * c.nr + B / nt] && cneed[(A % nt) * nt + B % nt];
+      need[(int64_t)A * nD + B] = nd;
+      npairs += nd;
+    }
 
   /* Klein-Nishina and energy-window tables over cos theta */
   {
@@ -375,7 +431,7 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
   const double t_pairs = omp_get_wtime();
   /* the sampled pairs a < b (on the device, or here), then b > a by symmetry */
   if (opts->gpu) {
-    PET_TRY_GOTO(st, pet_gpu_sss_pairs(&tb, tab), done);
+    PET_TRY_GOTO(st, pet_gpu_sss_pairs(&tb, need, tab), done);
   } else {
 #pragma omp parallel
     {
@@ -383,7 +439,7 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
 #pragma omp for schedule(dynamic, 1)
       for (int32_t a = 0; a < nD; ++a)
         for (int32_t b = a + 1; b < nD; ++b)
-          pet_sss_pair(&tb, a, b, 1.0f, fine, tab + ((int64_t)a * nD + b) * T1);
+          if (need[(int64_t)a * nD + b]) pet_sss_pair(&tb, a, b, 1.0f, fine, tab + ((int64_t)a * nD + b) * T1);
     }
   }
   for (int32_t a = 0; a < nD; ++a)
@@ -414,20 +470,10 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
         ci[e][1] = smp.j1[cr];
         cw[e][0] = 1.0f - smp.w[cr];
         cw[e][1] = smp.w[cr];
-        int32_t q = 0;
-        while (q + 1 < c.nr - 1 && rs[q + 1] <= ring) ++q;
-        if (c.nr == 1) {
-          ri[e][0] = ri[e][1] = 0;
-          rw[e][0] = 1.0f;
-          rw[e][1] = 0.0f;
-        } else {
-          float g = (float)(ring - rs[q]) / (float)(rs[q + 1] - rs[q]);
-          g = g < 0.0f ? 0.0f : (g > 1.0f ? 1.0f : g);
-          ri[e][0] = q;
-          ri[e][1] = q + 1;
-          rw[e][0] = 1.0f - g;
-          rw[e][1] = g;
-        }
+        float g;
+        ring_bracket(rs, c.nr, ring, &ri[e][0], &ri[e][1], &g);
+        rw[e][0] = 1.0f - g;
+        rw[e][1] = g;
       }
       for (int ra = 0; ra < 2; ++ra)
         for (int ca = 0; ca < 2; ++ca)
@@ -455,7 +501,7 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
     memset(info, 0, sizeof *info);
     info->scatter_points = np;
     info->det_samples = nD;
-    info->pairs = (int64_t)nD * (nD - 1) / 2;
+    info->pairs = npairs;
     info->bins = bcount;
     info->det_step = c.kt;
     info->ring_samples = c.nr;
@@ -476,6 +522,9 @@ done:
   free(tab);
   free(dpos);
   free(rs);
+  free(need);
+  free(rneed);
+  free(cneed);
   sss_samples_free(&smp);
   return st;
 }
