@@ -3,6 +3,7 @@
 #include "pet_job.h"
 
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -270,10 +271,12 @@ static pet_status estimate_scatter(const pet_config *cfg, const pet_job_inputs *
     float r = in->randoms ? in->randoms[i] / (float)T1 : 0.0f;
     for (int32_t t = 0; t < T1; ++t) add[i * T1 + t] = r + scat[i * T1 + t];
   }
+  char when[64] = "from the given image";
+  if (it > 0) snprintf(when, sizeof when, "after iteration %d", it);
   pet_job_log(hooks, comm, PET_JOB_INFO,
-              "scatter estimate after iteration %d: scale %.4g from %lld tail bins; %lld scatter points, %lld "
+              "scatter estimate %s: scale %.4g from %lld tail bins; %lld scatter points, %lld "
               "detector samples (every %d-th crystal, %d rings), window [%g, %g] keV, FWHM %g keV%s; %.2f s",
-              it, info.scale, (long long)info.tail_bins, (long long)info.scatter_points,
+              when, info.scale, (long long)info.tail_bins, (long long)info.scatter_points,
               (long long)info.det_samples, info.det_step, info.ring_samples, (double)info.lld_kev,
               (double)info.uld_kev, (double)info.fwhm_kev, T > 0 ? ", TOF" : "", info.seconds);
   return PET_OK;
@@ -539,6 +542,53 @@ done:
 out:
   free_sens(sens, nsens);
   pet_image_destroy(&x);
+  pet_job_free_inputs(&in);
+  return st;
+}
+
+pet_status pet_job_scatter(const pet_config *cfg, const pet_job_opts *opts, pet_comm *comm,
+                           const pet_job_hooks *hooks, const pet_image *image, pet_job_result *res)
+{
+  (void)opts;
+  PET_CHECK(cfg != NULL && res != NULL && image != NULL, PET_ERR_ARG, "pet_job_scatter: NULL config, image or result");
+  PET_CHECK(strcmp(cfg->scatter, PET_CONFIG_SCATTER_ESTIMATE) == 0, PET_ERR_CONFIG,
+            "pet_job_scatter: field \"scatter\" must be \"estimate\" (it is \"%s\")", cfg->scatter);
+  memset(res, 0, sizeof *res);
+  PET_TRY(pet_image_require(image, PET_HOST));
+  const double t0 = now_s();
+  pet_job_inputs in;
+  float *add = NULL, *scat = NULL;
+  pet_status st = pet_job_load_inputs(cfg, comm, true, hooks, &in);
+  PET_TRY(pet_comm_agree(comm, st));
+  res->io_s = now_s() - t0;
+  pet_osem_data d;
+  pet_job_osem_data(&in, &d);
+  pet_osem_opts o;
+  PET_TRY_GOTO(st, pet_comm_agree(comm, pet_job_osem_opts(cfg, in.scanner, &o)), out);
+  pet_reducer red;
+  if (comm) {
+    red = pet_comm_reducer(comm);
+    o.reducer = &red;
+  }
+  {
+    const int32_t T = d.histogram->num_tof_bins, T1 = T > 0 ? T : 1;
+    const int64_t nb = in.layout->num_bins;
+    add = calloc((size_t)(nb * T1), sizeof(float));
+    scat = calloc((size_t)(nb * T1), sizeof(float));
+    st = add && scat ? PET_OK : PET_ERROR(PET_ERR_NOMEM, "scatter: no memory for %lld bins x %d", (long long)nb, T1);
+    PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+    PET_TRY_GOTO(st, estimate_scatter(cfg, &in, &d, &o, image, comm, hooks, 0, add, scat), out);
+    if (o.reducer && o.reducer->size > 1)
+      PET_TRY_GOTO(st, o.reducer->allreduce_sum(o.reducer->ctx, scat, nb * T1, PET_HOST), out);
+    res->scatter = scat;
+    res->scatter_num_bins = nb;
+    res->scatter_tof_bins = T;
+    res->scatter_tof_bin_width_ps = T > 0 ? d.histogram->tof_bin_width_ps : 0.0f;
+    scat = NULL;
+  }
+out:
+  free(add);
+  free(scat);
   pet_job_free_inputs(&in);
   return st;
 }
