@@ -10,15 +10,17 @@
 #include "pet_hd.h"
 
 /* Fields of one (scatter point S, sampled detector D) entry: the unit vector S -> D, the
- * distance R_SD (mm), |n_D . u_SD|, int_S^D mu ds (511 keV), then the emission integrals of the
- * leg's pieces (piece k: from S + k/K (D - S) to S + (k+1)/K (D - S)). */
+ * distance R_SD (mm), |n_D . u_SD| / R_SD^2 (the solid-angle factor), int_S^D mu ds (511 keV),
+ * the emission integral of the whole leg, then those of the leg's pieces (piece k: from S +
+ * k/K (D - S) to S + (k+1)/K (D - S)). */
 #define PET_SSS_F_UX 0
 #define PET_SSS_F_UY 1
 #define PET_SSS_F_UZ 2
 #define PET_SSS_F_R 3
-#define PET_SSS_F_COS 4
+#define PET_SSS_F_G 4
 #define PET_SSS_F_MU 5
-#define PET_SSS_F_EM 6
+#define PET_SSS_F_EMT 6
+#define PET_SSS_F_EM 7
 /* Cells of the fine offset grid of a TOF estimate (at most). */
 #define PET_SSS_FINE_MAX 512
 
@@ -79,17 +81,12 @@ PET_HD static inline void pet_sss_pair(const pet_sss_tabs *t, int32_t a, int32_t
                   ea[PET_SSS_F_UZ] * eb[PET_SSS_F_UZ]);
     float w, r;
     pet_sss_kn_lookup(t, cth, &w, &r);
-    float base = t->pw[s] * w * ea[PET_SSS_F_COS] * eb[PET_SSS_F_COS] / (ra * ra * rb * rb);
+    float base = t->pw[s] * w * ea[PET_SSS_F_G] * eb[PET_SSS_F_G];
     float ma = ea[PET_SSS_F_MU], mb = eb[PET_SSS_F_MU];
     float att_a = expf(-(ma + r * mb)); /* emission on leg SA: the photon to B scattered */
     float att_b = expf(-(r * ma + mb));
     if (T == 0) {
-      float ia = 0.0f, ib = 0.0f;
-      for (int32_t k = 0; k < K; ++k) {
-        ia += ea[PET_SSS_F_EM + k];
-        ib += eb[PET_SSS_F_EM + k];
-      }
-      acc += (double)(base * (ia * att_a + ib * att_b));
+      acc += (double)(base * (ea[PET_SSS_F_EMT] * att_a + eb[PET_SSS_F_EMT] * att_b));
     } else {
       float o0 = 0.5f * (rb - ra);
       for (int32_t k = 0; k < K; ++k) {

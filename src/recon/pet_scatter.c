@@ -376,8 +376,9 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
       e[PET_SSS_F_UY] = dy * ir;
       e[PET_SSS_F_UZ] = dz * ir;
       e[PET_SSS_F_R] = r;
-      e[PET_SSS_F_COS] = fabsf(D[3] * dx + D[4] * dy + D[5] * dz) * ir;
+      e[PET_SSS_F_G] = fabsf(D[3] * dx + D[4] * dy + D[5] * dz) * ir * ir * ir;
       e[PET_SSS_F_MU] = seg_integral(S, D, mu);
+      float tot = 0.0f;
       for (int32_t k = 0; k < K; ++k) {
         float a[3], b[3];
         for (int i = 0; i < 3; ++i) {
@@ -386,7 +387,9 @@ pet_status pet_sss_simulate(const pet_scanner *s, const pet_histo_layout *L, con
           b[i] = S[i] + d * (float)(k + 1) / (float)K;
         }
         e[PET_SSS_F_EM + k] = seg_integral(a, b, lambda);
+        tot += e[PET_SSS_F_EM + k];
       }
+      e[PET_SSS_F_EMT] = tot;
     }
   }
 
