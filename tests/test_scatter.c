@@ -413,12 +413,17 @@ static double background_mean(const pet_image *x)
 /* Data of a water cylinder with a known scatter (2.5 x its SSS: the tail fit must find the
  * scale), noise-free: OSEM without scatter overestimates the background by more than 10%;
  * with scatter = "estimate" (through the job, as petrel recon runs it) the mean is within 5%. */
-static void test_recon_with_estimate_removes_bias(void **state)
+static void bias_case(int32_t T)
 {
-  (void)state;
   char dir[512], path[700];
   pet_test_tmpdir(dir, sizeof dir);
   pet_scanner_params sp = tiny_scanner();
+  const int64_t T1 = T > 0 ? T : 1;
+  if (T > 0) {
+    sp.tof_fwhm_ps = 400.0f;
+    sp.num_tof_bins = T;
+    sp.tof_bin_width_ps = 250.0f;
+  }
   pet_scanner *s = NULL;
   pet_histo_layout *L = NULL;
   assert_int_equal(pet_scanner_create(&s, &sp), PET_OK);
@@ -436,7 +441,7 @@ static void test_recon_with_estimate_removes_bias(void **state)
         mu->data[v] = (float)MU_WATER * fr;
         lam->data[v] = fr;
       }
-  float *y = malloc((size_t)nb * 4), *att = malloc((size_t)nb * 4), *sc = malloc((size_t)nb * 4);
+  float *y = malloc((size_t)(nb * T1) * 4), *att = malloc((size_t)nb * 4), *sc = malloc((size_t)(nb * T1) * 4);
   assert_non_null(y);
   assert_non_null(att);
   assert_non_null(sc);
@@ -445,16 +450,26 @@ static void test_recon_with_estimate_removes_bias(void **state)
   pp.crystal_size_z = sp.crystal_size_z;
   pet_projector_params_set_fov(&pp, &sp);
   assert_int_equal(pet_histo_project_fwd_cpu(L, s, &pp, mu, 0, nb, att), PET_OK);
-  assert_int_equal(pet_histo_project_fwd_cpu(L, s, &pp, lam, 0, nb, y), PET_OK);
   pet_sss_opts o = pet_sss_opts_default();
+  if (T > 0) {
+    pp.num_tof_bins = T;
+    pp.tof_bin_width_ps = sp.tof_bin_width_ps;
+    pp.tof_fwhm_ps = sp.tof_fwhm_ps;
+    o.num_tof_bins = T;
+    o.tof_bin_width_ps = sp.tof_bin_width_ps;
+    o.tof_fwhm_ps = sp.tof_fwhm_ps;
+  }
+  assert_int_equal(pet_histo_project_fwd_cpu(L, s, &pp, lam, 0, nb, y), PET_OK);
   assert_int_equal(pet_sss_simulate(s, L, lam, mu, &o, 0, nb, sc, NULL), PET_OK);
   double st = 0.0, ss = 0.0;
   for (int64_t i = 0; i < nb; ++i) {
     att[i] = expf(-att[i]);
-    float tr = att[i] * y[i];
-    y[i] = tr + 2.5f * sc[i];
-    st += tr;
-    ss += 2.5 * sc[i];
+    for (int64_t t = 0; t < T1; ++t) {
+      float tr = att[i] * y[i * T1 + t];
+      y[i * T1 + t] = tr + 2.5f * sc[i * T1 + t];
+      st += tr;
+      ss += 2.5 * sc[i * T1 + t];
+    }
   }
   printf("scatter fraction of the data %.3f\n", ss / (st + ss));
   char scn[700], data[700], mup[700], cfgtext[4096];
@@ -463,15 +478,16 @@ static void test_recon_with_estimate_removes_bias(void **state)
   snprintf(mup, sizeof mup, "%s/mu.nii.gz", dir);
   assert_int_equal(pet_scanner_write_json(s, scn, NULL), PET_OK);
   pet_h5_corrections corr = {NULL, att, NULL, NULL};
-  assert_int_equal(pet_h5_write_histogram(data, sp.name, nb, y, &corr), PET_OK);
+  pet_h5_tof_info ti = {T, sp.tof_bin_width_ps, 0};
+  assert_int_equal(pet_h5_write_histogram_tof(data, sp.name, nb, &ti, y, &corr), PET_OK);
   assert_int_equal(pet_image_write_nifti(mu, mup), PET_OK);
   double bias[2];
   for (int run = 0; run < 2; ++run) {
     snprintf(cfgtext, sizeof cfgtext,
              "{\"scanner\": \"%s\", \"data\": \"%s\", \"attenuation_image\": \"%s\", %s \"output\": "
-             "\"x.nii.gz\", \"iterations\": 6, \"subsets\": 4, \"image\": {\"nx\": 40, \"ny\": 40, \"nz\": 4, "
+             "\"x.nii.gz\", \"iterations\": 4, \"subsets\": 4, \"image\": {\"nx\": 40, \"ny\": 40, \"nz\": 4, "
              "\"length_x\": 160, \"length_y\": 160, \"length_z\": 16}}",
-             scn, data, mup, run ? "\"scatter\": \"estimate\", \"scatter_iterations\": 3," : "");
+             scn, data, mup, run ? "\"scatter\": \"estimate\", \"scatter_iterations\": 2," : "");
     pet_config cfg;
     pet_config_defaults(&cfg);
     assert_int_equal(pet_config_parse_json(&cfg, cfgtext, "test"), PET_OK);
@@ -482,17 +498,19 @@ static void test_recon_with_estimate_removes_bias(void **state)
     if (run) {
       assert_non_null(res.scatter);
       double se = 0.0;
-      for (int64_t i = 0; i < nb; ++i) se += res.scatter[i];
-      printf("estimated scatter / true scatter (sum) %.4f\n", se / ss);
+      assert_int_equal(res.scatter_tof_bins, T);
+      for (int64_t i = 0; i < nb * T1; ++i) se += res.scatter[i];
+      printf("T=%d: estimated scatter / true scatter (sum) %.4f\n", T, se / ss);
       assert_true(fabs(se / ss - 1.0) < 0.1);
     } else {
       assert_null(res.scatter);
     }
     pet_job_result_free(&res);
   }
-  printf("background bias: without scatter %+.4f, with the estimate %+.4f\n", bias[0], bias[1]);
+  printf("T=%d: background bias: without scatter %+.4f, with the estimate %+.4f\n", T, bias[0], bias[1]);
   assert_true(bias[0] > 0.10);
   assert_true(fabs(bias[1]) < 0.05);
+  if (T > 0) goto cleanup;
   /* bad config values name the field */
   pet_config cfg;
   pet_config_defaults(&cfg);
@@ -512,6 +530,7 @@ static void test_recon_with_estimate_removes_bias(void **state)
   assert_int_equal(pet_config_parse_json(&cfg, cfgtext, "test"), PET_OK);
   assert_int_equal(pet_config_validate(&cfg), PET_ERR_CONFIG);
   assert_non_null(strstr(pet_last_error(), "scatter_iterations"));
+cleanup:
   remove(scn);
   remove(data);
   remove(mup);
@@ -526,6 +545,19 @@ static void test_recon_with_estimate_removes_bias(void **state)
   pet_scanner_destroy(&s);
 }
 
+static void test_recon_with_estimate_removes_bias(void **state)
+{
+  (void)state;
+  bias_case(0);
+}
+
+/* the same with TOF data (a TOF histogram, the TOF estimate per TOF bin) */
+static void test_tof_recon_with_estimate_removes_bias(void **state)
+{
+  (void)state;
+  bias_case(9);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -535,6 +567,7 @@ int main(void)
       cmocka_unit_test(test_tof_bins_sum_to_non_tof),
       cmocka_unit_test(test_bad_inputs),
       cmocka_unit_test(test_recon_with_estimate_removes_bias),
+      cmocka_unit_test(test_tof_recon_with_estimate_removes_bias),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
