@@ -83,7 +83,8 @@ typedef struct pet_config_image {
  *   scatter "estimate"          instead of a per-bin file: single scatter simulation from the
  *                               current image and attenuation_image (required), tail-fitted
  *                               to the data, re-estimated after each of the first
- *   scatter_iterations 3 [1, 100]  iterations (at most "iterations"); histograms only
+ *   scatter_iterations 3 [1, 100]  iterations (at most "iterations"); histograms and in-memory
+ *                               list-mode (non-TOF estimate per bin; not streamed)
  *   scatter_step_mm 0 [0, 1000] spacing of the scatter points (0: 20 mm)
  *   scatter_output ""           where the final scatter estimate goes (HDF5 per-bin, rank 0)
  */

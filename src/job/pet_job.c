@@ -242,11 +242,44 @@ static pet_status on_iteration(void *ctx, int it, const pet_image *x)
 
 /* One SSS estimate from x into add (this rank's bins): randoms + scale n sss, per TOF bin
  * (randoms spread evenly) for a TOF histogram; the tail fit's sums over the ranks. */
+/* The counts per bin the tail fit reads: the histogram's, or for list-mode the events binned
+ * (each rank its events, summed over the ranks: every rank then holds all bins' counts). */
+static pet_status scatter_counts(const pet_job_inputs *in, const pet_osem_data *d, const pet_osem_opts *o,
+                                 float **counts, float **owned)
+{
+  *owned = NULL;
+  if (d->histogram) {
+    *counts = d->histogram->data;
+    return PET_OK;
+  }
+  const int64_t nb = in->layout->num_bins;
+  float *c = calloc((size_t)nb, sizeof(float));
+  PET_CHECK(c != NULL, PET_ERR_NOMEM, "scatter: no memory for the counts of %lld bins", (long long)nb);
+  const pet_listmode *lm = d->listmode;
+  const bool was = pet_error_set_print(false); /* pairs without a bin (another rank's zeros) are skipped */
+  for (int64_t e = 0; lm && e < lm->num_events; ++e) {
+    int64_t bin;
+    if (lm->d1[e] == lm->d2[e]) continue;
+    if (pet_histo_dets_to_bin(in->layout, (int32_t)lm->d1[e], (int32_t)lm->d2[e], &bin) == PET_OK) c[bin] += 1.0f;
+  }
+  pet_error_clear();
+  pet_error_set_print(was);
+  pet_status st = PET_OK;
+  if (o->reducer && o->reducer->size > 1) st = o->reducer->allreduce_sum(o->reducer->ctx, c, nb, PET_HOST);
+  if (st != PET_OK) {
+    free(c);
+    return st;
+  }
+  *counts = *owned = c;
+  return PET_OK;
+}
+
 static pet_status estimate_scatter(const pet_config *cfg, const pet_job_inputs *in, const pet_osem_data *d,
                                    const pet_osem_opts *o, const pet_image *x, pet_comm *comm,
                                    const pet_job_hooks *hooks, int it, float *add, float *scat)
 {
-  const int32_t T = d->histogram->num_tof_bins, T1 = T > 0 ? T : 1;
+  /* list-mode: a non-TOF estimate per bin, which each event takes as it takes the randoms */
+  const int32_t T = d->histogram ? d->histogram->num_tof_bins : 0, T1 = T > 0 ? T : 1;
   pet_sss_opts so = pet_sss_opts_default();
   so.scatter_step_mm = (float)cfg->scatter_step_mm;
   so.gpu = cfg->gpu;
@@ -260,11 +293,15 @@ static pet_status estimate_scatter(const pet_config *cfg, const pet_job_inputs *
   }
   const int64_t b0 = in->bfirst, n = in->bcount;
   pet_sss_info info;
+  float *counts = NULL, *owned = NULL;
+  PET_TRY(pet_comm_agree(comm, scatter_counts(in, d, o, &counts, &owned)));
   const bool was = pet_error_set_print(false); /* printed once, below */
-  pet_status st = pet_scatter_estimate(in->scanner, in->layout, x, in->mu, &so, b0, n, d->histogram->data + b0 * T1,
+  /* list-mode: every rank holds every bin (and all counts): its tail sums are already whole */
+  pet_status st = pet_scatter_estimate(in->scanner, in->layout, x, in->mu, &so, b0, n, counts + b0 * T1,
                                        in->randoms ? in->randoms + b0 : NULL, in->norm ? in->norm + b0 : NULL,
-                                       in->mu_int + b0, o->reducer, scat + b0 * T1, &info);
+                                       in->mu_int + b0, d->histogram ? o->reducer : NULL, scat + b0 * T1, &info);
   pet_error_set_print(was);
+  free(owned);
   if (st != PET_OK) st = PET_ERROR(st, "field \"scatter\" = \"estimate\": %s", pet_last_error());
   PET_TRY(pet_comm_agree(comm, st));
   for (int64_t i = b0; i < b0 + n; ++i) {
@@ -291,7 +328,7 @@ static pet_status osem_with_scatter(const pet_config *cfg, const pet_job_inputs 
                                     const pet_job_hooks *hooks, pet_job_result *res)
 {
   if (!in->scatter_estimate) return pet_osem_run(d, o, sens, x);
-  const int32_t T = d->histogram->num_tof_bins, T1 = T > 0 ? T : 1;
+  const int32_t T = d->histogram ? d->histogram->num_tof_bins : 0, T1 = T > 0 ? T : 1;
   const int64_t nb = in->layout->num_bins;
   const int32_t N = o->iterations, K = cfg->scatter_iterations;
   pet_status st = PET_OK;
@@ -325,8 +362,9 @@ static pet_status osem_with_scatter(const pet_config *cfg, const pet_job_inputs 
   }
   if (!estimated) /* iterations == scatter_iterations == ... : the final estimate for the output */
     PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, comm, hooks, it, add, scat), out);
-  /* the whole estimate on every rank (each computed its bins; the others are 0) */
-  if (o->reducer && o->reducer->size > 1)
+  /* the whole estimate on every rank (each computed its bins; the others are 0; list-mode
+   * ranks computed every bin) */
+  if (d->histogram && o->reducer && o->reducer->size > 1)
     PET_TRY_GOTO(st, o->reducer->allreduce_sum(o->reducer->ctx, scat, nb * T1, PET_HOST), out);
   res->scatter = scat;
   res->scatter_num_bins = nb;
@@ -571,14 +609,14 @@ pet_status pet_job_scatter(const pet_config *cfg, const pet_job_opts *opts, pet_
     o.reducer = &red;
   }
   {
-    const int32_t T = d.histogram->num_tof_bins, T1 = T > 0 ? T : 1;
+    const int32_t T = d.histogram ? d.histogram->num_tof_bins : 0, T1 = T > 0 ? T : 1;
     const int64_t nb = in.layout->num_bins;
     add = calloc((size_t)(nb * T1), sizeof(float));
     scat = calloc((size_t)(nb * T1), sizeof(float));
     st = add && scat ? PET_OK : PET_ERROR(PET_ERR_NOMEM, "scatter: no memory for %lld bins x %d", (long long)nb, T1);
     PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
     PET_TRY_GOTO(st, estimate_scatter(cfg, &in, &d, &o, image, comm, hooks, 0, add, scat), out);
-    if (o.reducer && o.reducer->size > 1)
+    if (d.histogram && o.reducer && o.reducer->size > 1)
       PET_TRY_GOTO(st, o.reducer->allreduce_sum(o.reducer->ctx, scat, nb * T1, PET_HOST), out);
     res->scatter = scat;
     res->scatter_num_bins = nb;

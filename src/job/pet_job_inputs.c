@@ -507,12 +507,12 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
   in->bcount = bcount;
   in->scatter_estimate = strcmp(cfg->scatter, PET_CONFIG_SCATTER_ESTIMATE) == 0;
   if (in->scatter_estimate && need_data) {
-    AGREE_GOTO(st, in->kind == PET_KIND_HISTOGRAM
+    AGREE_GOTO(st, !in->streamed
                        ? PET_OK
                        : PET_ERROR(PET_ERR_CONFIG,
-                                   "%s: field \"scatter\" = \"estimate\" needs histogram data (the tail fit "
-                                   "reads the counts per bin); histogram the list-mode first (petrel convert) "
-                                   "or give a per-bin scatter file",
+                                   "%s: field \"scatter\" = \"estimate\" is not available with \"stream\" (the "
+                                   "tail fit bins the events in memory): read the list-mode into memory or give a "
+                                   "per-bin scatter file",
                                    cfg->data));
     AGREE_GOTO(st, cfg->attenuation_image[0]
                        ? PET_OK
