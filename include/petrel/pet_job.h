@@ -130,7 +130,8 @@ pet_status pet_job_sens(const pet_config *cfg, const pet_job_opts *opts, pet_com
  * One scatter estimate (cfg->scatter must be "estimate"; pet_scatter.h) of cfg's histogram from
  * a given emission image (host, any grid), tail-fitted to the data and its randoms, in
  * res->scatter (every bin, on every rank; res->image stays NULL). Collective on comm.
- * Errors: as pet_job_recon (list-mode data, no attenuation_image, an empty tail mask: named).
+ * List-mode (in memory): the events are binned for the tail fit and every bin is estimated.
+ * Errors: as pet_job_recon (streamed list-mode, no attenuation_image, an empty tail mask: named).
  */
 pet_status pet_job_scatter(const pet_config *cfg, const pet_job_opts *opts, pet_comm *comm,
                            const pet_job_hooks *hooks, const pet_image *image, pet_job_result *res);
