@@ -18,6 +18,7 @@ static const subcommand commands[] = {
     {"demo", pet_cli_demo, "simulate a phantom on a built-in scanner and reconstruct it (no input files)"},
     {"recon", pet_cli_recon, "OSEM reconstruction from a config file and flags (mpirun/srun for many ranks)"},
     {"sens", pet_cli_sens, "compute and save the sensitivity image alone"},
+    {"scatter", pet_cli_scatter, "estimate the scatter (single scatter simulation) of an image"},
     {"fwd", pet_cli_fwd, "forward-project an image into a histogram (CPU or --gpu)"},
     {"back", pet_cli_back, "back-project a histogram or list-mode into an image (CPU or --gpu)"},
     {"simulate", pet_cli_simulate, "write N list-mode events of a phantom to HDF5 in bounded memory (total-body)"},

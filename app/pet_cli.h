@@ -13,6 +13,7 @@ int pet_cli_demo(int argc, char **argv);
 int pet_cli_demo_dynamic(int argc, char **argv);
 int pet_cli_recon(int argc, char **argv);
 int pet_cli_sens(int argc, char **argv);
+int pet_cli_scatter(int argc, char **argv);
 int pet_cli_diff(int argc, char **argv);
 int pet_cli_fwd(int argc, char **argv);
 int pet_cli_back(int argc, char **argv);

@@ -107,6 +107,7 @@ pet_status pet_cli_check_recon_outputs(const pet_config *cfg, bool sens_only, bo
   if (cfg->output[0] || cfg->data[0]) PET_TRY(pet_cli_check_output("output", cfg->output, nifti_exts));
   if (cfg->save_sensitivity[0]) PET_TRY(pet_cli_check_output("save_sensitivity", cfg->save_sensitivity, nifti_exts));
   if (cfg->checkpoint[0]) PET_TRY(pet_cli_check_output("checkpoint", cfg->checkpoint, h5_exts));
+  if (cfg->scatter_output[0]) PET_TRY(pet_cli_check_output("scatter_output", cfg->scatter_output, h5_exts));
   if (cfg->output[0] && cfg->frames[0]) {
     /* the dynamic outputs next to the image: sidecar, TAC table and plot */
     static const char *const derived[3] = {".json", "_tac.csv", "_tac.png"};

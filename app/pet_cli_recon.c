@@ -12,6 +12,7 @@
 #include "pet_cli_signal.h"
 #include "pet_cli_util.h"
 #include "pet_comm.h"
+#include "pet_h5.h"
 #include "pet_config.h"
 #include "pet_gpu.h"
 #include "pet_job.h"
@@ -134,13 +135,14 @@ static pet_status on_iteration(void *ctx, int it, const pet_image *x)
 
 typedef struct recon_args {
   pet_config cfg;
+  char image[PET_CONFIG_PATH_MAX]; /* petrel scatter: --image */
   bool resume, resume_if_present, requeue;
   bool slab_update;
   pet_comm_backend backend;
 } recon_args;
 
 /* Parses argv into the config: --config first, then every --field value override. */
-static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
+static int parse_args(int argc, char **argv, recon_args *a, bool sens_only, bool scatter)
 {
   memset(a, 0, sizeof *a);
   pet_config_defaults(&a->cfg);
@@ -156,6 +158,10 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
     const char *arg = argv[i];
     if (!strcmp(arg, "--config")) {
       ++i;
+    } else if (scatter && !strcmp(arg, "--image") && i + 1 < argc) {
+      snprintf(a->image, sizeof a->image, "%s", argv[++i]);
+    } else if (scatter && !strcmp(arg, "--output") && i + 1 < argc) {
+      if (pet_config_set(&a->cfg, "scatter_output", argv[++i]) != PET_OK) return 2;
     } else if (!strcmp(arg, "--resume")) {
       a->resume = true;
     } else if (!strcmp(arg, "--resume-if-present")) {
@@ -202,8 +208,19 @@ static int parse_args(int argc, char **argv, recon_args *a, bool sens_only)
       if (pet_config_set(&a->cfg, pet_cli_option_alias(arg + 2), argv[i + 1]) != PET_OK) return 2;
       ++i;
     } else {
-      fprintf(stderr, "petrel %s: unknown or incomplete option '%s' (petrel %s --help)\n",
-              sens_only ? "sens" : "recon", arg, sens_only ? "sens" : "recon");
+      const char *cmd = scatter ? "scatter" : sens_only ? "sens" : "recon";
+      fprintf(stderr, "petrel %s: unknown or incomplete option '%s' (petrel %s --help)\n", cmd, arg, cmd);
+      return 2;
+    }
+  }
+  if (scatter) {
+    /* the estimate is the output: the image's "output" and iterations play no part */
+    snprintf(a->cfg.scatter, sizeof a->cfg.scatter, "%s", PET_CONFIG_SCATTER_ESTIMATE);
+    if (!a->cfg.output[0]) snprintf(a->cfg.output, sizeof a->cfg.output, "%s", "unused.nii.gz");
+    if (a->cfg.scatter_iterations > a->cfg.iterations) a->cfg.scatter_iterations = a->cfg.iterations;
+    if (!a->image[0] || !a->cfg.scatter_output[0]) {
+      fprintf(stderr, "petrel scatter: --image (the emission image, NIfTI) and --output (the estimate, .h5) are "
+                      "required\n");
       return 2;
     }
   }
@@ -246,6 +263,15 @@ static void layout_cb(void *ctx, const pet_job_layout *l)
            l->gpu ? -1LL : (long long)l->batches, l->nx, l->ny, l->nz, l->hdf5_parallel ? "parallel" : "serial");
 }
 
+static const char *scatter_help =
+    "usage: petrel scatter --config recon.json --image x.nii.gz --output scatter.h5 [--FIELD VALUE ...]\n"
+    "  One single scatter simulation (Watson) from the image and the config's attenuation_image,\n"
+    "  scaled to the data's tails (the LORs that miss the mu-map) after the randoms, written as a\n"
+    "  per-bin HDF5 file that field \"scatter\" reads back. The fields are those of petrel recon\n"
+    "  (scatter_step_mm, gpu, threads, ...); histogram data only. MPI ranks each take their bins.\n";
+
+static int run_scatter(recon_args *a, int argc, char **argv);
+
 static int run_recon(int argc, char **argv, bool sens_only)
 {
   if (pet_cli_is_help(argc, argv)) {
@@ -257,7 +283,7 @@ static int run_recon(int argc, char **argv, bool sens_only)
     return 0;
   }
   recon_args a;
-  int rc = parse_args(argc, argv, &a, sens_only);
+  int rc = parse_args(argc, argv, &a, sens_only, false);
   if (rc != 0) return rc;
   pet_config *cfg = &a.cfg;
   if (sens_only && !cfg->save_sensitivity[0]) {
@@ -313,6 +339,12 @@ static int run_recon(int argc, char **argv, bool sens_only)
   }
   PET_TRY_GOTO(st, pet_job_recon(cfg, &jo, comm, &hooks, &res), out);
   if (rank == 0) st = pet_image_write_nifti(res.image, cfg->output);
+  if (st == PET_OK && rank == 0 && cfg->scatter_output[0] && res.scatter) {
+    /* the final scatter estimate, as a per-bin file that field "scatter" reads back */
+    pet_h5_tof_info ti = {res.scatter_tof_bins, res.scatter_tof_bin_width_ps, 0};
+    st = pet_h5_write_histogram_tof(cfg->scatter_output, "", res.scatter_num_bins, &ti, res.scatter, NULL);
+    if (st == PET_OK && !cfg->quiet && !cfg->json_lines) printf("recon: wrote the scatter estimate to %s\n", cfg->scatter_output);
+  }
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   /* a finished run needs no checkpoint: remove it so a requeue does not redo the last part */
   if (rank == 0 && cfg->checkpoint[0]) remove(cfg->checkpoint);
@@ -347,6 +379,66 @@ out:
   }
   if (st == PET_ERR_CONFIG) return 2;
   return st == PET_OK ? 0 : 1;
+}
+
+static int run_scatter(recon_args *a, int argc, char **argv)
+{
+  pet_config *cfg = &a->cfg;
+  static const char *const h5[] = {".h5", ".hdf5", NULL};
+  if (pet_cli_check_output("scatter_output", cfg->scatter_output, h5) != PET_OK) return 2;
+  pet_comm *comm = NULL;
+  if (pet_comm_init(&argc, &argv, &comm) != PET_OK) return 1;
+  const int rank = pet_comm_rank(comm);
+  if (cfg->threads > 0) omp_set_num_threads(cfg->threads);
+  pet_cli_signals_poll(false);
+  recon_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.prog.quiet = cfg->quiet;
+  ctx.prog.json = cfg->json_lines;
+  ctx.prog.what = "scatter";
+  ctx.cfg = cfg;
+  ctx.rank = rank;
+  ctx.size = pet_comm_size(comm);
+  ctx.argc = argc;
+  ctx.argv = argv;
+  pet_job_hooks hooks = {&ctx, log_cb, NULL, NULL, progress_cb, NULL, NULL, NULL};
+  pet_job_result res;
+  memset(&res, 0, sizeof res);
+  pet_image *img = NULL;
+  const double t0 = pet_cli_now();
+  pet_status st = pet_image_read_nifti(&img, a->image);
+  if (st == PET_OK) st = pet_image_check_values(img, a->image, false);
+  PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+  pet_job_opts jo = pet_job_opts_default();
+  if (cfg->gpu) PET_TRY_GOTO(st, pet_comm_setup_gpu(comm, a->backend, &jo.gpu_device), out);
+  PET_TRY_GOTO(st, pet_job_scatter(cfg, &jo, comm, &hooks, img, &res), out);
+  if (rank == 0) {
+    pet_h5_tof_info ti = {res.scatter_tof_bins, res.scatter_tof_bin_width_ps, 0};
+    st = pet_h5_write_histogram_tof(cfg->scatter_output, "", res.scatter_num_bins, &ti, res.scatter, NULL);
+    if (st == PET_OK && !cfg->quiet)
+      printf("scatter: wrote %s (%lld bins%s) in %.2f s\n", cfg->scatter_output, (long long)res.scatter_num_bins,
+             res.scatter_tof_bins > 0 ? " x TOF bins" : "", pet_cli_now() - t0);
+  }
+  st = pet_comm_agree(comm, st);
+out:
+  pet_job_result_free(&res);
+  pet_image_destroy(&img);
+  pet_comm_finalize(&comm);
+  return st == PET_OK ? 0 : (st == PET_ERR_CONFIG ? 2 : 1);
+}
+
+int pet_cli_scatter(int argc, char **argv)
+{
+  if (pet_cli_is_help(argc, argv)) {
+    fputs(scatter_help, stdout);
+    return 0;
+  }
+  recon_args *a = malloc(sizeof *a);
+  if (a == NULL) return 1;
+  int rc = parse_args(argc, argv, a, false, true);
+  if (rc == 0) rc = run_scatter(a, argc, argv);
+  free(a);
+  return rc;
 }
 
 int pet_cli_recon(int argc, char **argv) { return run_recon(argc, argv, false); }

@@ -97,6 +97,9 @@ static const field fields[] = {
     NUM_FIELD("counts", F_DOUBLE, counts, 1, 1e13, false),
     NUM_FIELD("stream", F_BOOL, stream, 0, 0, false),
     NUM_FIELD("lm_window_events", F_INT64, lm_window_events, 0, 1099511627776.0, false),
+    NUM_FIELD("scatter_iterations", F_INT32, scatter_iterations, 1, 100, false),
+    NUM_FIELD("scatter_step_mm", F_DOUBLE, scatter_step_mm, 0, 1000, false),
+    PATH_FIELD(scatter_output),
 };
 #define NUM_FIELDS (sizeof fields / sizeof fields[0])
 
@@ -132,6 +135,7 @@ void pet_config_defaults(pet_config *cfg)
   cfg->epsilon = pp.epsilon;
   cfg->relaxation = 1.0;
   cfg->relaxation_eta = 0.1;
+  cfg->scatter_iterations = 3;
 }
 
 static const field *find_field(const char *key)
@@ -672,6 +676,7 @@ static pet_status resolve_relative_paths(pet_config *cfg, const pet_config *befo
   for (size_t i = 0; i < sizeof paths / sizeof paths[0]; ++i) {
     char *v = paths[i];
     if (v[0] == '\0' || v[0] == '/' || strcmp(v, old[i]) == 0) continue;
+    if (v == cfg->scatter && strcmp(v, PET_CONFIG_SCATTER_ESTIMATE) == 0) continue; /* not a path */
     char buf[PET_CONFIG_PATH_MAX];
     int n = snprintf(buf, sizeof buf, "%.*s/%s", (int)dlen, path, v);
     PET_CHECK(n > 0 && (size_t)n < sizeof buf, PET_ERR_CONFIG, "%s: path \"%s\" is too long once "
@@ -787,6 +792,19 @@ pet_status pet_config_validate(const pet_config *cfg)
             pet_prior_kind_name(cfg->prior), cfg->beta);
   PET_CHECK(!(cfg->prior == PET_PRIOR_NONE && cfg->beta > 0), PET_ERR_CONFIG,
             "config: field \"beta\" = %g, but \"prior\" is \"none\" (give \"rdp\" or \"quadratic\")", cfg->beta);
+  if (strcmp(cfg->scatter, PET_CONFIG_SCATTER_ESTIMATE) == 0) {
+    PET_CHECK(cfg->attenuation_image[0], PET_ERR_CONFIG,
+              "config: field \"scatter\" = \"estimate\" needs the mu-map: give field \"attenuation_image\" (a "
+              "mu-map in 1/mm; per-bin \"attenuation\" factors are not enough)");
+    PET_CHECK(cfg->scatter_iterations <= cfg->iterations, PET_ERR_CONFIG,
+              "config: field \"scatter_iterations\" = %d must be at most \"iterations\" = %d (the scatter is "
+              "re-estimated after each of the first scatter_iterations iterations)",
+              cfg->scatter_iterations, cfg->iterations);
+    PET_CHECK(!cfg->frames[0], PET_ERR_CONFIG,
+              "config: field \"scatter\" = \"estimate\" is not available with \"frames\" (dynamic studies)");
+  }
+  PET_CHECK(!cfg->scatter_output[0] || strcmp(cfg->scatter, PET_CONFIG_SCATTER_ESTIMATE) == 0, PET_ERR_CONFIG,
+            "config: field \"scatter_output\" needs \"scatter\": \"estimate\" (it is \"%s\")", cfg->scatter);
   const char *why;
   int nf;
   PET_CHECK(parse_frames(cfg->frames, NULL, &nf, &why), PET_ERR_CONFIG,

@@ -59,3 +59,4 @@ int64_t pet_gpu_osem_bytes_per_lor(const struct pet_osem_data *d, const struct p
 pet_status pet_gpu_time_ms(pet_status (*fn)(void *), void *ctx, float *ms) { (void)fn; (void)ctx; (void)ms; return NO_CUDA(); }
 pet_status pet_gpu_bench_atomics(float *img, int64_t nvox, int64_t n, float *ms) { (void)img; (void)nvox; (void)n; (void)ms; return NO_CUDA(); }
 pet_status pet_gpu_prior_gradient(const pet_prior_params *p, const pet_image *x, pet_image *grad) { (void)p; (void)x; (void)grad; return NO_CUDA(); }
+pet_status pet_gpu_sss_pairs(const struct pet_sss_tabs *t, const uint8_t *need, float *out) { (void)t; (void)need; (void)out; return NO_CUDA(); }

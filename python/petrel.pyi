@@ -574,7 +574,8 @@ def createOSEM(scanner: Scanner, use_gpu: bool = False, is_low_rank: bool = Fals
 
 def reconstructConfig(config: Union[_Path, dict], **overrides: Any) -> ImageOwned:
     """The reconstruction of a petrel config, the same job as `petrel recon --config`: returns
-    the image. config: a JSON config file (relative paths from its folder) or a dict of its
+    the image (with return_scatter=True: (image, scatter), the final estimate of
+    scatter="estimate" as a float32 array, or None). config: a JSON config file (relative paths from its folder) or a dict of its
     keys (relative to the working directory); overrides: config fields (iterations=2,
     use_gpu=False, image_nx=64, ...). "output" is not written. ValueError names a bad field."""
 

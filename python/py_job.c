@@ -97,11 +97,18 @@ static PyObject *reconstruct_config(PyObject *mod, PyObject *args, PyObject *kwd
     Py_DECREF(path);
     if (py_check(st) != 0) goto out;
   }
+  int want_scatter = 0;
   if (kwds) {
     PyObject *key, *value;
     Py_ssize_t pos = 0;
-    while (PyDict_Next(kwds, &pos, &key, &value))
+    while (PyDict_Next(kwds, &pos, &key, &value)) {
+      if (PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, "return_scatter") == 0) {
+        want_scatter = PyObject_IsTrue(value);
+        if (want_scatter < 0) goto out;
+        continue;
+      }
       if (apply_override(cfg, key, value) != 0) goto out;
+    }
   }
   /* the image is returned, not written: "output" need not be given */
   {
@@ -131,6 +138,34 @@ static PyObject *reconstruct_config(PyObject *mod, PyObject *args, PyObject *kwd
     else
       Py_CLEAR(result);
   }
+  if (result && want_scatter) {
+    /* (image, scatter): the final estimate as a float32 numpy array, (num_bins,) or
+     * (num_bins, num_tof_bins); None without field scatter = "estimate" */
+    PyObject *arr = Py_None;
+    Py_INCREF(arr);
+    if (res.scatter) {
+      Py_DECREF(arr);
+      arr = NULL;
+      const int64_t T1 = res.scatter_tof_bins > 0 ? res.scatter_tof_bins : 1;
+      PyObject *np = PyImport_ImportModule("numpy");
+      PyObject *ba = PyByteArray_FromStringAndSize((const char *)res.scatter,
+                                                   (Py_ssize_t)(res.scatter_num_bins * T1 * (int64_t)sizeof(float)));
+      PyObject *flat = np && ba ? PyObject_CallMethod(np, "frombuffer", "Os", ba, "float32") : NULL;
+      if (flat && res.scatter_tof_bins > 0)
+        arr = PyObject_CallMethod(flat, "reshape", "LL", (long long)res.scatter_num_bins, (long long)T1);
+      else if (flat) {
+        arr = flat;
+        Py_INCREF(arr);
+      }
+      Py_XDECREF(flat);
+      Py_XDECREF(ba);
+      Py_XDECREF(np);
+    }
+    PyObject *tuple = arr ? PyTuple_Pack(2, result, arr) : NULL;
+    Py_XDECREF(arr);
+    Py_DECREF(result);
+    result = tuple;
+  }
   pet_job_result_free(&res);
 out:
   PyMem_Free(cfg);
@@ -146,7 +181,9 @@ static PyMethodDef reconstruct_config_def = {
     "overrides: config fields, e.g. iterations=2, subsets=4, projector=\"DD\", use_gpu=False,\n"
     "image_nx=64 (or image={\"nx\": 64, ...}). \"output\" is not written (write the returned\n"
     "image); save_sensitivity and checkpoint are. ValueError naming the field for a bad value,\n"
-    "OSError for a file that cannot be read."};
+    "OSError for a file that cannot be read. return_scatter=True: returns (image, scatter), the\n"
+    "final estimate of scatter=\"estimate\" (float32 numpy, (num_bins,) or (num_bins, T); None\n"
+    "without it)."};
 
 int py_job_init(PyObject *m)
 {

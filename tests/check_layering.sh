@@ -18,7 +18,7 @@ declare -A header_floor=(
   [pet_comm.h]=3
   [pet_nifti.h]=4 [pet_png.h]=4 [pet_yrt_io.h]=4 [pet_h5.h]=4
   [pet_osem.h]=5 [pet_plan.h]=5 [pet_recon.h]=5 [pet_dynamic.h]=5 [pet_phantom.h]=5
-  [pet_simulate.h]=5 [pet_dyn_recon.h]=5 [pet_project_batch.h]=5
+  [pet_simulate.h]=5 [pet_dyn_recon.h]=5 [pet_project_batch.h]=5 [pet_scatter.h]=5
   [pet_config.h]=6 [pet_job.h]=7 [petrel.h]=8)
 declare -A dir_floor=(
   [src/core]=0 [src/kernels]=1 [gpu]=2 [mpi]=3 [src/io]=4 [src/recon]=5 [config]=6 [src/job]=7 [app]=8

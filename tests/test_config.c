@@ -590,7 +590,7 @@ static void test_config_examples_are_valid(void **state)
 {
   (void)state;
   const char *names[] = {"minimal.json", "histogram_osem.json", "listmode_tof_dynamic_gpu.json",
-                         "sensitivity_only.json", "bsrem_rdp.json"};
+                         "sensitivity_only.json", "bsrem_rdp.json", "scatter_estimate.json"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
     char path[1024];
     /* __FILE__ is this source's absolute path in a CMake build: <root>/tests/test_config.c */

@@ -80,6 +80,13 @@ typedef struct pet_config_image {
  *                               runs instead of all at once (static reconstructions; other
  *                               data is an error); the same image
  *   lm_window_events 0 [0, 2^40] events per window when streamed (0: the library's default)
+ *   scatter "estimate"          instead of a per-bin file: single scatter simulation from the
+ *                               current image and attenuation_image (required), tail-fitted
+ *                               to the data, re-estimated after each of the first
+ *   scatter_iterations 3 [1, 100]  iterations (at most "iterations"); histograms and in-memory
+ *                               list-mode (non-TOF estimate per bin; not streamed)
+ *   scatter_step_mm 0 [0, 1000] spacing of the scatter points (0: 20 mm)
+ *   scatter_output ""           where the final scatter estimate goes (HDF5 per-bin, rank 0)
  */
 typedef struct pet_config {
   char scanner[PET_CONFIG_PATH_MAX];
@@ -123,7 +130,14 @@ typedef struct pet_config {
   double counts;
   bool stream;
   int64_t lm_window_events;
+  int32_t scatter_iterations;
+  double scatter_step_mm;
+  char scatter_output[PET_CONFIG_PATH_MAX];
 } pet_config;
+
+/* The value of field "scatter" that asks for a scatter estimate (pet_scatter.h) instead of a
+ * per-bin file. */
+#define PET_CONFIG_SCATTER_ESTIMATE "estimate"
 
 /** One time frame: [start_s, start_s + duration_s), and a factor multiplying its image. */
 typedef struct pet_frame_def {

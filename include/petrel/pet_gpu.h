@@ -45,6 +45,18 @@ pet_status pet_gpu_project_fwd(const pet_projector_params *p, const pet_lor_batc
 pet_status pet_gpu_project_back(const pet_projector_params *p, const pet_lor_batch *b,
                                 const float *proj, pet_image *img);
 
+/* ---- single scatter simulation (gpu/pet_gpu_sss.cu) ---- */
+struct pet_sss_tabs;
+/**
+ * The detector-pair sums of the SSS (pet_sss_pair, src/kernels/pet_sss_kernel.h) on the
+ * current device, one thread per sampled pair a < b with need[a * num_dets + b] != 0 (host,
+ * num_dets^2 bytes): t holds host tables (uploaded here); out (host, num_dets^2 x max(1, T)
+ * floats) gets those pairs' values (geom 1) at (a * num_dets + b) * max(1, T), the other a < b
+ * entries 0 (the rest untouched). Synchronous.
+ * Errors: PET_ERR_ARG, PET_ERR_NOMEM, PET_ERR_CUDA, PET_ERR_UNSUPPORTED (no CUDA).
+ */
+pet_status pet_gpu_sss_pairs(const struct pet_sss_tabs *t, const uint8_t *need, float *out);
+
 /* ---- device projection list (gpu/pet_gpu_projlist.cu; YRT-PET's ProjectionListDevice) ---- */
 struct pet_scanner;
 struct pet_histogram;

@@ -88,6 +88,13 @@ typedef struct pet_job_result {
   int32_t start_iteration;  /* 0-based iteration the run started at (> 0: resumed) */
   double io_s, sens_s, osem_s; /* seconds: loading the inputs, the sensitivity, the iterations */
   int64_t bytes_read;       /* of the data, by this rank */
+  /* field scatter = "estimate": the final scatter estimate of every bin (num_bins x
+   * max(1, scatter_tof_bins) floats, TOF fastest; in counts: what the additive term holds
+   * beside the randoms), on every rank; NULL otherwise. Freed by pet_job_result_free. */
+  float *scatter;
+  int64_t scatter_num_bins;
+  int32_t scatter_tof_bins;
+  float scatter_tof_bin_width_ps;
 } pet_job_result;
 
 /** The zero options: no resume, allreduce, no device. Local. */
@@ -119,7 +126,17 @@ pet_status pet_job_recon(const pet_config *cfg, const pet_job_opts *opts, pet_co
 pet_status pet_job_sens(const pet_config *cfg, const pet_job_opts *opts, pet_comm *comm,
                         const pet_job_hooks *hooks, pet_job_result *res);
 
-/** Frees res->image and zeroes res. NULL-safe. Local. */
+/**
+ * One scatter estimate (cfg->scatter must be "estimate"; pet_scatter.h) of cfg's histogram from
+ * a given emission image (host, any grid), tail-fitted to the data and its randoms, in
+ * res->scatter (every bin, on every rank; res->image stays NULL). Collective on comm.
+ * List-mode (in memory): the events are binned for the tail fit and every bin is estimated.
+ * Errors: as pet_job_recon (streamed list-mode, no attenuation_image, an empty tail mask: named).
+ */
+pet_status pet_job_scatter(const pet_config *cfg, const pet_job_opts *opts, pet_comm *comm,
+                           const pet_job_hooks *hooks, const pet_image *image, pet_job_result *res);
+
+/** Frees res->image (and res->scatter) and zeroes res. NULL-safe. Local. */
 void pet_job_result_free(pet_job_result *res);
 
 /** Where a run's checkpoint goes: cfg->checkpoint, else "<output>.ckpt.h5" ("" when neither

@@ -105,3 +105,37 @@ def test_bad_values_name_the_field(inputs):
         petrel.reconstructConfig(str(d / "missing.json"))
     with pytest.raises(TypeError):
         petrel.reconstructConfig(42)
+
+
+@requires_nifti
+def test_scatter_estimate_from_python_equals_petrel_recon(inputs):
+    """scatter="estimate" (a mu-map, the tail fit to the prompts): reconstructConfig returns the
+    image and the final estimate; petrel recon writes the same image and the estimate."""
+    d, cfg = inputs
+    mu = petrel.ImageOwned(GRID)
+    mu.allocate()
+    a = np.asarray(mu)
+    nz, ny, nx = a.shape
+    y, x = np.mgrid[0:ny, 0:nx]
+    xs = (x - (nx - 1) / 2) * GRID.length_x / nx
+    ys = (y - (ny - 1) / 2) * GRID.length_y / ny
+    a[:] = np.where(xs**2 + ys**2 < 30.0**2, 0.0096, 0.0).astype(np.float32)[None, :, :]
+    mu.writeToFile(str(d / "mu.nii"))
+    sc = dict(cfg, attenuation_image="mu.nii", scatter="estimate", scatter_iterations=1,
+              iterations=2, output="cli_sss.nii", scatter_output="cli_sss_scatter.h5")
+    (d / "sss.json").write_text(json.dumps(sc))
+    exe = petrel_exe()
+    if not os.path.exists(exe):
+        pytest.skip(f"petrel executable not found at {exe} (set PETREL_EXE)")
+    r = subprocess.run([exe, "recon", "--config", "sss.json"], cwd=d, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (d / "cli_sss_scatter.h5").exists()
+    img, est = petrel.reconstructConfig(str(d / "sss.json"), return_scatter=True)
+    same(img, petrel.ImageOwned(str(d / "cli_sss.nii")))
+    assert est.dtype == np.float32 and est.ndim == 1
+    assert np.all(np.isfinite(est)) and float(est.min()) >= 0.0
+    # without the estimate there is none
+    assert petrel.reconstructConfig(str(d / "recon.json"), iterations=1, return_scatter=True)[1] is None
+    with pytest.raises(ValueError, match="scatter_iterations"):
+        petrel.reconstructConfig(str(d / "sss.json"), scatter_iterations=3)

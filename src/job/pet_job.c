@@ -3,6 +3,7 @@
 #include "pet_job.h"
 
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "pet_h5.h"
 #include "pet_job_inputs.h"
 #include "pet_nifti.h"
+#include "pet_scatter.h"
 #include "pet_sens_sym.h"
 
 pet_job_opts pet_job_opts_default(void)
@@ -28,6 +30,7 @@ void pet_job_result_free(pet_job_result *res)
 {
   if (res == NULL) return;
   pet_image_destroy(&res->image);
+  free(res->scatter);
   memset(res, 0, sizeof *res);
 }
 
@@ -241,6 +244,145 @@ static pet_status on_iteration(void *ctx, int it, const pet_image *x)
   return PET_OK;
 }
 
+/* --- scatter estimation (field scatter = "estimate") -------------------------------------- */
+
+/* One SSS estimate from x into add (this rank's bins): randoms + scale n sss, per TOF bin
+ * (randoms spread evenly) for a TOF histogram; the tail fit's sums over the ranks. */
+/* The counts per bin the tail fit reads: the histogram's, or for list-mode the events binned
+ * (each rank its events, summed over the ranks: every rank then holds all bins' counts). */
+static pet_status scatter_counts(const pet_job_inputs *in, const pet_osem_data *d, const pet_osem_opts *o,
+                                 float **counts, float **owned)
+{
+  *owned = NULL;
+  if (d->histogram) {
+    *counts = d->histogram->data;
+    return PET_OK;
+  }
+  const int64_t nb = in->layout->num_bins;
+  float *c = calloc((size_t)nb, sizeof(float));
+  PET_CHECK(c != NULL, PET_ERR_NOMEM, "scatter: no memory for the counts of %lld bins", (long long)nb);
+  const pet_listmode *lm = d->listmode;
+  const bool was = pet_error_set_print(false); /* pairs without a bin (another rank's zeros) are skipped */
+  for (int64_t e = 0; lm && e < lm->num_events; ++e) {
+    int64_t bin;
+    if (lm->d1[e] == lm->d2[e]) continue;
+    if (pet_histo_dets_to_bin(in->layout, (int32_t)lm->d1[e], (int32_t)lm->d2[e], &bin) == PET_OK) c[bin] += 1.0f;
+  }
+  pet_error_clear();
+  pet_error_set_print(was);
+  pet_status st = PET_OK;
+  if (o->reducer && o->reducer->size > 1) st = o->reducer->allreduce_sum(o->reducer->ctx, c, nb, PET_HOST);
+  if (st != PET_OK) {
+    free(c);
+    return st;
+  }
+  *counts = *owned = c;
+  return PET_OK;
+}
+
+static pet_status estimate_scatter(const pet_config *cfg, const pet_job_inputs *in, const pet_osem_data *d,
+                                   const pet_osem_opts *o, const pet_image *x, pet_comm *comm,
+                                   const pet_job_hooks *hooks, int it, float *add, float *scat)
+{
+  /* list-mode: a non-TOF estimate per bin, which each event takes as it takes the randoms */
+  const int32_t T = d->histogram ? d->histogram->num_tof_bins : 0, T1 = T > 0 ? T : 1;
+  pet_sss_opts so = pet_sss_opts_default();
+  so.scatter_step_mm = (float)cfg->scatter_step_mm;
+  so.gpu = cfg->gpu;
+  if (T > 0) {
+    PET_CHECK(in->scanner->params.tof_fwhm_ps > 0.0f, PET_ERR_CONFIG,
+              "field \"scatter\" = \"estimate\": the data is a TOF histogram but the scanner (%s) has no TOF "
+              "resolution (tofResolution_ps)", in->scanner->params.name);
+    so.num_tof_bins = T;
+    so.tof_bin_width_ps = d->histogram->tof_bin_width_ps;
+    so.tof_fwhm_ps = in->scanner->params.tof_fwhm_ps;
+  }
+  const int64_t b0 = in->bfirst, n = in->bcount;
+  pet_sss_info info;
+  float *counts = NULL, *owned = NULL;
+  PET_TRY(pet_comm_agree(comm, scatter_counts(in, d, o, &counts, &owned)));
+  const bool was = pet_error_set_print(false); /* printed once, below */
+  /* list-mode: every rank holds every bin (and all counts): its tail sums are already whole */
+  pet_status st = pet_scatter_estimate(in->scanner, in->layout, x, in->mu, &so, b0, n, counts + b0 * T1,
+                                       in->randoms ? in->randoms + b0 : NULL, in->norm ? in->norm + b0 : NULL,
+                                       in->mu_int + b0, d->histogram ? o->reducer : NULL, scat + b0 * T1, &info);
+  pet_error_set_print(was);
+  free(owned);
+  if (st != PET_OK) st = PET_ERROR(st, "field \"scatter\" = \"estimate\": %s", pet_last_error());
+  PET_TRY(pet_comm_agree(comm, st));
+  for (int64_t i = b0; i < b0 + n; ++i) {
+    float r = in->randoms ? in->randoms[i] / (float)T1 : 0.0f;
+    for (int32_t t = 0; t < T1; ++t) add[i * T1 + t] = r + scat[i * T1 + t];
+  }
+  char when[64] = "from the given image";
+  if (it > 0) snprintf(when, sizeof when, "after iteration %d", it);
+  pet_job_log(hooks, comm, PET_JOB_INFO,
+              "scatter estimate %s: scale %.4g from %lld tail bins; %lld scatter points, %lld "
+              "detector samples (every %d-th crystal, %d rings), window [%g, %g] keV, FWHM %g keV%s; %.2f s",
+              when, info.scale, (long long)info.tail_bins, (long long)info.scatter_points,
+              (long long)info.det_samples, info.det_step, info.ring_samples, (double)info.lld_kev,
+              (double)info.uld_kev, (double)info.fwhm_kev, T > 0 ? ", TOF" : "", info.seconds);
+  return PET_OK;
+}
+
+/* OSEM with the scatter re-estimated after each of the first scatter_iterations iterations
+ * (from the current image): the iterations run in pieces through pet_osem_run's start
+ * iteration, each piece with the additive term of the latest estimate (the first with the
+ * randoms alone). A resumed run estimates once from the checkpoint's image first. */
+static pet_status osem_with_scatter(const pet_config *cfg, const pet_job_inputs *in, const pet_osem_data *d,
+                                    const pet_osem_opts *o, pet_image *const *sens, pet_image *x, pet_comm *comm,
+                                    const pet_job_hooks *hooks, pet_job_result *res)
+{
+  if (!in->scatter_estimate) return pet_osem_run(d, o, sens, x);
+  const int32_t T = d->histogram ? d->histogram->num_tof_bins : 0, T1 = T > 0 ? T : 1;
+  const int64_t nb = in->layout->num_bins;
+  const int32_t N = o->iterations, K = cfg->scatter_iterations;
+  pet_status st = PET_OK;
+  float *add = calloc((size_t)(nb * T1), sizeof(float)), *scat = calloc((size_t)(nb * T1), sizeof(float));
+  PET_CHECK_GOTO(st, add && scat, PET_ERR_NOMEM, out, "scatter: no memory for %lld bins x %d", (long long)nb, T1);
+  for (int64_t i = in->bfirst; i < in->bfirst + in->bcount; ++i) {
+    float r = in->randoms ? in->randoms[i] / (float)T1 : 0.0f;
+    for (int32_t t = 0; t < T1; ++t) add[i * T1 + t] = r;
+  }
+  pet_osem_data dd = *d;
+  dd.add = add;
+  dd.add_per_tof_bin = T > 0;
+  int32_t it = o->start_iteration;
+  bool estimated = false;
+  if (it > 0) {
+    PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, comm, hooks, it, add, scat), out);
+    estimated = true;
+  }
+  while (it < N) {
+    pet_osem_opts oo = *o;
+    oo.start_iteration = it;
+    oo.start_subset = it == o->start_iteration ? o->start_subset : 0;
+    oo.iterations = it < K ? it + 1 : N;
+    st = pet_osem_run(&dd, &oo, sens, x);
+    PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+    it = oo.iterations;
+    if (it <= K && it < N) {
+      PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, comm, hooks, it, add, scat), out);
+      estimated = true;
+    }
+  }
+  if (!estimated) /* iterations == scatter_iterations == ... : the final estimate for the output */
+    PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, comm, hooks, it, add, scat), out);
+  /* the whole estimate on every rank (each computed its bins; the others are 0; list-mode
+   * ranks computed every bin) */
+  if (d->histogram && o->reducer && o->reducer->size > 1)
+    PET_TRY_GOTO(st, o->reducer->allreduce_sum(o->reducer->ctx, scat, nb * T1, PET_HOST), out);
+  res->scatter = scat;
+  res->scatter_num_bins = nb;
+  res->scatter_tof_bins = T;
+  res->scatter_tof_bin_width_ps = T > 0 ? d->histogram->tof_bin_width_ps : 0.0f;
+  scat = NULL;
+out:
+  free(add);
+  free(scat);
+  return st;
+}
+
 /* --- the job ------------------------------------------------------------------------------ */
 
 /* The work split for the layout line: nodes and GPUs in use (collective). */
@@ -435,7 +577,7 @@ static pet_status run_job(const pet_config *cfg, const pet_job_opts *opts_in, pe
   o.on_interrupt = on_interrupt;
   res->start_iteration = o.start_iteration;
   const double t_osem0 = now_s();
-  st = pet_osem_run(&d, &o, sens, x);
+  st = osem_with_scatter(cfg, &in, &d, &o, sens, x, comm, hooks, res);
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
   res->osem_s = now_s() - t_osem0;
 done:
@@ -444,6 +586,53 @@ done:
 out:
   free_sens(sens, nsens);
   pet_image_destroy(&x);
+  pet_job_free_inputs(&in);
+  return st;
+}
+
+pet_status pet_job_scatter(const pet_config *cfg, const pet_job_opts *opts, pet_comm *comm,
+                           const pet_job_hooks *hooks, const pet_image *image, pet_job_result *res)
+{
+  (void)opts;
+  PET_CHECK(cfg != NULL && res != NULL && image != NULL, PET_ERR_ARG, "pet_job_scatter: NULL config, image or result");
+  PET_CHECK(strcmp(cfg->scatter, PET_CONFIG_SCATTER_ESTIMATE) == 0, PET_ERR_CONFIG,
+            "pet_job_scatter: field \"scatter\" must be \"estimate\" (it is \"%s\")", cfg->scatter);
+  memset(res, 0, sizeof *res);
+  PET_TRY(pet_image_require(image, PET_HOST));
+  const double t0 = now_s();
+  pet_job_inputs in;
+  float *add = NULL, *scat = NULL;
+  pet_status st = pet_job_load_inputs(cfg, comm, true, hooks, &in);
+  PET_TRY(pet_comm_agree(comm, st));
+  res->io_s = now_s() - t0;
+  pet_osem_data d;
+  pet_job_osem_data(&in, &d);
+  pet_osem_opts o;
+  PET_TRY_GOTO(st, pet_comm_agree(comm, pet_job_osem_opts(cfg, in.scanner, &o)), out);
+  pet_reducer red;
+  if (comm) {
+    red = pet_comm_reducer(comm);
+    o.reducer = &red;
+  }
+  {
+    const int32_t T = d.histogram ? d.histogram->num_tof_bins : 0, T1 = T > 0 ? T : 1;
+    const int64_t nb = in.layout->num_bins;
+    add = calloc((size_t)(nb * T1), sizeof(float));
+    scat = calloc((size_t)(nb * T1), sizeof(float));
+    st = add && scat ? PET_OK : PET_ERROR(PET_ERR_NOMEM, "scatter: no memory for %lld bins x %d", (long long)nb, T1);
+    PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
+    PET_TRY_GOTO(st, estimate_scatter(cfg, &in, &d, &o, image, comm, hooks, 0, add, scat), out);
+    if (d.histogram && o.reducer && o.reducer->size > 1)
+      PET_TRY_GOTO(st, o.reducer->allreduce_sum(o.reducer->ctx, scat, nb * T1, PET_HOST), out);
+    res->scatter = scat;
+    res->scatter_num_bins = nb;
+    res->scatter_tof_bins = T;
+    res->scatter_tof_bin_width_ps = T > 0 ? d.histogram->tof_bin_width_ps : 0.0f;
+    scat = NULL;
+  }
+out:
+  free(add);
+  free(scat);
   pet_job_free_inputs(&in);
   return st;
 }

@@ -226,11 +226,12 @@ static pet_status load_per_bin(pet_comm *comm, const char *path, const char *nam
 }
 
 /* m *= exp(-A mu) over this rank's bins. */
-static pet_status attenuation_from_image(const pet_job_inputs *in, const char *path, const pet_config *cfg,
+static pet_status attenuation_from_image(pet_job_inputs *in, const char *path, const pet_config *cfg,
                                          int64_t first, int64_t count, float *mult)
 {
   pet_image *mu = NULL;
   PET_TRY(pet_image_read_nifti(&mu, path));
+  const bool keep = in->scatter_estimate; /* the SSS needs the mu-map and the line integrals */
   pet_status st = pet_image_check_mu(mu, path);
   if (st != PET_OK) {
     pet_image_destroy(&mu);
@@ -248,6 +249,11 @@ static pet_status attenuation_from_image(const pet_job_inputs *in, const char *p
     int64_t cnt = first + count - k0 < cap ? first + count - k0 : cap;
     PET_TRY_GOTO(st, pet_histo_project_fwd_cpu(in->layout, in->scanner, &pp, mu, k0, cnt, proj), out);
     for (int64_t i = 0; i < cnt; ++i) mult[k0 + i] *= expf(-proj[i]);
+    if (keep) memcpy(in->mu_int + k0, proj, (size_t)cnt * sizeof(float));
+  }
+  if (keep) {
+    in->mu = mu;
+    mu = NULL;
   }
 out:
   free(proj);
@@ -497,8 +503,33 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
         AGREE_GOTO(st, pet_histo_layout_check_array(in->layout, sizeof(float), what));
       }
   }
+  in->bfirst = bfirst;
+  in->bcount = bcount;
+  in->scatter_estimate = strcmp(cfg->scatter, PET_CONFIG_SCATTER_ESTIMATE) == 0;
+  if (in->scatter_estimate && need_data) {
+    AGREE_GOTO(st, !in->streamed
+                       ? PET_OK
+                       : PET_ERROR(PET_ERR_CONFIG,
+                                   "%s: field \"scatter\" = \"estimate\" is not available with \"stream\" (the "
+                                   "tail fit bins the events in memory): read the list-mode into memory or give a "
+                                   "per-bin scatter file",
+                                   cfg->data));
+    AGREE_GOTO(st, cfg->attenuation_image[0]
+                       ? PET_OK
+                       : PET_ERROR(PET_ERR_CONFIG, "field \"scatter\" = \"estimate\" needs field "
+                                   "\"attenuation_image\" (the mu-map)"));
+    in->mu_int = calloc((size_t)nb, sizeof(float));
+    AGREE_GOTO(st, in->mu_int ? PET_OK : PET_ERROR(PET_ERR_NOMEM, "scatter: no memory for %lld bins", (long long)nb));
+  } else {
+    in->scatter_estimate = false; /* a sensitivity-only run needs no scatter */
+  }
   PET_TRY_GOTO(st, load_per_bin(comm, cfg->normalisation, "normalisation", nb, bfirst, bcount, 1.0f, &in->mult),
                fail);
+  if (in->scatter_estimate && in->mult) {
+    in->norm = malloc((size_t)nb * sizeof(float));
+    AGREE_GOTO(st, in->norm ? PET_OK : PET_ERROR(PET_ERR_NOMEM, "scatter: no memory for %lld bins", (long long)nb));
+    memcpy(in->norm, in->mult, (size_t)nb * sizeof(float));
+  }
   float *att = NULL;
   PET_TRY_GOTO(st, load_per_bin(comm, cfg->attenuation, "attenuation", nb, bfirst, bcount, 1.0f, &att), fail);
   if (att) {
@@ -523,8 +554,14 @@ static pet_status load_inputs(const pet_config *cfg, pet_comm *comm, bool need_d
     AGREE_GOTO(st, st);
   }
   PET_TRY_GOTO(st, load_per_bin(comm, cfg->randoms, "randoms", nb, bfirst, bcount, 0.0f, &in->add), fail);
+  if (in->scatter_estimate && in->add) {
+    in->randoms = malloc((size_t)nb * sizeof(float));
+    AGREE_GOTO(st, in->randoms ? PET_OK : PET_ERROR(PET_ERR_NOMEM, "scatter: no memory for %lld bins", (long long)nb));
+    memcpy(in->randoms, in->add, (size_t)nb * sizeof(float));
+  }
   float *sc = NULL;
-  PET_TRY_GOTO(st, load_per_bin(comm, cfg->scatter, "scatter", nb, bfirst, bcount, 0.0f, &sc), fail);
+  if (strcmp(cfg->scatter, PET_CONFIG_SCATTER_ESTIMATE) != 0)
+    PET_TRY_GOTO(st, load_per_bin(comm, cfg->scatter, "scatter", nb, bfirst, bcount, 0.0f, &sc), fail);
   if (sc) {
     if (in->add) {
       for (int64_t i = 0; i < nb; ++i) in->add[i] += sc[i];
@@ -547,6 +584,10 @@ void pet_job_free_inputs(pet_job_inputs *in)
   pet_listmode_destroy(&in->listmode);
   free(in->mult);
   free(in->add);
+  free(in->norm);
+  free(in->randoms);
+  free(in->mu_int);
+  pet_image_destroy(&in->mu);
   pet_histo_layout_destroy(&in->layout);
   pet_scanner_destroy(&in->scanner);
   memset(in, 0, sizeof *in);

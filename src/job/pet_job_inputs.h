@@ -35,6 +35,13 @@ typedef struct pet_job_inputs {
   uint64_t data_checksum;   /* of the data file's bytes (rank 0's view, shared) */
   uint64_t scanner_checksum; /* of the scanner JSON's bytes and the detector LUT */
   int64_t bytes_read;       /* what this rank read of the data */
+  int64_t bfirst, bcount;   /* this rank's bins of a histogram (all bins for list-mode) */
+  /* field scatter = "estimate" (pet_scatter.h): the mu-map, and per bin (this rank's share,
+   * at the bins' global indices) the normalisation alone (NULL = 1), the randoms alone (NULL =
+   * 0) and the mu line integrals; add then holds the randoms until the first estimate */
+  bool scatter_estimate;
+  pet_image *mu;
+  float *norm, *randoms, *mu_int;
 } pet_job_inputs;
 
 /** The default image grid of a scanner: 1.4 x radius transaxially with crystal-sized voxels,
