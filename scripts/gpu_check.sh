@@ -25,16 +25,16 @@ for np in 1 2 4; do
   grep -E "gpu == cpu" "$OUT/mpi_osem_np$np.log"
 done
 echo "== gpu tests (verbose)"
-for t in test_gpu_projector test_gpu_osem; do
+for t in test_gpu_projector test_gpu_osem test_gpu_scatter; do
   ./$B/tests/$t > "$OUT/$t.log" 2>&1
   echo "$t: rc=$? $(grep -E 'PASSED|FAILED' "$OUT/$t.log" | tail -2 | tr '\n' ' ')"
-  grep -E "rel|worst|seed" "$OUT/$t.log" | head -40
+  grep -E "rel|worst|seed|cpu - gpu" "$OUT/$t.log" | head -40
 done
 echo "== python gpu tests"
 grep -E "passed|failed|skipped" "$OUT/ctest.log" | grep -iv "tests passed" | tail -3
 PYTHONPATH=$B/python "$PY" -m pytest -q python/tests -k "gpu or device or torch or seed" 2>&1 | tail -3
 echo "== compute-sanitizer memcheck"
-for t in test_gpu_projector test_gpu_osem; do
+for t in test_gpu_projector test_gpu_osem test_gpu_scatter; do
   timeout "${MEMCHECK_TIMEOUT:-240}" compute-sanitizer --tool memcheck ./$B/tests/$t > "$OUT/memcheck_$t.log" 2>&1
   echo "$t: $(grep -E 'ERROR SUMMARY' "$OUT/memcheck_$t.log")"
   grep -E "Invalid|out of bounds|Address" "$OUT/memcheck_$t.log" | head -5
@@ -42,6 +42,10 @@ done
 echo "== benchmarks"
 ./$B/bench/bench_gpu | tee "$OUT/bench_gpu.jsonl"
 ./$B/bench/bench_nccl | tee "$OUT/bench_nccl.jsonl"
+echo "== scatter estimate (SSS), clinical geometry: host, then the pair sums on the GPU"
+timeout 300 ./$B/bench/bench_scatter | tee "$OUT/bench_scatter.jsonl"
+timeout 300 ./$B/bench/bench_scatter --gpu | tee -a "$OUT/bench_scatter.jsonl"
+timeout 300 ./$B/bench/bench_scatter --gpu --tof-bins 13 | tee -a "$OUT/bench_scatter.jsonl"
 PYTHONPATH=$B/python "$PY" -c "
 import petrel as p
 im = p.ImageOwned(p.ImageParams(150, 150, 24, 600.0, 600.0, 97.68)); im.allocate(); im.setValue(1.0)

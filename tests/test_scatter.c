@@ -335,6 +335,70 @@ static void test_tof_bins_sum_to_non_tof(void **state)
   fixture_free(&f);
 }
 
+/* (d') the TOF offsets have the projector's sign: with the activity on one side of the cylinder
+ * (x > 20 mm), the TOF-weighted mean bin of a LOR's scatter lies on the same side of the LOR's
+ * centre as that of its trues (the TOF-bin projection of the same image) */
+static void test_tof_offsets_follow_the_activity(void **state)
+{
+  (void)state;
+  fixture f;
+  fixture_make(&f, CYL_R);
+  const pet_image_params *g = &f.lam->params;
+  for (int32_t k = 0; k < g->nz; ++k)
+    for (int32_t j = 0; j < g->ny; ++j)
+      for (int32_t i = 0; i < g->nx; ++i) {
+        double x = ((double)i - 0.5 * (g->nx - 1)) * pet_image_vx(g);
+        if (x < 20.0) f.lam->data[((int64_t)k * g->ny + j) * g->nx + i] = 0.0f;
+      }
+  const int32_t T = 15, dpr = f.s->params.dets_per_ring;
+  enum { NB = 64 };
+  int64_t bins[NB];
+  int nb = 0;
+  for (int i = 0; i < NB; ++i) {
+    int32_t c1 = (i * 4) % dpr, c2 = (c1 + dpr / 2 + (i % 5) * 3) % dpr;
+    if (pet_histo_dets_to_bin(f.L, c1, c2, &bins[nb]) == PET_OK) ++nb;
+  }
+  assert_true(nb > 32);
+  /* ring 0's pairs are the first z-bin: one estimate of that z-bin */
+  const int64_t per_z = f.L->num_phi * f.L->num_r;
+  for (int i = 0; i < nb; ++i) assert_true(bins[i] < per_z);
+  float *sss = malloc((size_t)(per_z * T) * sizeof(float));
+  assert_non_null(sss);
+  pet_projector_params pp = pet_projector_params_default();
+  pp.num_tof_bins = T;
+  pp.tof_bin_width_ps = 200.0f;
+  pp.tof_fwhm_ps = 300.0f;
+  pet_sss_opts o = test_opts();
+  o.num_tof_bins = T;
+  o.tof_bin_width_ps = 200.0f;
+  o.tof_fwhm_ps = 300.0f;
+  assert_int_equal(pet_sss_simulate(f.s, f.L, f.lam, f.mu, &o, 0, per_z, sss, NULL), PET_OK);
+  int agree = 0, decided = 0;
+  for (int i = 0; i < nb; ++i) {
+    float tr[15];
+    const float *sc = sss + bins[i] * T;
+    assert_int_equal(pet_histo_project_fwd_cpu(f.L, f.s, &pp, f.lam, bins[i], 1, tr), PET_OK);
+    double mt = 0.0, wt = 0.0, ms = 0.0, ws = 0.0;
+    for (int t = 0; t < T; ++t) {
+      mt += t * (double)tr[t];
+      wt += tr[t];
+      ms += t * (double)sc[t];
+      ws += sc[t];
+    }
+    if (!(wt > 0.0 && ws > 0.0)) continue;
+    mt = mt / wt - 0.5 * (T - 1);
+    ms = ms / ws - 0.5 * (T - 1);
+    if (fabs(mt) < 1.0) continue; /* the trues near the LOR's centre: no side to agree on */
+    ++decided;
+    agree += (mt > 0) == (ms > 0);
+  }
+  printf("TOF side of the scatter == side of the trues in %d of %d LORs\n", agree, decided);
+  assert_true(decided >= 10);
+  assert_int_equal(agree, decided);
+  free(sss);
+  fixture_free(&f);
+}
+
 /* (f) bad inputs */
 static void test_bad_inputs(void **state)
 {
@@ -565,6 +629,7 @@ int main(void)
       cmocka_unit_test(test_sss_matches_brute_force),
       cmocka_unit_test(test_tail_fit_recovers_scale),
       cmocka_unit_test(test_tof_bins_sum_to_non_tof),
+      cmocka_unit_test(test_tof_offsets_follow_the_activity),
       cmocka_unit_test(test_bad_inputs),
       cmocka_unit_test(test_recon_with_estimate_removes_bias),
       cmocka_unit_test(test_tof_recon_with_estimate_removes_bias),

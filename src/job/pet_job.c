@@ -190,7 +190,14 @@ typedef struct job_ctx {
 static void subset_cb(void *ctx, const pet_osem_progress *p)
 {
   job_ctx *c = ctx;
-  if (c->rank == 0 && c->hooks && c->hooks->on_subset) c->hooks->on_subset(c->hooks->ctx, p);
+  if (!(c->rank == 0 && c->hooks && c->hooks->on_subset)) return;
+  pet_osem_progress q = *p;
+  if (c->in && c->in->scatter_estimate && q.num_iterations < c->cfg->iterations) {
+    /* a piece of the iterations between two scatter estimates: report the whole run */
+    q.eta += (double)(c->cfg->iterations - q.num_iterations) * q.seconds * (double)q.num_subsets;
+    q.num_iterations = c->cfg->iterations;
+  }
+  c->hooks->on_subset(c->hooks->ctx, &q);
 }
 
 /* Every rank must stop at the same subset: agree on the wish. */
