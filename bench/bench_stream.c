@@ -17,7 +17,7 @@
  *
  * --sort runs each mode once per value of PET_GPU_LM_SORT (GPU list-mode batches: 0 in file
  * order, 1 sorted into spatially coherent order on the device, 2 sorted but run in file order:
- * the sort's cost alone); each JSON line says its "sort" (-1: the variable unset) and the key's
+ * the sort's cost alone); each JSON line says its "sort" (-1: the variable unset, i.e. the default, 1) and the key's
  * slab and tile (PET_GPU_LM_SORT_SLAB, PET_GPU_LM_SORT_TILE: slices, voxels; 8 each by default).
  *
  * The total-body scanner has 1.04e11 LORs: its sensitivity is not computed here (hours); the
