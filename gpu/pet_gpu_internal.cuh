@@ -139,4 +139,28 @@ pet_status pet_gpu_launch_prior_grad(cudaStream_t st, const pet_prior_params *p,
 pet_status pet_gpu_launch_map_update(cudaStream_t st, const pet_map_step *step, int64_t n, float *x,
                                      const float *back, const float *grad, const float *sens, float scale, float thr);
 
+/* LOR k of a batch (endpoints, and the crystal normals when orient is not NULL) from the LUT
+ * rows of detectors d1, d2: the one place the batch layout (6 floats a LOR) is written. */
+__device__ __forceinline__ void pet_gpu_put_lor(const float *__restrict__ lut, int64_t d1, int64_t d2,
+                                                int64_t k, float *lor, float *orient)
+{
+  const float *a = lut + 6 * d1, *c = lut + 6 * d2;
+  float *o = lor + 6 * k;
+  o[0] = __ldg(a + 0);
+  o[1] = __ldg(a + 1);
+  o[2] = __ldg(a + 2);
+  o[3] = __ldg(c + 0);
+  o[4] = __ldg(c + 1);
+  o[5] = __ldg(c + 2);
+  if (orient) {
+    float *n = orient + 6 * k;
+    n[0] = __ldg(a + 3);
+    n[1] = __ldg(a + 4);
+    n[2] = __ldg(a + 5);
+    n[3] = __ldg(c + 3);
+    n[4] = __ldg(c + 4);
+    n[5] = __ldg(c + 5);
+  }
+}
+
 #endif /* PET_GPU_INTERNAL_CUH */

@@ -48,23 +48,7 @@ lm_sort_gather_kernel(const float *__restrict__ lut, const uint32_t *__restrict_
   const int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (k >= n) return;
   const int64_t j = perm ? (int64_t)__ldg(perm + k) : k;
-  const float *e1 = lut + 6 * (int64_t)__ldg(d1 + j), *e2 = lut + 6 * (int64_t)__ldg(d2 + j);
-  float *o = lor + 6 * k;
-  o[0] = __ldg(e1 + 0);
-  o[1] = __ldg(e1 + 1);
-  o[2] = __ldg(e1 + 2);
-  o[3] = __ldg(e2 + 0);
-  o[4] = __ldg(e2 + 1);
-  o[5] = __ldg(e2 + 2);
-  if (orient) {
-    float *q = orient + 6 * k;
-    q[0] = __ldg(e1 + 3);
-    q[1] = __ldg(e1 + 4);
-    q[2] = __ldg(e1 + 5);
-    q[3] = __ldg(e2 + 3);
-    q[4] = __ldg(e2 + 4);
-    q[5] = __ldg(e2 + 5);
-  }
+  pet_gpu_put_lor(lut, (int64_t)__ldg(d1 + j), (int64_t)__ldg(d2 + j), k, lor, orient);
   if (tof) tof_s[k] = __ldg(tof + j);
   if (m) m_s[k] = __ldg(m + j);
   if (a) a_s[k] = __ldg(a + j);

@@ -379,27 +379,6 @@ sens_kernel(pet_projector_params p, pet_lor_batch b, const float *__restrict__ m
 
 /* ---- LORs from bins (pet_bin_map_dets, as pet_histo_get_lors) or from detector ids ---- */
 
-__device__ __forceinline__ void put_lor(const float *__restrict__ lut, int64_t d1, int64_t d2,
-                                        int64_t k, float *lor, float *orient)
-{
-  const float *a = lut + 6 * d1, *c = lut + 6 * d2;
-  float *o = lor + 6 * k;
-  o[0] = __ldg(a + 0);
-  o[1] = __ldg(a + 1);
-  o[2] = __ldg(a + 2);
-  o[3] = __ldg(c + 0);
-  o[4] = __ldg(c + 1);
-  o[5] = __ldg(c + 2);
-  if (orient) {
-    float *n = orient + 6 * k;
-    n[0] = __ldg(a + 3);
-    n[1] = __ldg(a + 4);
-    n[2] = __ldg(a + 5);
-    n[3] = __ldg(c + 3);
-    n[4] = __ldg(c + 4);
-    n[5] = __ldg(c + 5);
-  }
-}
 
 __global__ void gen_histo_kernel(pet_gpu_lorsrc src, int32_t S, int32_t s, int64_t k0, int64_t n,
                                  float *lor, float *orient)
@@ -410,7 +389,7 @@ __global__ void gen_histo_kernel(pet_gpu_lorsrc src, int32_t S, int32_t s, int64
   int64_t d1 = 0, d2 = 0; /* invalid (phi, r): a zero-length LOR at detector 0, as the host */
   (void)pet_bin_map_dets(src.ring_pairs, src.invalid, src.zbin_rings, src.num_phi, src.num_r,
                          src.dets_per_ring, src.num_rings, src.num_doi, bin, &d1, &d2);
-  put_lor(src.lut, d1, d2, k, lor, orient);
+  pet_gpu_put_lor(src.lut, d1, d2, k, lor, orient);
 }
 
 __global__ void gen_sym_kernel(pet_gpu_lorsrc src, int32_t D, int64_t k0, int64_t n, float *lor,
@@ -421,7 +400,7 @@ __global__ void gen_sym_kernel(pet_gpu_lorsrc src, int32_t D, int64_t k0, int64_
   int64_t d1 = 0, d2 = 0; /* invalid (phi, r): a zero-length LOR at detector 0, as the host */
   (void)pet_bin_map_sym_dets(src.ring_pairs, src.invalid, src.num_r, src.dets_per_ring,
                              src.num_rings, src.num_doi, D, k0 + k, &d1, &d2);
-  put_lor(src.lut, d1, d2, k, lor, orient);
+  pet_gpu_put_lor(src.lut, d1, d2, k, lor, orient);
 }
 
 __global__ void gen_lm_kernel(pet_gpu_lorsrc src, const uint32_t *__restrict__ d1,
@@ -429,7 +408,7 @@ __global__ void gen_lm_kernel(pet_gpu_lorsrc src, const uint32_t *__restrict__ d
                               float *orient)
 {
   int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-  if (k < n) put_lor(src.lut, d1[k], d2[k], k, lor, orient);
+  if (k < n) pet_gpu_put_lor(src.lut, d1[k], d2[k], k, lor, orient);
 }
 
 /* ---- image space ---- */
