@@ -28,6 +28,22 @@ typedef struct pet_reducer {
   pet_status (*allgather)(void *ctx, float *buf, const int64_t *counts, pet_memspace space);
 } pet_reducer;
 
+/** Sums buf (n floats in space) over r's ranks in place; nothing to do for a NULL reducer
+ *  (one process), one rank, or no allreduce_sum. Collective on r. */
+static inline pet_status pet_reducer_sum(const pet_reducer *r, float *buf, int64_t n, pet_memspace space)
+{
+  if (r == NULL || r->size <= 1 || r->allreduce_sum == NULL) return PET_OK;
+  return r->allreduce_sum(r->ctx, buf, n, space);
+}
+
+/** The worst of every rank's local status (local itself for a NULL reducer or no agree).
+ *  Collective on r. */
+static inline pet_status pet_reducer_agree(const pet_reducer *r, pet_status local)
+{
+  if (r == NULL || r->agree == NULL) return local;
+  return r->agree(r->ctx, local);
+}
+
 #ifdef __cplusplus
 }
 #endif

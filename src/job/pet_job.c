@@ -277,8 +277,7 @@ static pet_status scatter_counts(const pet_job_inputs *in, const pet_osem_data *
   }
   pet_error_clear();
   pet_error_set_print(was);
-  pet_status st = PET_OK;
-  if (o->reducer && o->reducer->size > 1) st = o->reducer->allreduce_sum(o->reducer->ctx, c, nb, PET_HOST);
+  pet_status st = pet_reducer_sum(o->reducer, c, nb, PET_HOST);
   if (st != PET_OK) {
     free(c);
     return st;
@@ -377,8 +376,7 @@ static pet_status osem_with_scatter(const pet_config *cfg, const pet_job_inputs 
     PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, comm, hooks, it, add, scat), out);
   /* the whole estimate on every rank (each computed its bins; the others are 0; list-mode
    * ranks computed every bin) */
-  if (d->histogram && o->reducer && o->reducer->size > 1)
-    PET_TRY_GOTO(st, o->reducer->allreduce_sum(o->reducer->ctx, scat, nb * T1, PET_HOST), out);
+  if (d->histogram) PET_TRY_GOTO(st, pet_reducer_sum(o->reducer, scat, nb * T1, PET_HOST), out);
   res->scatter = scat;
   res->scatter_num_bins = nb;
   res->scatter_tof_bins = T;
@@ -629,8 +627,7 @@ pet_status pet_job_scatter(const pet_config *cfg, const pet_job_opts *opts, pet_
     st = add && scat ? PET_OK : PET_ERROR(PET_ERR_NOMEM, "scatter: no memory for %lld bins x %d", (long long)nb, T1);
     PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
     PET_TRY_GOTO(st, estimate_scatter(cfg, &in, &d, &o, image, comm, hooks, 0, add, scat), out);
-    if (d.histogram && o.reducer && o.reducer->size > 1)
-      PET_TRY_GOTO(st, o.reducer->allreduce_sum(o.reducer->ctx, scat, nb * T1, PET_HOST), out);
+    if (d.histogram) PET_TRY_GOTO(st, pet_reducer_sum(o.reducer, scat, nb * T1, PET_HOST), out);
     res->scatter = scat;
     res->scatter_num_bins = nb;
     res->scatter_tof_bins = T;

@@ -149,18 +149,6 @@ static const pet_osem_backend_ops *backend_of(const pet_osem_opts *o)
   return o->gpu ? pet_osem_gpu_backend() : pet_osem_cpu_backend();
 }
 
-static pet_status reduce(const pet_reducer *r, float *buf, int64_t n, pet_memspace space)
-{
-  if (r == NULL || r->size <= 1 || r->allreduce_sum == NULL) return PET_OK;
-  return r->allreduce_sum(r->ctx, buf, n, space);
-}
-
-static pet_status agree(const pet_reducer *r, pet_status st)
-{
-  if (r == NULL || r->agree == NULL) return st;
-  return r->agree(r->ctx, st);
-}
-
 /* One run's state: the backend, the plan, and the image buffers in the backend's space. */
 typedef struct engine {
   const pet_osem_backend_ops *ops;
@@ -329,9 +317,7 @@ static pet_status sens_brute(engine *e, const pet_osem_data *d, const pet_osem_o
   const pet_histo_layout *L = d->layout;
   const int64_t lo = p->sens_lo[s], hi = p->sens_hi[s];
   const int64_t total = pet_histo_subset_size(L->num_phi, L->num_r, L->num_zbin, e->nsens, s);
-  const int64_t size = p->size > 1 ? p->size : 1;
-  const int64_t most = (total + size - 1) / size, C = pet_sens_poll_items(o);
-  const int64_t nchunks = most > C ? (most + C - 1) / C : 1;
+  const int64_t nchunks = pet_sens_poll_chunks(o, total, p->size > 1 ? p->size : 1);
   pet_status st = e->ops->fill(e->be, e->sens[s], 0.0f);
   for (int64_t c = 0; c < nchunks; ++c) {
     /* a long pass (every bin of the scanner) stops between its chunks; should_stop is
@@ -344,7 +330,7 @@ static pet_status sens_brute(engine *e, const pet_osem_data *d, const pet_osem_o
     if (st == PET_OK && b > a) st = e->ops->sens_subset(e->be, e->nsens, s, a, b, e->sens[s]);
     if (st == PET_OK) st = e->ops->sync(e->be);
   }
-  return agree(o->reducer, st);
+  return pet_reducer_agree(o->reducer, st);
 }
 
 /* A_s^T m for every sensitivity slot (this rank's share, summed over ranks, PSF applied):
@@ -357,7 +343,7 @@ static pet_status compute_sens(engine *e, const pet_osem_data *d, const pet_osem
       PET_TRY(pet_sens_sym_compute(e->ops, e->be, d, o, e->sens[s], NULL));
     } else {
       PET_TRY(sens_brute(e, d, o, s));
-      PET_TRY(reduce(o->reducer, e->sens[s]->data, pet_image_num_voxels(e->sens[s]), e->ops->space));
+      PET_TRY(pet_reducer_sum(o->reducer, e->sens[s]->data, pet_image_num_voxels(e->sens[s]), e->ops->space));
     }
     if (o->psf_fwhm_mm > 0) PET_TRY(e->ops->blur(e->be, e->sens[s], o->psf_fwhm_mm));
     /* as YRT-PET: voxels whose centre is outside the FOV cylinder have no sensitivity and stay 0 */
@@ -550,7 +536,7 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
     else if (e.x_slab)
       st = pet_image_create_owned(&e.grad, e.x_slab->params, ops->space);
   }
-  PET_TRY_GOTO(st, agree(red, st), out);
+  PET_TRY_GOTO(st, pet_reducer_agree(red, st), out);
 
   const double t_start = now_s();
   int done_subsets = 0;
@@ -581,7 +567,7 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
         st = ops->project_subset(e.be, S, s, plan->lo[s], plan->hi[s], plan->ev_base[s], fwd_img, e.back, &lors);
       if (st == PET_OK) st = ops->sync(e.be);
       const double t_proj = now_s();
-      PET_TRY_GOTO(st, agree(red, st), out);
+      PET_TRY_GOTO(st, pet_reducer_agree(red, st), out);
       const int32_t si = is_listmode(d) ? 0 : s;
       const float scale = is_listmode(d) ? 1.0f / (float)S : 1.0f;
       /* relative to the largest sensitivity over the whole image (also when only a slab is
@@ -602,7 +588,7 @@ pet_status pet_osem_run(const pet_osem_data *d, const pet_osem_opts *o, pet_imag
         PET_TRY_GOTO(st, red->allgather(red->ctx, e.x->data, plan->slab_counts, ops->space), out);
         t_gather = now_s();
       } else {
-        PET_TRY_GOTO(st, reduce(red, e.back->data, pet_image_num_voxels(e.back), ops->space), out);
+        PET_TRY_GOTO(st, pet_reducer_sum(red, e.back->data, pet_image_num_voxels(e.back), ops->space), out);
         t_red = now_s();
         if (o->psf_fwhm_mm > 0) PET_TRY_GOTO(st, ops->blur(e.be, e.back, o->psf_fwhm_mm), out);
         PET_TRY_GOTO(st, update_image(&e, o, it, e.x, e.back->data, e.sens[si], scale, thr, 0, x->params.nz), out);

@@ -590,8 +590,7 @@ pet_status pet_scatter_tail_fit(const pet_scanner *s, const pet_histo_layout *L,
   }
   free(own);
   float buf[3] = {(float)n, (float)num, (float)den};
-  if (red != NULL && red->allreduce_sum != NULL && red->size > 1)
-    PET_TRY(red->allreduce_sum(red->ctx, buf, 3, PET_HOST));
+  PET_TRY(pet_reducer_sum(red, buf, 3, PET_HOST));
   if (tail_bins) *tail_bins = (int64_t)llround((double)buf[0]);
   PET_CHECK(buf[0] > 0.5f, PET_ERR_ARG,
             "scatter: the tail mask is empty: every LOR crosses the mu-map (int mu >= %g); the tail "

@@ -24,10 +24,11 @@ int32_t pet_sens_sym_default_refine(float ring_pitch_mm, float voxel_z_mm)
   return m < 2 ? 2 : m > 16 ? 16 : m;
 }
 
-int64_t pet_sens_poll_items(const pet_osem_opts *o)
+int64_t pet_sens_poll_chunks(const pet_osem_opts *o, int64_t total, int64_t size)
 {
   const int64_t b = o->batch_lors > 0 ? o->batch_lors : ((int64_t)1 << 20);
-  return 16 * b;
+  const int64_t most = (total + size - 1) / size, C = 16 * b; /* the largest share, LORs a poll */
+  return most > C ? (most + C - 1) / C : 1;
 }
 
 /* Ring pitch of a regular LUT (every ring ring 0's detectors moved by r p along z), or 0. */
@@ -142,18 +143,6 @@ int32_t pet_sens_sym_refine(const pet_scanner *s, const pet_osem_opts *o, const 
   if (o->sens_z_refine > 0) return o->sens_z_refine;
   const double pitch = regular_pitch(s, NULL, 0);
   return pitch > 0.0 ? choose_refine(pitch, (double)s->lut[2], g) : 0;
-}
-
-static pet_status reduce(const pet_reducer *r, float *buf, int64_t n, pet_memspace space)
-{
-  if (r == NULL || r->size <= 1 || r->allreduce_sum == NULL) return PET_OK;
-  return r->allreduce_sum(r->ctx, buf, n, space);
-}
-
-static pet_status agree(const pet_reducer *r, pet_status st)
-{
-  if (r == NULL || r->agree == NULL) return st;
-  return r->agree(r->ctx, st);
 }
 
 /* out (host, zeroed here) = the fine image B (host; fine z index j = q + jlo, ring r at
@@ -271,9 +260,7 @@ pet_status pet_sens_sym_compute(const pet_osem_backend_ops *ops, void *be, const
   const int rank = red ? red->rank : 0, size = red && red->size > 1 ? red->size : 1;
   const int64_t N = L->num_phi * L->num_r * (2 * (int64_t)D + 1);
   const int64_t lo = N * rank / size, hi = N * (rank + 1) / size;
-  /* every rank polls should_stop as often: chunks of the largest share */
-  const int64_t most = (N + size - 1) / size, C = pet_sens_poll_items(o);
-  const int64_t nchunks = most > C ? (most + C - 1) / C : 1;
+  const int64_t nchunks = pet_sens_poll_chunks(o, N, size); /* as many polls on every rank */
   int64_t stopped_at = -1;
   pet_status work = PET_OK;
   for (int64_t c = 0; c < nchunks; ++c) {
@@ -299,10 +286,10 @@ pet_status pet_sens_sym_compute(const pet_osem_backend_ops *ops, void *be, const
     if (work == PET_OK && b > a) work = ops->sens_sym(be, 0, a, b, in_ring);
     if (work == PET_OK) work = ops->sync(be);
   }
-  PET_TRY_GOTO(st, agree(red, work), out);
-  PET_TRY_GOTO(st, reduce(red, fine->data, pet_image_num_voxels(fine), ops->space), out);
+  PET_TRY_GOTO(st, pet_reducer_agree(red, work), out);
+  PET_TRY_GOTO(st, pet_reducer_sum(red, fine->data, pet_image_num_voxels(fine), ops->space), out);
   if (fix) {
-    PET_TRY_GOTO(st, reduce(red, in_ring->data, pet_image_num_voxels(in_ring), ops->space), out);
+    PET_TRY_GOTO(st, pet_reducer_sum(red, in_ring->data, pet_image_num_voxels(in_ring), ops->space), out);
     if (ops->space != PET_HOST) {
       PET_TRY_GOTO(st, pet_image_create_owned(&in_ring_h, fp0, PET_HOST), out);
       PET_TRY_GOTO(st, pet_image_copy(in_ring_h, in_ring), out);

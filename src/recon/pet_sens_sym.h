@@ -57,7 +57,9 @@ bool pet_sens_sym_applies(const pet_osem_data *d, const pet_osem_opts *o, const 
 pet_status pet_sens_sym_compute(const pet_osem_backend_ops *ops, void *be, const pet_osem_data *d,
                                 const pet_osem_opts *o, pet_image *out, int64_t *lors);
 
-/** LORs per should_stop poll of the sensitivity passes (both): 16 host batches of opts. */
-int64_t pet_sens_poll_items(const pet_osem_opts *o);
+/** Chunks between should_stop polls of a sensitivity pass (both) over total items split over
+ *  size ranks: the largest share in pieces of 16 host batches of opts, so that every rank
+ *  polls as often. Local. */
+int64_t pet_sens_poll_chunks(const pet_osem_opts *o, int64_t total, int64_t size);
 
 #endif /* PET_SENS_SYM_H */
