@@ -253,8 +253,6 @@ static pet_status on_iteration(void *ctx, int it, const pet_image *x)
 
 /* --- scatter estimation (field scatter = "estimate") -------------------------------------- */
 
-/* One SSS estimate from x into add (this rank's bins): randoms + scale n sss, per TOF bin
- * (randoms spread evenly) for a TOF histogram; the tail fit's sums over the ranks. */
 /* The counts per bin the tail fit reads: the histogram's, or for list-mode the events binned
  * (each rank its events, summed over the ranks: every rank then holds all bins' counts). */
 static pet_status scatter_counts(const pet_job_inputs *in, const pet_osem_data *d, const pet_osem_opts *o,
@@ -286,8 +284,11 @@ static pet_status scatter_counts(const pet_job_inputs *in, const pet_osem_data *
   return PET_OK;
 }
 
+/* One SSS estimate from x into add (this rank's bins): randoms + scale n sss, per TOF bin
+ * (randoms spread evenly) for a TOF histogram; the tail fit's sums over the ranks. counts: the
+ * tail fit's data (scatter_counts), the same for every estimate of a run. */
 static pet_status estimate_scatter(const pet_config *cfg, const pet_job_inputs *in, const pet_osem_data *d,
-                                   const pet_osem_opts *o, const pet_image *x, pet_comm *comm,
+                                   const pet_osem_opts *o, const pet_image *x, const float *counts, pet_comm *comm,
                                    const pet_job_hooks *hooks, int it, float *add, float *scat)
 {
   /* list-mode: a non-TOF estimate per bin, which each event takes as it takes the randoms */
@@ -305,15 +306,12 @@ static pet_status estimate_scatter(const pet_config *cfg, const pet_job_inputs *
   }
   const int64_t b0 = in->bfirst, n = in->bcount;
   pet_sss_info info;
-  float *counts = NULL, *owned = NULL;
-  PET_TRY(pet_comm_agree(comm, scatter_counts(in, d, o, &counts, &owned)));
   const bool was = pet_error_set_print(false); /* printed once, below */
   /* list-mode: every rank holds every bin (and all counts): its tail sums are already whole */
   pet_status st = pet_scatter_estimate(in->scanner, in->layout, x, in->mu, &so, b0, n, counts + b0 * T1,
                                        in->randoms ? in->randoms + b0 : NULL, in->norm ? in->norm + b0 : NULL,
                                        in->mu_int + b0, d->histogram ? o->reducer : NULL, scat + b0 * T1, &info);
   pet_error_set_print(was);
-  free(owned);
   if (st != PET_OK) st = PET_ERROR(st, "field \"scatter\" = \"estimate\": %s", pet_last_error());
   PET_TRY(pet_comm_agree(comm, st));
   for (int64_t i = b0; i < b0 + n; ++i) {
@@ -331,6 +329,21 @@ static pet_status estimate_scatter(const pet_config *cfg, const pet_job_inputs *
   return PET_OK;
 }
 
+/* The whole estimate on every rank into res (each rank computed its bins, the others are 0;
+ * list-mode ranks computed every bin); takes scat over. */
+static pet_status publish_scatter(const pet_osem_data *d, const pet_osem_opts *o, int64_t nb, float **scat,
+                                  pet_job_result *res)
+{
+  const int32_t T = d->histogram ? d->histogram->num_tof_bins : 0, T1 = T > 0 ? T : 1;
+  if (d->histogram) PET_TRY(pet_reducer_sum(o->reducer, *scat, nb * T1, PET_HOST));
+  res->scatter = *scat;
+  res->scatter_num_bins = nb;
+  res->scatter_tof_bins = T;
+  res->scatter_tof_bin_width_ps = T > 0 ? d->histogram->tof_bin_width_ps : 0.0f;
+  *scat = NULL;
+  return PET_OK;
+}
+
 /* OSEM with the scatter re-estimated after each of the first scatter_iterations iterations
  * (from the current image): the iterations run in pieces through pet_osem_run's start
  * iteration, each piece with the additive term of the latest estimate (the first with the
@@ -345,7 +358,9 @@ static pet_status osem_with_scatter(const pet_config *cfg, const pet_job_inputs 
   const int32_t N = o->iterations, K = cfg->scatter_iterations;
   pet_status st = PET_OK;
   float *add = calloc((size_t)(nb * T1), sizeof(float)), *scat = calloc((size_t)(nb * T1), sizeof(float));
+  float *counts = NULL, *owned = NULL;
   PET_CHECK_GOTO(st, add && scat, PET_ERR_NOMEM, out, "scatter: no memory for %lld bins x %d", (long long)nb, T1);
+  PET_TRY_GOTO(st, pet_comm_agree(comm, scatter_counts(in, d, o, &counts, &owned)), out);
   for (int64_t i = in->bfirst; i < in->bfirst + in->bcount; ++i) {
     float r = in->randoms ? in->randoms[i] / (float)T1 : 0.0f;
     for (int32_t t = 0; t < T1; ++t) add[i * T1 + t] = r;
@@ -356,7 +371,7 @@ static pet_status osem_with_scatter(const pet_config *cfg, const pet_job_inputs 
   int32_t it = o->start_iteration;
   bool estimated = false;
   if (it > 0) {
-    PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, comm, hooks, it, add, scat), out);
+    PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, counts, comm, hooks, it, add, scat), out);
     estimated = true;
   }
   while (it < N) {
@@ -368,23 +383,17 @@ static pet_status osem_with_scatter(const pet_config *cfg, const pet_job_inputs 
     PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
     it = oo.iterations;
     if (it <= K && it < N) {
-      PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, comm, hooks, it, add, scat), out);
+      PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, counts, comm, hooks, it, add, scat), out);
       estimated = true;
     }
   }
   if (!estimated) /* iterations == scatter_iterations == ... : the final estimate for the output */
-    PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, comm, hooks, it, add, scat), out);
-  /* the whole estimate on every rank (each computed its bins; the others are 0; list-mode
-   * ranks computed every bin) */
-  if (d->histogram) PET_TRY_GOTO(st, pet_reducer_sum(o->reducer, scat, nb * T1, PET_HOST), out);
-  res->scatter = scat;
-  res->scatter_num_bins = nb;
-  res->scatter_tof_bins = T;
-  res->scatter_tof_bin_width_ps = T > 0 ? d->histogram->tof_bin_width_ps : 0.0f;
-  scat = NULL;
+    PET_TRY_GOTO(st, estimate_scatter(cfg, in, d, o, x, counts, comm, hooks, it, add, scat), out);
+  PET_TRY_GOTO(st, publish_scatter(d, o, nb, &scat, res), out);
 out:
   free(add);
   free(scat);
+  free(owned);
   return st;
 }
 
@@ -606,7 +615,7 @@ pet_status pet_job_scatter(const pet_config *cfg, const pet_job_opts *opts, pet_
   PET_TRY(pet_image_require(image, PET_HOST));
   const double t0 = now_s();
   pet_job_inputs in;
-  float *add = NULL, *scat = NULL;
+  float *add = NULL, *scat = NULL, *counts = NULL, *owned = NULL;
   pet_status st = pet_job_load_inputs(cfg, comm, true, hooks, &in);
   PET_TRY(pet_comm_agree(comm, st));
   res->io_s = now_s() - t0;
@@ -626,17 +635,14 @@ pet_status pet_job_scatter(const pet_config *cfg, const pet_job_opts *opts, pet_
     scat = calloc((size_t)(nb * T1), sizeof(float));
     st = add && scat ? PET_OK : PET_ERROR(PET_ERR_NOMEM, "scatter: no memory for %lld bins x %d", (long long)nb, T1);
     PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
-    PET_TRY_GOTO(st, estimate_scatter(cfg, &in, &d, &o, image, comm, hooks, 0, add, scat), out);
-    if (d.histogram) PET_TRY_GOTO(st, pet_reducer_sum(o.reducer, scat, nb * T1, PET_HOST), out);
-    res->scatter = scat;
-    res->scatter_num_bins = nb;
-    res->scatter_tof_bins = T;
-    res->scatter_tof_bin_width_ps = T > 0 ? d.histogram->tof_bin_width_ps : 0.0f;
-    scat = NULL;
+    PET_TRY_GOTO(st, pet_comm_agree(comm, scatter_counts(&in, &d, &o, &counts, &owned)), out);
+    PET_TRY_GOTO(st, estimate_scatter(cfg, &in, &d, &o, image, counts, comm, hooks, 0, add, scat), out);
+    PET_TRY_GOTO(st, publish_scatter(&d, &o, nb, &scat, res), out);
   }
 out:
   free(add);
   free(scat);
+  free(owned);
   pet_job_free_inputs(&in);
   return st;
 }
