@@ -272,6 +272,14 @@ static const char *scatter_help =
 
 static int run_scatter(recon_args *a, int argc, char **argv);
 
+/* res's scatter estimate to path, as a per-bin file (TOF bins with it) that field "scatter"
+ * reads back. Rank 0 only. */
+static pet_status write_scatter(const char *path, const pet_job_result *res)
+{
+  const pet_h5_tof_info ti = {res->scatter_tof_bins, res->scatter_tof_bin_width_ps, 0};
+  return pet_h5_write_histogram_tof(path, "", res->scatter_num_bins, &ti, res->scatter, NULL);
+}
+
 static int run_recon(int argc, char **argv, bool sens_only)
 {
   if (pet_cli_is_help(argc, argv)) {
@@ -340,9 +348,7 @@ static int run_recon(int argc, char **argv, bool sens_only)
   PET_TRY_GOTO(st, pet_job_recon(cfg, &jo, comm, &hooks, &res), out);
   if (rank == 0) st = pet_image_write_nifti(res.image, cfg->output);
   if (st == PET_OK && rank == 0 && cfg->scatter_output[0] && res.scatter) {
-    /* the final scatter estimate, as a per-bin file that field "scatter" reads back */
-    pet_h5_tof_info ti = {res.scatter_tof_bins, res.scatter_tof_bin_width_ps, 0};
-    st = pet_h5_write_histogram_tof(cfg->scatter_output, "", res.scatter_num_bins, &ti, res.scatter, NULL);
+    st = write_scatter(cfg->scatter_output, &res); /* the final estimate */
     if (st == PET_OK && !cfg->quiet && !cfg->json_lines) printf("recon: wrote the scatter estimate to %s\n", cfg->scatter_output);
   }
   PET_TRY_GOTO(st, pet_comm_agree(comm, st), out);
@@ -413,8 +419,7 @@ static int run_scatter(recon_args *a, int argc, char **argv)
   if (cfg->gpu) PET_TRY_GOTO(st, pet_comm_setup_gpu(comm, a->backend, &jo.gpu_device), out);
   PET_TRY_GOTO(st, pet_job_scatter(cfg, &jo, comm, &hooks, img, &res), out);
   if (rank == 0) {
-    pet_h5_tof_info ti = {res.scatter_tof_bins, res.scatter_tof_bin_width_ps, 0};
-    st = pet_h5_write_histogram_tof(cfg->scatter_output, "", res.scatter_num_bins, &ti, res.scatter, NULL);
+    st = write_scatter(cfg->scatter_output, &res);
     if (st == PET_OK && !cfg->quiet)
       printf("scatter: wrote %s (%lld bins%s) in %.2f s\n", cfg->scatter_output, (long long)res.scatter_num_bins,
              res.scatter_tof_bins > 0 ? " x TOF bins" : "", pet_cli_now() - t0);
