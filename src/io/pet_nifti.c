@@ -260,10 +260,11 @@ static pet_status precheck(const char *path, int64_t *dims /* [8] */)
     PET_CHECK_GOTO(st, dims[i] >= 1, PET_ERR_IO, out, "%s: corrupt header: dim[%d] = %d", path,
                    i, d);
     nvox *= dims[i];
+    /* checked at every step: 7 dims of up to 32767 would overflow int64 before the end */
+    PET_CHECK_GOTO(st, nvox <= NIFTI_MAX_VOXELS, PET_ERR_IO, out,
+                   "%s: corrupt header: %lld voxels in dims 1..%d", path, (long long)nvox, i);
   }
   dims[0] = ndim;
-  PET_CHECK_GOTO(st, nvox <= NIFTI_MAX_VOXELS, PET_ERR_IO, out,
-                 "%s: corrupt header: %lld voxels", path, (long long)nvox);
   int16_t dt = swapped ? swap16(h.datatype) : h.datatype;
   int bytes = 0;
   PET_CHECK_GOTO(st, known_real_type(dt, &bytes), PET_ERR_IO, out,
